@@ -1,0 +1,3 @@
+"""Strongroom: a self-hosted Python package index with PyPI-grade account security."""
+
+__version__ = "0.1.0"

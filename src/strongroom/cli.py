@@ -1,0 +1,173 @@
+"""The ``strongroom`` command: serve, migrate, createadmin, user create."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = "./strongroom-data"
+
+
+def _setup(data_dir: str) -> None:
+    """Point settings at the data dir, then start Django."""
+    path = Path(data_dir).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["STRONGROOM_DATA_DIR"] = str(path)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongroom.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Password (again): ") != first:
+        raise SystemExit("error: the two passwords do not match")
+    return first
+
+
+def _validate_new_account(username: str, email: str, password: str) -> str:
+    """Apply the same rules as web registration; return the normalised username."""
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from strongroom.accounts.models import Email, User
+    from strongroom.accounts.usernames import validate_username
+
+    errors: list[str] = []
+    try:
+        username = validate_username(username)
+        if User.objects.filter(username__iexact=username).exists():
+            errors.append(f"the username {username!r} is already taken")
+    except ValidationError as exc:
+        errors.extend(exc.messages)
+    try:
+        validate_email(email)
+        if Email.objects.filter(email__iexact=email).exists():
+            errors.append(f"the email address {email!r} is already in use")
+    except ValidationError as exc:
+        errors.extend(exc.messages)
+
+    # The similarity check compares against the would-be account's attributes.
+    candidate = User(username=username)
+    try:
+        password_validation.validate_password(password, candidate)
+    except ValidationError as exc:
+        errors.extend(exc.messages)
+    if errors:
+        raise SystemExit("error: " + "\n       ".join(errors))
+    return username
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup(args.data_dir)
+    _migrate()
+    from django.conf import settings
+
+    from strongroom.server import serve
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    host = args.host
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Strongroom is running at http://{shown}:{args.port}/ (data in {settings.DATA_DIR})")
+    print("Press Ctrl-C to stop.", flush=True)
+    serve(host=host, port=args.port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup(args.data_dir)
+    _migrate(verbosity=1)
+    return 0
+
+
+def _create(args: argparse.Namespace, *, staff: bool, verified: bool) -> int:
+    _setup(args.data_dir)
+    _migrate()
+    from strongroom.accounts.services import create_user
+
+    password = _read_password(args.password_stdin)
+    username = _validate_new_account(args.username, args.email, password)
+    user = create_user(
+        username=username, email=args.email, password=password, verified=verified, staff=staff
+    )
+    kind = "administrator" if staff else "user"
+    print(f"Created {kind} {user.username} ({args.email}{'' if verified else ', not verified'}).")
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    return _create(args, staff=True, verified=True)
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    return _create(args, staff=False, verified=args.verified)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=os.environ.get("STRONGROOM_DATA_DIR", DEFAULT_DATA_DIR),
+        help="where the database, files and secret key live (default: %(default)s)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="strongroom", description="A self-hosted Python package index."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the index")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1)))
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    def account_args(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--username", required=True)
+        sub.add_argument("--email", required=True)
+        sub.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+
+    admin = commands.add_parser("createadmin", parents=[common], help="create a staff account")
+    account_args(admin)
+    admin.set_defaults(func=cmd_createadmin)
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_create = user_commands.add_parser("create", parents=[common], help="create an account")
+    account_args(user_create)
+    user_create.add_argument(
+        "--verified", action="store_true", help="mark the email address as verified"
+    )
+    user_create.set_defaults(func=cmd_user_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], Any] = args.func
+    return int(func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

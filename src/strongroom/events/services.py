@@ -1,0 +1,63 @@
+"""record_event(): the only writer of the audit log."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from strongroom.events.models import Event
+from strongroom.events.tags import EventTag
+from strongroom.web.http import client_ip, user_agent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from strongroom.accounts.models import User
+
+
+def _valid_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def record_event(
+    tag: EventTag,
+    *,
+    request: HttpRequest | None = None,
+    actor: User | None = None,
+    user: User | None = None,
+    ip: str | None = None,
+    ua: str | None = None,
+    extra: dict[str, Any] | None = None,
+    **subjects: Any,
+) -> Event:
+    """Store one audit event in the caller's transaction.
+
+    ``actor`` is who acted, ``user`` whose history it belongs to (defaults to the actor).
+    IP and user agent come from ``request`` unless given. Further keyword arguments name
+    other subjects (``project=...``) that apps add to the model.
+    """
+    if not isinstance(tag, EventTag):
+        tag = EventTag(tag)
+    if request is not None:
+        ip = ip or client_ip(request)
+        ua = ua if ua is not None else user_agent(request)
+        request_user = getattr(request, "user", None)
+        if actor is None and request_user is not None and request_user.is_authenticated:
+            actor = request_user
+    return Event.objects.create(
+        created=timezone.now(),
+        tag=tag.value,
+        actor=actor,
+        user=user if user is not None else actor,
+        ip=_valid_ip(ip),
+        user_agent=(ua or "")[:512],
+        extra=extra or {},
+        **subjects,
+    )

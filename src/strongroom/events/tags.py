@@ -1,0 +1,55 @@
+"""The closed set of audit event tags, named ``source:subject:action``."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventTag(models.TextChoices):
+    # accounts
+    ACCOUNT_CREATE = "account:create", _("Account created")
+    ACCOUNT_LOGIN_SUCCESS = "account:login:success", _("Logged in")
+    ACCOUNT_LOGIN_FAILURE = "account:login:failure", _("Failed login")
+    ACCOUNT_LOGOUT = "account:logout", _("Logged out")
+    ACCOUNT_PASSWORD_CHANGE = "account:password:change", _("Password changed")
+    ACCOUNT_PASSWORD_RESET_REQUEST = (
+        "account:password:reset_request",
+        _("Password reset requested"),
+    )
+    ACCOUNT_PASSWORD_RESET = "account:password:reset", _("Password reset")
+    ACCOUNT_EMAIL_ADD = "account:email:add", _("Email address added")
+    ACCOUNT_EMAIL_REMOVE = "account:email:remove", _("Email address removed")
+    ACCOUNT_EMAIL_VERIFIED = "account:email:verified", _("Email address verified")
+    ACCOUNT_EMAIL_PRIMARY_CHANGE = "account:email:primary_change", _("Primary email changed")
+    ACCOUNT_SESSION_REVOKED = "account:session:revoked", _("Session ended")
+    ACCOUNT_REAUTHENTICATE = "account:reauthenticate", _("Password confirmed")
+    ACCOUNT_RATELIMIT_HIT = "account:ratelimit:hit", _("Rate limit reached")
+    # second factors
+    ACCOUNT_TWO_FACTOR_METHOD_ADDED = (
+        "account:two_factor:method_added",
+        _("Two-factor method added"),
+    )
+    ACCOUNT_TWO_FACTOR_METHOD_REMOVED = (
+        "account:two_factor:method_removed",
+        _("Two-factor method removed"),
+    )
+    ACCOUNT_RECOVERY_CODES_GENERATED = (
+        "account:recovery_codes:generated",
+        _("Recovery codes generated"),
+    )
+    ACCOUNT_RECOVERY_CODES_USED = "account:recovery_codes:used", _("Recovery code used")
+    # projects and files
+    PROJECT_CREATE = "project:create", _("Project created")
+    PROJECT_REMOVE = "project:remove", _("Project removed")
+    PROJECT_RELEASE_ADD = "project:release:add", _("Release added")
+    PROJECT_RELEASE_REMOVE = "project:release:remove", _("Release removed")
+    PROJECT_RELEASE_YANK = "project:release:yank", _("Release yanked")
+    PROJECT_RELEASE_UNYANK = "project:release:unyank", _("Release un-yanked")
+    FILE_ADD = "file:add", _("File uploaded")
+    FILE_REMOVE = "file:remove", _("File removed")
+
+    @classmethod
+    def label_for(cls, value: str) -> str:
+        try:
+            return str(cls(value).label)
+        except ValueError:
+            return value

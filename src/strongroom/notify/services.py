@@ -1,0 +1,90 @@
+"""Sending the security emails: HTML with a plain-text part, after the commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from strongroom.web.http import absolute_url, client_ip, user_agent
+from strongroom.web.useragents import describe_user_agent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from strongroom.accounts.models import User
+
+log = logging.getLogger("strongroom.notify")
+
+
+def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    subject = " ".join(render_to_string(f"notify/{template}.subject.txt", context).split())
+    text = render_to_string(f"notify/{template}.txt", context)
+    html = render_to_string(f"notify/{template}.html", context)
+    return subject, text, html
+
+
+def send_email(
+    recipients: Iterable[str],
+    template: str,
+    context: dict[str, Any],
+    *,
+    request: HttpRequest | None = None,
+) -> None:
+    """Queue one email per recipient, sent once the current transaction commits.
+
+    A failure to send is logged, never raised: the action the email reports on has
+    already happened and must not be undone by a mail outage.
+    """
+    recipients = sorted(set(recipients))
+    if not recipients:
+        return
+    base = {
+        "site_name": settings.SITE_NAME,
+        "account_url": absolute_url(request, reverse("accounts:manage")),
+        "history_url": absolute_url(request, reverse("accounts:security_history")),
+        "when": timezone.now(),
+    }
+    if request is not None:
+        base["ip"] = client_ip(request)
+        base["browser"] = describe_user_agent(user_agent(request))
+    full_context = {**base, **context}
+    subject, text, html = _render(template, full_context)
+
+    def deliver() -> None:
+        for address in recipients:
+            message = EmailMultiAlternatives(
+                subject=f"[{settings.SITE_NAME}] {subject}",
+                body=text,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[address],
+            )
+            message.attach_alternative(html, "text/html")
+            try:
+                message.send()
+            except Exception:  # a mail outage must not fail the action
+                log.exception("could not send %r to %s", template, address)
+
+    transaction.on_commit(deliver)
+
+
+def send_security_email(
+    user: User,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    request: HttpRequest | None = None,
+    recipients: Iterable[str] | None = None,
+) -> None:
+    """A security notice to the user's primary address (or the given addresses)."""
+    if recipients is None:
+        primary = user.primary_email
+        recipients = [primary.email] if primary else []
+    send_email(recipients, template, {"user": user, **(context or {})}, request=request)

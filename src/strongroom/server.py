@@ -1,0 +1,43 @@
+"""The production server behind ``strongroom serve``: gunicorn, in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from strongroom.wsgi import application
+
+        return application
+
+
+def serve(*, host: str, port: int, workers: int, threads: int) -> None:
+    """Run until SIGINT/SIGTERM; gunicorn then finishes in-flight requests and exits."""
+    _Gunicorn(
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "accesslog": "-",
+            "errorlog": "-",
+            "graceful_timeout": 10,
+            "timeout": 120,
+            "proc_name": "strongroom",
+            "limit_request_line": 8190,
+            "forwarded_allow_ips": "127.0.0.1,::1",
+            # Several instances may run on one machine; none needs gunicorn's control socket.
+            "control_socket_disable": True,
+        }
+    ).run()

@@ -1,0 +1,296 @@
+"""Django settings for Strongroom.
+
+This is the only module that reads the environment. Every knob is a ``STRONGROOM_*``
+variable with a typed default suited to the embedded deployment (SQLite and a folder).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.utils.translation import gettext_lazy as _
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"STRONGROOM_{name}", default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "")
+    if not raw:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    raw = _env(name, "")
+    if not raw.strip():
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _load_or_create_secret(path: Path) -> str:
+    """Read the instance secret, generating it once (mode 0600) when absent.
+
+    Several worker processes may start at once: ``O_EXCL`` makes exactly one of them
+    write the key and the others read what it wrote.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _attempt in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            import time
+
+            time.sleep(0.05)
+        raise RuntimeError(f"{path} is empty") from None
+    value = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(_env("DATA_DIR", "./strongroom-data")).expanduser().resolve()
+
+SECRET_KEY = _env("SECRET_KEY") or _load_or_create_secret(DATA_DIR / "secret_key")
+DEBUG = _env_bool("DEBUG", False)
+
+SITE_NAME = _env("SITE_NAME", "Strongroom")
+# The public base URL used in emails; when empty, links are built from the request.
+BASE_URL = _env("BASE_URL", "").rstrip("/")
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "strongroom.web",
+    "strongroom.events",
+    "strongroom.accounts",
+    "strongroom.notify",
+    "strongroom.mfa",
+    "strongroom.packages",
+    "strongroom.tokens",
+    "strongroom.upload",
+    "strongroom.index",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "strongroom.web.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "strongroom.accounts.middleware.SessionTrackingMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "strongroom.urls"
+WSGI_APPLICATION = "strongroom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "strongroom.web.context.site",
+            ],
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------
+
+DATABASE_URL = _env("DATABASE_URL", "")
+
+
+def _database_from_url(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ValueError("STRONGROOM_DATABASE_URL must be a postgresql:// URL")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "",
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+if DATABASE_URL:
+    DATABASES = {"default": _database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "strongroom.sqlite3"),
+            "OPTIONS": {
+                # WAL lets readers proceed while one writer commits; IMMEDIATE takes the
+                # write lock at BEGIN so two writers queue instead of deadlocking.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache, sessions, rate limits ----------------------------------------------------
+
+REDIS_URL = _env("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    RATELIMIT_STORAGE_URL = REDIS_URL
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    RATELIMIT_STORAGE_URL = "sqlite://" + str(DATA_DIR / "ratelimits.sqlite3")
+
+RATELIMIT_BACKEND = _env("RATELIMIT_BACKEND", "strongroom.ratelimit.backends.LimitsBackend")
+LOGIN_FAILURE_LIMIT_PER_IP = _env("LOGIN_LIMIT_IP", "10/5minutes")
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "10/5minutes")
+LOGIN_FAILURE_LIMIT_GLOBAL = _env("LOGIN_LIMIT_GLOBAL", "1000/5minutes")
+EMAIL_VERIFY_RESEND_LIMIT = _env("EMAIL_RESEND_LIMIT", "3/hour")
+PASSWORD_RESET_LIMIT = _env("PASSWORD_RESET_LIMIT", "5/hour")
+REGISTRATION_LIMIT_PER_IP = _env("REGISTRATION_LIMIT_IP", "20/hour")
+
+# --- authentication --------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["strongroom.accounts.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:manage"
+LOGOUT_REDIRECT_URL = "web:home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "email")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "strongroom.accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "strongroom.accounts.passwords.BreachedPasswordValidator"},
+]
+# HIBP-style k-anonymity range API; empty disables the check.
+BREACHED_PASSWORD_API_URL = _env("BREACHED_PASSWORD_API_URL", "")
+BREACHED_PASSWORD_TIMEOUT = float(_env("BREACHED_PASSWORD_TIMEOUT", "3"))
+
+EMAIL_VERIFICATION_MAX_AGE = 6 * 3600
+PASSWORD_RESET_TIMEOUT = 6 * 3600
+REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 15 * 60)
+HISTORY_WINDOW_DAYS = _env_int("HISTORY_WINDOW_DAYS", 90)
+
+SESSION_COOKIE_AGE = _env_int("SESSION_AGE", 14 * 24 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "strongroom_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "strongroom_csrf"
+CSRF_FAILURE_VIEW = "strongroom.web.views.csrf_failure"
+# Cookies get the Secure flag on HTTPS requests (see web.middleware); forcing it here
+# would break the embedded http://localhost default.
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTP hardening ------------------------------------------------------------------
+
+if _env_bool("BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
+SECURE_HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+ADMIN_PATH = _env("ADMIN_PATH", "admin").strip("/") or "admin"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- email ------------------------------------------------------------------------------
+
+EMAIL_BACKEND = _env("EMAIL_BACKEND", "strongroom.notify.backends.OutboxEmailBackend")
+EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = _env("EMAIL_FROM", f"{SITE_NAME} <noreply@localhost>")
+EMAIL_HOST = _env("SMTP_HOST", "localhost")
+EMAIL_PORT = _env_int("SMTP_PORT", 25)
+EMAIL_HOST_USER = _env("SMTP_USER", "")
+EMAIL_HOST_PASSWORD = _env("SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("SMTP_STARTTLS", False)
+EMAIL_USE_SSL = _env_bool("SMTP_SSL", False)
+EMAIL_TIMEOUT = 10
+
+# --- i18n, static -------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English"))]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
+    },
+}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class UploadConfig(AppConfig):
+    name = "strongroom.upload"
+    label = "upload"

@@ -1,0 +1,50 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Shown when a state-changing request lacks a valid CSRF token."""
+    return render(
+        request,
+        "web/error.html",
+        {
+            "title": _("Request refused"),
+            "message": _(
+                "This form was not sent with a valid security token. Reload the page and "
+                "try again; make sure cookies are enabled for this site."
+            ),
+        },
+        status=403,
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(
+        request,
+        "web/error.html",
+        {"title": _("Not found"), "message": _("There is nothing at this address.")},
+        status=404,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/error.html",
+        {"title": _("Something went wrong"), "message": _("Please try again in a moment.")},
+        status=500,
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(
+        request,
+        "web/error.html",
+        {"title": _("Bad request"), "message": _("The request could not be understood.")},
+        status=400,
+    )
