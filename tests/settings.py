@@ -7,7 +7,9 @@ file stores never leak between workers.
 import os
 import tempfile
 
-os.environ.setdefault("STRONGROOM_DATA_DIR", tempfile.mkdtemp(prefix="strongroom-test-"))
+# Always a fresh directory: xdist workers inherit the controller's environment, and a
+# shared rate-limit store would let one worker clear another's counts mid-test.
+os.environ["STRONGROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="strongroom-test-")
 
 # pytest-xdist workers share one Redis: give each its own database number so that one
 # worker clearing its rate limits cannot clear another's.
