@@ -7,11 +7,26 @@ import time
 import pytest
 from django.test import Client
 
+from strongroom import ratelimit
 from strongroom.mfa import recovery, secrets_box, totp
 from strongroom.mfa.models import RecoveryCode, TOTPDevice
 from tests.factories import PASSWORD
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(autouse=True)
+def _private_rate_limit_store(settings, tmp_path):
+    """A limiter store of this test's own.
+
+    Under pytest-xdist the workers inherit one STRONGROOM_DATA_DIR from the controller,
+    so they share ratelimits.sqlite3, and another worker's reset would wipe the counts
+    these tests assert on.
+    """
+    settings.RATELIMIT_STORAGE_URL = f"sqlite://{tmp_path}/ratelimits.sqlite3"
+    ratelimit.reset_backend()
+    yield
+    ratelimit.reset_backend()
 
 
 def current_code(secret: str = SECRET, offset: int = 0) -> str:

@@ -130,9 +130,8 @@ def test_rp_id_can_be_configured(signed_in, settings):
 
 
 def _with_totp(user):
-    from tests.mfa.conftest import SECRET
-
     from strongroom.mfa import secrets_box
+    from tests.mfa.conftest import SECRET
 
     TOTPDevice.objects.create(user=user, secret=secrets_box.seal(SECRET), confirmed=True)
 

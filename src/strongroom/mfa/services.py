@@ -479,7 +479,10 @@ def pending_user(request: HttpRequest, *, now: float | None = None) -> User | No
     if _now(now) - float(state.get("at", 0)) > settings.MFA_PENDING_MAX_AGE:
         request.session.pop(PENDING_KEY, None)
         return None
-    return User.objects.filter(pk=state.get("user"), is_active=True).first()
+    user_id = state.get("user")
+    if not isinstance(user_id, str):
+        return None
+    return User.objects.filter(pk=user_id, is_active=True).first()
 
 
 def has_pending(request: HttpRequest) -> bool:

@@ -365,4 +365,3 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     messages.error(request, error)
     response = redirect("accounts:login")
     return response
-
