@@ -55,6 +55,8 @@ class Session:
         self.context = browser.new_context()
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
+        self.console: list[str] = []
+        self.page.on("console", lambda message: self.console.append(message.text))
         self.cdp = self.context.new_cdp_session(self.page)
         self.cdp.send("WebAuthn.enable")
         self.authenticator = self.cdp.send(
@@ -110,6 +112,8 @@ class Session:
 
     def close(self) -> None:
         self.context.close()
+        # The pages run under the strict CSP: no inline script or style was needed.
+        assert not [m for m in self.console if "Content Security Policy" in m], self.console
 
 
 @pytest.fixture
@@ -165,7 +169,12 @@ def test_two_security_keys_each_sign_in_and_one_is_removed(session: Session, ser
     db = sqlite3.connect(Path(server.data_dir) / "strongroom.sqlite3")
     with db:
         db.execute("UPDATE mfa_securitykey SET sign_count = 0")
+        (extra,) = db.execute(
+            "SELECT extra FROM events_event WHERE tag = 'account:login:failure'"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
     db.close()
+    assert '"cloned_key"' in extra
     page.get_by_role("button", name="Use your security key").click()
     page.wait_for_url(re.compile(r"/manage/account/$"))
 
