@@ -225,6 +225,20 @@ PASSWORD_RESET_TIMEOUT = 6 * 3600
 REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 15 * 60)
 HISTORY_WINDOW_DAYS = _env_int("HISTORY_WINDOW_DAYS", 90)
 
+# --- second factors ------------------------------------------------------------------------
+
+# "none" or "all": which accounts must keep a second factor (mfa.policy).
+REQUIRE_2FA = _env("REQUIRE_2FA", "none").strip().lower()
+# The WebAuthn relying party; the id defaults to the request's host name.
+WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", "")
+WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", SITE_NAME)
+# Every second-factor attempt (TOTP, security key, recovery code) counts against these.
+MFA_LIMITS_PER_ACCOUNT = _env_list("MFA_LIMITS_ACCOUNT", ["5/5minutes", "20/hour", "50/day"])
+MFA_LIMIT_PER_IP = _env("MFA_LIMIT_IP", "10/5minutes")
+# How long the half-signed-in state between password and second factor lasts.
+MFA_PENDING_MAX_AGE = _env_int("MFA_PENDING_MAX_AGE", 5 * 60)
+KNOWN_DEVICE_COOKIE_AGE = _env_int("KNOWN_DEVICE_AGE", 365 * 24 * 3600)
+
 SESSION_COOKIE_AGE = _env_int("SESSION_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -28,6 +28,7 @@ from strongroom.accounts.forms import (
 from strongroom.accounts.links import InvalidLink
 from strongroom.accounts.models import SessionRecord, User
 from strongroom.events.models import Event
+from strongroom.mfa import services as mfa_services
 from strongroom.web.http import wants_html
 from strongroom.web.useragents import describe_user_agent
 
@@ -120,6 +121,10 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.AccountError as exc:
             form.add_error(None, str(exc))
             return _form_page(request, form, title, submit, status=400, template=template)
+        if mfa_services.has_second_factor(user):
+            # Half signed in: the second step finishes the login (request.user stays anonymous).
+            mfa_services.begin_second_step(request, user, _safe_next(request, ""))
+            return redirect("mfa:two_factor")
         services.complete_login(request, user, method="password")
         return HttpResponseRedirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
     return _form_page(

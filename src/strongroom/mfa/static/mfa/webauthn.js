@@ -1,0 +1,116 @@
+// WebAuthn ceremonies for forms marked data-webauthn="register|authenticate|passkey".
+// The form posts normally once the browser has answered: the server gets the
+// credential as JSON in the hidden "credential" field and replies with a page.
+(function () {
+  "use strict";
+
+  function b64urlToBuffer(value) {
+    var b64 = value.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) { b64 += "="; }
+    var raw = atob(b64);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return bytes.buffer;
+  }
+
+  function bufferToB64url(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var raw = "";
+    for (var i = 0; i < bytes.length; i++) { raw += String.fromCharCode(bytes[i]); }
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function creationOptions(json) {
+    json.challenge = b64urlToBuffer(json.challenge);
+    json.user.id = b64urlToBuffer(json.user.id);
+    (json.excludeCredentials || []).forEach(function (c) { c.id = b64urlToBuffer(c.id); });
+    return json;
+  }
+
+  function requestOptions(json) {
+    json.challenge = b64urlToBuffer(json.challenge);
+    (json.allowCredentials || []).forEach(function (c) { c.id = b64urlToBuffer(c.id); });
+    return json;
+  }
+
+  function registrationJSON(cred) {
+    var r = cred.response;
+    return {
+      id: cred.id,
+      rawId: bufferToB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        clientDataJSON: bufferToB64url(r.clientDataJSON),
+        attestationObject: bufferToB64url(r.attestationObject),
+        transports: r.getTransports ? r.getTransports() : []
+      },
+      clientExtensionResults: cred.getClientExtensionResults(),
+      authenticatorAttachment: cred.authenticatorAttachment || null
+    };
+  }
+
+  function assertionJSON(cred) {
+    var r = cred.response;
+    return {
+      id: cred.id,
+      rawId: bufferToB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        clientDataJSON: bufferToB64url(r.clientDataJSON),
+        authenticatorData: bufferToB64url(r.authenticatorData),
+        signature: bufferToB64url(r.signature),
+        userHandle: r.userHandle ? bufferToB64url(r.userHandle) : null
+      },
+      clientExtensionResults: cred.getClientExtensionResults(),
+      authenticatorAttachment: cred.authenticatorAttachment || null
+    };
+  }
+
+  function showError(form, message) {
+    var box = form.querySelector("[data-webauthn-error]");
+    if (box) { box.textContent = message; }
+  }
+
+  function start(form) {
+    var mode = form.getAttribute("data-webauthn");
+    var button = form.querySelector("button[type=submit]");
+    if (!window.PublicKeyCredential) {
+      showError(form, form.getAttribute("data-unsupported") ||
+        "This browser does not support security keys.");
+      return;
+    }
+    if (button) { button.disabled = true; }
+    showError(form, "");
+    fetch(form.getAttribute("data-options-url"), {
+      method: "POST",
+      body: new FormData(form),
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) { throw new Error(body.error || response.statusText); }
+        return body;
+      });
+    }).then(function (options) {
+      if (mode === "register") {
+        return navigator.credentials.create({ publicKey: creationOptions(options) })
+          .then(registrationJSON);
+      }
+      return navigator.credentials.get({ publicKey: requestOptions(options) })
+        .then(assertionJSON);
+    }).then(function (credential) {
+      form.querySelector("input[name=credential]").value = JSON.stringify(credential);
+      form.submit();
+    }).catch(function (error) {
+      if (button) { button.disabled = false; }
+      showError(form, error && error.message ? error.message : String(error));
+    });
+  }
+
+  document.querySelectorAll("form[data-webauthn]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      start(form);
+    });
+  });
+})();

@@ -1,0 +1,367 @@
+"""Second-factor pages. Each view parses a form, calls one service, then renders or redirects."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from strongroom.accounts.decorators import reauthentication_required
+from strongroom.accounts.models import User
+from strongroom.mfa import devices, services
+from strongroom.mfa.forms import (
+    CredentialForm,
+    RecoveryCodeForm,
+    RemoveSecurityKeyForm,
+    SecurityKeyForm,
+    TotpCodeForm,
+)
+from strongroom.mfa.models import SecurityKey
+from strongroom.web.http import wants_html
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _limited(response: HttpResponse, exc: services.RateLimited) -> HttpResponse:
+    response.status_code = 429
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _json_error(exc: services.MfaError) -> JsonResponse:
+    status = 429 if isinstance(exc, services.RateLimited) else 400
+    response = JsonResponse({"error": str(exc)}, status=status)
+    if isinstance(exc, services.RateLimited) and exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _after_factor_added(request: HttpRequest, codes: list[str] | None) -> HttpResponse:
+    if codes:
+        services.keep_fresh_codes(request, codes)
+        return redirect("mfa:recovery_codes")
+    return redirect("accounts:manage")
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "mfa/help.html")
+
+
+# --- authenticator app ------------------------------------------------------------------
+
+
+@reauthentication_required
+def totp_provision(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.enable_totp(request, user, form.cleaned_data["code"])
+        except services.MfaError as exc:
+            form.add_error("code", str(exc))
+        else:
+            messages.success(request, _("Your authenticator app is set up."))
+            return _after_factor_added(request, codes)
+    try:
+        provisioning = services.start_totp_provisioning(request, user)
+    except services.MfaError as exc:
+        messages.error(request, str(exc))
+        return redirect("accounts:manage")
+    return render(
+        request,
+        "mfa/totp_provision.html",
+        {"form": form, "provisioning": provisioning},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@reauthentication_required
+def totp_delete(request: HttpRequest) -> HttpResponse:
+    try:
+        services.remove_totp(request, _user(request))
+        messages.success(request, _("Your authenticator app was removed."))
+    except services.MfaError as exc:
+        messages.error(request, str(exc))
+    return redirect("accounts:manage")
+
+
+# --- recovery codes -------------------------------------------------------------------
+
+
+@reauthentication_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        try:
+            codes = services.regenerate_recovery_codes(request, user)
+        except services.MfaError as exc:
+            messages.error(request, str(exc))
+            return redirect("accounts:manage")
+        services.keep_fresh_codes(request, codes)
+        return redirect("mfa:recovery_codes")
+    codes = services.take_fresh_codes(request)
+    response = render(
+        request,
+        "mfa/recovery_codes.html",
+        {
+            "codes": codes,
+            "codes_text": "\n".join(codes) + "\n" if codes else "",
+            "mfa": services.summary(user),
+        },
+    )
+    # Codes are shown once: keep them out of every cache, including the back button's.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- security keys and passkeys ---------------------------------------------------------
+
+
+@reauthentication_required
+def webauthn_provision(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_verified_primary_email:
+        messages.error(
+            request, _("Verify your primary email address before adding a second factor.")
+        )
+        return redirect("accounts:manage")
+    return render(request, "mfa/webauthn_provision.html", {"form": SecurityKeyForm()})
+
+
+@require_POST
+@reauthentication_required
+def webauthn_provision_options(request: HttpRequest) -> HttpResponse:
+    passkey = request.POST.get("passkey") in {"on", "true", "1"}
+    try:
+        options = services.webauthn_registration_options(request, _user(request), passkey=passkey)
+    except services.MfaError as exc:
+        return _json_error(exc)
+    return HttpResponse(options, content_type="application/json")
+
+
+@require_POST
+@reauthentication_required
+def webauthn_provision_validate(request: HttpRequest) -> HttpResponse:
+    form = SecurityKeyForm(request.POST)
+    if form.is_valid() and form.cleaned_data["credential"]:
+        try:
+            codes = services.add_security_key(
+                request,
+                _user(request),
+                label=form.cleaned_data["label"],
+                credential=form.cleaned_data["credential"],
+            )
+        except services.MfaError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("“%(label)s” was added to your account.") % {"label": form.cleaned_data["label"]},
+            )
+            return _after_factor_added(request, codes)
+    elif form.is_valid():
+        form.add_error(None, _("Your browser did not send a key. JavaScript must be enabled."))
+    return render(request, "mfa/webauthn_provision.html", {"form": form}, status=400)
+
+
+@reauthentication_required
+def webauthn_delete(request: HttpRequest, key_id: int) -> HttpResponse:
+    user = _user(request)
+    key = SecurityKey.objects.filter(user=user, pk=key_id).first()
+    if key is None:
+        messages.error(request, _("That key is not on your account."))
+        return redirect("accounts:manage")
+    form = RemoveSecurityKeyForm(request.POST or None, initial={"key_id": key.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.remove_security_key(request, user, key.pk, form.cleaned_data["confirm_label"])
+        except services.MfaError as exc:
+            form.add_error("confirm_label", str(exc))
+        else:
+            messages.success(request, _("“%(label)s” was removed.") % {"label": key.label})
+            return redirect("accounts:manage")
+    return render(
+        request,
+        "mfa/webauthn_delete.html",
+        {"form": form, "key": key},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- the second login step -----------------------------------------------------------------
+
+
+def _signed_in(request: HttpRequest, outcome: services.LoginOutcome) -> HttpResponse:
+    target = outcome.next_url
+    if not (
+        target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        target = reverse(settings.LOGIN_REDIRECT_URL)
+    if outcome.method == "recovery_code" or (
+        outcome.recovery_codes_left <= services.LOW_RECOVERY_CODES
+    ):
+        messages.warning(
+            request,
+            ngettext(
+                "You have %(count)d recovery code left. Generate new ones from your account page.",
+                "You have %(count)d recovery codes left. Generate new ones from your account page.",
+                outcome.recovery_codes_left,
+            )
+            % {"count": outcome.recovery_codes_left},
+        )
+    response = HttpResponseRedirect(target)
+    devices.remember_device(request, response, outcome.user)
+    return response
+
+
+def _two_factor_page(
+    request: HttpRequest,
+    user: User,
+    *,
+    totp_form: TotpCodeForm | None = None,
+    recovery_form: RecoveryCodeForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    mfa = services.summary(user)
+    return render(
+        request,
+        "mfa/two_factor.html",
+        {
+            "mfa": mfa,
+            "totp_form": totp_form or TotpCodeForm(),
+            "recovery_form": recovery_form or RecoveryCodeForm(),
+            "webauthn_form": CredentialForm(),
+            "error": error,
+            "recovery_open": recovery_form is not None,
+        },
+        status=status,
+    )
+
+
+def _expired(request: HttpRequest) -> HttpResponse:
+    messages.error(request, _("Your sign-in took too long. Log in again."))
+    return redirect("accounts:login")
+
+
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """GET: the methods on offer. POST: an authenticator code."""
+    user = services.pending_user(request)
+    if user is None:
+        return _expired(request)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = services.login_with_totp(request, form.cleaned_data["code"])
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
+            return _limited(_two_factor_page(request, user, totp_form=form), exc)
+        except services.SecondStepExpired:
+            return _expired(request)
+        except services.MfaError as exc:
+            form.add_error("code", str(exc))
+        else:
+            return _signed_in(request, outcome)
+    return _two_factor_page(request, user, totp_form=form, status=400 if form.errors else 200)
+
+
+@require_POST
+def recovery_code_login(request: HttpRequest) -> HttpResponse:
+    user = services.pending_user(request)
+    if user is None:
+        return _expired(request)
+    form = RecoveryCodeForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = services.login_with_recovery_code(request, form.cleaned_data["recovery_code"])
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
+            return _limited(_two_factor_page(request, user, recovery_form=form), exc)
+        except services.SecondStepExpired:
+            return _expired(request)
+        except services.MfaError as exc:
+            form.add_error("recovery_code", str(exc))
+        else:
+            return _signed_in(request, outcome)
+    return _two_factor_page(request, user, recovery_form=form, status=400)
+
+
+@require_POST
+def webauthn_authenticate_options(request: HttpRequest) -> HttpResponse:
+    try:
+        return HttpResponse(
+            services.webauthn_login_options(request), content_type="application/json"
+        )
+    except services.MfaError as exc:
+        return _json_error(exc)
+
+
+@require_POST
+def webauthn_authenticate(request: HttpRequest) -> HttpResponse:
+    user = services.pending_user(request)
+    if user is None:
+        return _expired(request)
+    form = CredentialForm(request.POST)
+    if not form.is_valid():
+        return _two_factor_page(
+            request, user, error=_("Your browser did not send a key. Try again."), status=400
+        )
+    try:
+        outcome = services.login_with_webauthn(request, form.cleaned_data["credential"])
+    except services.RateLimited as exc:
+        return _limited(_two_factor_page(request, user, error=str(exc)), exc)
+    except services.SecondStepExpired:
+        return _expired(request)
+    except services.MfaError as exc:
+        return _two_factor_page(request, user, error=str(exc), status=400)
+    return _signed_in(request, outcome)
+
+
+@require_POST
+def cancel_two_factor(request: HttpRequest) -> HttpResponse:
+    services.cancel_second_step(request)
+    return redirect("accounts:login")
+
+
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(services.passkey_login_options(request), content_type="application/json")
+
+
+@require_POST
+def passkey_login(request: HttpRequest) -> HttpResponse:
+    form = CredentialForm(request.POST)
+    next_url = request.POST.get("next", "")
+    error = _("Your browser did not send a passkey. Try again.")
+    status = 400
+    if form.is_valid():
+        try:
+            outcome = services.login_with_passkey(
+                request, form.cleaned_data["credential"], next_url
+            )
+        except services.RateLimited as exc:
+            error, status = str(exc), 429
+        except services.MfaError as exc:
+            error = str(exc)
+        else:
+            return _signed_in(request, outcome)
+    if not wants_html(request):
+        return HttpResponse(error + "\n", status=status, content_type="text/plain; charset=utf-8")
+    messages.error(request, error)
+    response = redirect("accounts:login")
+    return response
