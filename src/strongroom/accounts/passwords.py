@@ -6,6 +6,7 @@ import hashlib
 import logging
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,14 @@ from django.utils.translation import gettext as _
 log = logging.getLogger("strongroom.accounts")
 
 MAX_PASSWORD_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class PasswordCandidate:
+    """The attributes a new password must not resemble, for an account not yet saved."""
+
+    username: str
+    email: str
 
 
 class MaximumLengthValidator:
