@@ -20,10 +20,20 @@ MAX_PASSWORD_LENGTH = 4096
 
 @dataclass(frozen=True)
 class PasswordCandidate:
-    """The attributes a new password must not resemble, for an account not yet saved."""
+    """The attributes a new password must not resemble, for an account not yet saved.
+
+    Django's similarity validator reads ``user._meta`` to name the attribute a password
+    resembles, so the stand-in carries the user model's.
+    """
 
     username: str
     email: str
+
+    @property
+    def _meta(self) -> Any:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model()._meta
 
 
 class MaximumLengthValidator:
