@@ -253,6 +253,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["current_password"],
                 form.cleaned_data["new_password"],
             )
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
+            return _rate_limited(request, exc, _form_page(request, form, title, submit))
         except services.AccountError as exc:
             form.add_error("current_password", str(exc))
             return _form_page(request, form, title, submit, status=400)
