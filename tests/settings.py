@@ -7,7 +7,9 @@ file stores never leak between workers.
 import os
 import tempfile
 
-os.environ.setdefault("STRONGROOM_DATA_DIR", tempfile.mkdtemp(prefix="strongroom-test-"))
+# Always a new directory: xdist workers inherit the controller's environment, so a
+# setdefault here would make every worker share (and wipe) one rate-limit store.
+os.environ["STRONGROOM_DATA_DIR"] = tempfile.mkdtemp(prefix="strongroom-test-")
 
 from strongroom.settings import *  # noqa: F403
 

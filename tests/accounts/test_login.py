@@ -165,3 +165,20 @@ def test_logout_ends_the_session_and_records_it(client, user, password):
     assert client.get("/manage/account/").status_code == 302
     # Logging out requires POST: a link cannot log people out.
     assert client.get("/account/logout/").status_code == 405
+
+
+def test_login_replaces_an_existing_anonymous_session_id(client, user, password):
+    """Session fixation: a session id planted before login is worthless after it."""
+    from django.contrib.sessions.models import Session
+
+    session = client.session
+    session["planted"] = "by-attacker"
+    session.save()
+    planted = client.cookies["strongroom_session"].value
+    assert Session.objects.filter(session_key=planted).exists()
+    assert log_in(client, "alice", password).status_code == 302
+    assert client.cookies["strongroom_session"].value != planted
+    assert not Session.objects.filter(session_key=planted).exists()
+    attacker = type(client)()
+    attacker.cookies["strongroom_session"] = planted
+    assert attacker.get("/manage/account/").status_code == 302
