@@ -125,6 +125,7 @@ def test_reset_ends_every_session(client, user, mailoutbox):
         "/account/reset-password/MTIz/abc/",
         "/account/reset-password/" + "A" * 500 + "/x/",
     ],
+    ids=["not-a-uuid", "not-base64", "short-id", "huge-id"],
 )
 def test_tampered_reset_links_get_a_clear_page(client, link):
     response = client.get(link)

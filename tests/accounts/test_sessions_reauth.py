@@ -43,7 +43,9 @@ def test_ending_another_session_signs_it_out(user):
 
 
 @pytest.mark.parametrize(
-    "session_id", ["", "not-a-uuid", "x" * 5000, "00000000-0000-0000-0000-000000000000"]
+    "session_id",
+    ["", "not-a-uuid", "x" * 5000, "00000000-0000-0000-0000-000000000000"],
+    ids=["empty", "not-uuid", "huge", "unknown-uuid"],
 )
 def test_ending_a_bogus_session_gives_a_message(signed_in, session_id):
     response = signed_in.post("/manage/account/sessions/", {"session_id": session_id}, follow=True)
