@@ -127,3 +127,23 @@ def test_history_explains_failures_in_words(signed_in, user):
     page = signed_in.get("/manage/account/history/").content.decode()
     assert "Failed login (wrong password)" in page
     assert "invalid_password" not in page.replace('data-tag="', "")
+
+
+def test_anonymous_limits_record_their_hits_too(client, db):
+    for _attempt in range(6):
+        client.post("/account/reset-password/", {"login": "nobody"})
+    from django.test import override_settings
+
+    with override_settings(REGISTRATION_LIMIT_PER_IP="1/hour"):
+        for name in ["u1", "u2"]:
+            client.post(
+                "/account/register/",
+                {
+                    "username": name,
+                    "email": f"{name}@example.org",
+                    "new_password": NEW,
+                    "confirm_password": NEW,
+                },
+            )
+    limits = [e.extra["limit"] for e in Event.objects.filter(tag="account:ratelimit:hit")]
+    assert sorted(limits) == ["password-reset:ip", "register:ip"]

@@ -100,6 +100,16 @@ def check_login_limits(request: HttpRequest, login: str, user: User | None = Non
             raise RateLimited(_too_many_attempts(wait), wait)
 
 
+def _record_limit_hit(request: HttpRequest, limit: ratelimit.Limit) -> None:
+    """An anonymous limit (per IP) was reached: keep a trace for the administrators."""
+    with transaction.atomic():
+        record_event(
+            EventTag.ACCOUNT_RATELIMIT_HIT,
+            request=request,
+            extra={"limit": limit.scope, "rate": limit.rate},
+        )
+
+
 def _count_login_failure(request: HttpRequest, login: str, user: User | None) -> None:
     ids = _identifiers(request, login, user)
     for limit, scope in _login_limits():
@@ -125,6 +135,7 @@ def register(request: HttpRequest, *, username: str, email: str, password: str) 
     ip = client_ip(request)
     limit = ratelimit.Limit("register:ip", settings.REGISTRATION_LIMIT_PER_IP)
     if not ratelimit.hit(limit, ip):
+        _record_limit_hit(request, limit)
         raise RateLimited(
             _("Too many accounts were created from your network. Try again later."),
             ratelimit.retry_after(limit, ip),
@@ -461,6 +472,7 @@ def request_password_reset(request: HttpRequest, login: str) -> None:
     ip = client_ip(request)
     limit = ratelimit.Limit("password-reset:ip", settings.PASSWORD_RESET_LIMIT)
     if not ratelimit.hit(limit, ip):
+        _record_limit_hit(request, limit)
         wait = ratelimit.retry_after(limit, ip)
         raise RateLimited(
             _("Too many password reset requests. Try again in %(minutes)d minutes.")
