@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 from django.test import Client
 
 from strongroom import ratelimit
+from strongroom.accounts.services import SESSION_AUTH_AT_KEY
 from tests.factories import PASSWORD, UserFactory
 
 
@@ -48,6 +50,22 @@ def signed_in(client: Client, user):  # type: ignore[no-untyped-def]
     )
     assert response.status_code == 302, response.content
     return client
+
+
+def log_in(client: Client, login: str, password: str = PASSWORD, **extra: object):  # type: ignore[no-untyped-def]
+    """Log ``client`` in through the real form; return the response."""
+    return client.post("/account/login/", {"login": login, "password": password}, **extra)
+
+
+def make_auth_stale(client: Client, seconds: float = 16 * 60) -> None:
+    """Pretend the client's last password entry was ``seconds`` ago."""
+    session = client.session
+    session[SESSION_AUTH_AT_KEY] = time.time() - seconds
+    session.save()
+
+
+def messages_for(address: str, outbox: list) -> list:  # type: ignore[type-arg]
+    return [m for m in outbox if address in m.to]
 
 
 @pytest.fixture

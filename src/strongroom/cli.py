@@ -40,13 +40,15 @@ def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:
     return first
 
 
-def _validate_new_account(username: str, email: str, password: str) -> str:
-    """Apply the same rules as web registration; return the normalised username."""
+def _validate_new_account(username: str, email: str, password: str) -> tuple[str, str]:
+    """Apply the same rules as web registration; return the normalised username and email."""
     from django.contrib.auth import password_validation
+    from django.contrib.auth.base_user import BaseUserManager
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
     from strongroom.accounts.models import Email, User
+    from strongroom.accounts.passwords import PasswordCandidate
     from strongroom.accounts.usernames import validate_username
 
     errors: list[str] = []
@@ -56,6 +58,7 @@ def _validate_new_account(username: str, email: str, password: str) -> str:
             errors.append(f"the username {username!r} is already taken")
     except ValidationError as exc:
         errors.extend(exc.messages)
+    email = BaseUserManager.normalize_email(email.strip())
     try:
         validate_email(email)
         if Email.objects.filter(email__iexact=email).exists():
@@ -63,15 +66,16 @@ def _validate_new_account(username: str, email: str, password: str) -> str:
     except ValidationError as exc:
         errors.extend(exc.messages)
 
-    # The similarity check compares against the would-be account's attributes.
-    candidate = User(username=username)
+    # The similarity check compares against the would-be account's username and email.
     try:
+        # validate_password only reads attributes; an unsaved stand-in is enough.
+        candidate: Any = PasswordCandidate(username, email)
         password_validation.validate_password(password, candidate)
     except ValidationError as exc:
         errors.extend(exc.messages)
     if errors:
         raise SystemExit("error: " + "\n       ".join(errors))
-    return username
+    return username, email
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -102,12 +106,12 @@ def _create(args: argparse.Namespace, *, staff: bool, verified: bool) -> int:
     from strongroom.accounts.services import create_user
 
     password = _read_password(args.password_stdin)
-    username = _validate_new_account(args.username, args.email, password)
+    username, email = _validate_new_account(args.username, args.email, password)
     user = create_user(
-        username=username, email=args.email, password=password, verified=verified, staff=staff
+        username=username, email=email, password=password, verified=verified, staff=staff
     )
     kind = "administrator" if staff else "user"
-    print(f"Created {kind} {user.username} ({args.email}{'' if verified else ', not verified'}).")
+    print(f"Created {kind} {user.username} ({email}{'' if verified else ', not verified'}).")
     return 0
 
 

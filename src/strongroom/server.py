@@ -31,6 +31,10 @@ def serve(*, host: str, port: int, workers: int, threads: int) -> None:
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
             "accesslog": "-",
+            # The worker's pid shows which process answered: limits must hold across all.
+            "access_log_format": (
+                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s'
+            ),
             "errorlog": "-",
             "graceful_timeout": 10,
             "timeout": 120,

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from strongroom.accounts.models import Email, User
-from strongroom.accounts.passwords import MAX_PASSWORD_LENGTH
+from strongroom.accounts.passwords import MAX_PASSWORD_LENGTH, PasswordCandidate
 from strongroom.accounts.usernames import MAX_LENGTH as USERNAME_MAX
 from strongroom.accounts.usernames import validate_username
 
@@ -87,11 +87,9 @@ class RegistrationForm(_NewPasswordMixin):
         return clean_email_address(self.cleaned_data["email"])
 
     def password_user(self) -> Any:
-        class _Candidate:
-            username = self.cleaned_data.get("username", "")
-            email = self.cleaned_data.get("email", "")
-
-        return _Candidate()
+        return PasswordCandidate(
+            self.cleaned_data.get("username", ""), self.cleaned_data.get("email", "")
+        )
 
 
 class LoginForm(forms.Form):

@@ -11,13 +11,15 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from strongroom.accounts.usernames import username_validator
+
 
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(username__iexact=username)
 
     def create_user(self, username: str, password: str | None = None, **fields: object) -> User:
-        user = self.model(username=username, **fields)
+        user = self.model(username=self.model.normalize_username(username), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -30,7 +32,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    username = models.CharField(max_length=50, unique=True)
+    username = models.CharField(max_length=50, unique=True, validators=[username_validator])
     name = models.CharField(max_length=100, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,24 @@ from django.utils.translation import gettext as _
 log = logging.getLogger("strongroom.accounts")
 
 MAX_PASSWORD_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class PasswordCandidate:
+    """The attributes a new password must not resemble, for an account not yet saved.
+
+    Django's similarity validator reads ``user._meta`` to name the attribute a password
+    resembles, so the stand-in carries the user model's.
+    """
+
+    username: str
+    email: str
+
+    @property
+    def _meta(self) -> Any:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model()._meta
 
 
 class MaximumLengthValidator:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import uuid
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.tokens import default_token_generator
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +25,7 @@ from strongroom import ratelimit
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
+from strongroom.accounts.usernames import normalize_username
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email, send_security_email
@@ -65,19 +68,21 @@ def _too_many_attempts(retry_after: int) -> str:
 def login_key(login: str) -> str:
     """A keyed hash of an attempted login name: stable for counting and searching,
     useless to someone who reads the audit log hoping to find a mistyped password."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), login.strip().lower().encode("utf-8"), hashlib.sha256
-    )
+    normalized = normalize_username(login).lower()
+    digest = hmac.new(settings.SECRET_KEY.encode(), normalized.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:32]
 
 
-def _identifiers(request: HttpRequest, login: str) -> dict[str, str]:
-    return {"ip": client_ip(request), "account": login_key(login), "global": "all"}
+def _identifiers(request: HttpRequest, login: str, user: User | None) -> dict[str, str]:
+    # An existing account is counted by its id, so its username in any case or width and
+    # each of its email addresses all share one budget of attempts.
+    account = f"user:{user.pk}" if user is not None else f"login:{login_key(login)}"
+    return {"ip": client_ip(request), "account": account, "global": "all"}
 
 
 def check_login_limits(request: HttpRequest, login: str, user: User | None = None) -> None:
     """Raise RateLimited when the IP, the account or the whole site has failed too often."""
-    ids = _identifiers(request, login)
+    ids = _identifiers(request, login, user)
     for limit, scope in _login_limits():
         if ratelimit.is_exceeded(limit, ids[scope]):
             wait = ratelimit.retry_after(limit, ids[scope])
@@ -86,13 +91,27 @@ def check_login_limits(request: HttpRequest, login: str, user: User | None = Non
                     EventTag.ACCOUNT_RATELIMIT_HIT,
                     request=request,
                     user=user,
-                    extra={"limit": limit.scope, "rate": limit.rate, "login_hash": ids["account"]},
+                    extra={
+                        "limit": limit.scope,
+                        "rate": limit.rate,
+                        "login_hash": login_key(login),
+                    },
                 )
             raise RateLimited(_too_many_attempts(wait), wait)
 
 
-def _count_login_failure(request: HttpRequest, login: str) -> None:
-    ids = _identifiers(request, login)
+def _record_limit_hit(request: HttpRequest, limit: ratelimit.Limit) -> None:
+    """An anonymous limit (per IP) was reached: keep a trace for the administrators."""
+    with transaction.atomic():
+        record_event(
+            EventTag.ACCOUNT_RATELIMIT_HIT,
+            request=request,
+            extra={"limit": limit.scope, "rate": limit.rate},
+        )
+
+
+def _count_login_failure(request: HttpRequest, login: str, user: User | None) -> None:
+    ids = _identifiers(request, login, user)
     for limit, scope in _login_limits():
         ratelimit.hit(limit, ids[scope])
 
@@ -116,18 +135,23 @@ def register(request: HttpRequest, *, username: str, email: str, password: str) 
     ip = client_ip(request)
     limit = ratelimit.Limit("register:ip", settings.REGISTRATION_LIMIT_PER_IP)
     if not ratelimit.hit(limit, ip):
+        _record_limit_hit(request, limit)
         raise RateLimited(
             _("Too many accounts were created from your network. Try again later."),
             ratelimit.retry_after(limit, ip),
         )
-    with transaction.atomic():
-        user = User.objects.create_user(username=username, password=password)
-        address = Email.objects.create(user=user, email=email, primary=True)
-        record_event(EventTag.ACCOUNT_CREATE, request=request, actor=user)
-        record_event(
-            EventTag.ACCOUNT_EMAIL_ADD, request=request, actor=user, extra={"email": email}
-        )
-        _send_verification(request, address)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password)
+            address = Email.objects.create(user=user, email=email, primary=True)
+            record_event(EventTag.ACCOUNT_CREATE, request=request, actor=user)
+            record_event(
+                EventTag.ACCOUNT_EMAIL_ADD, request=request, actor=user, extra={"email": email}
+            )
+            _send_verification(request, address)
+    except IntegrityError as exc:
+        # The form checked both, but another sign-up may have taken one since.
+        raise AccountError(_("This username or email address is already taken.")) from exc
     return user
 
 
@@ -213,7 +237,11 @@ def add_email(request: HttpRequest, user: User, address: str) -> Email:
     with transaction.atomic():
         if Email.objects.filter(email__iexact=address).exists():
             raise AccountError(_("This email address is already in use."))
-        email = Email.objects.create(user=user, email=address, primary=False)
+        try:
+            with transaction.atomic():
+                email = Email.objects.create(user=user, email=address, primary=False)
+        except IntegrityError as exc:
+            raise AccountError(_("This email address is already in use.")) from exc
         record_event(
             EventTag.ACCOUNT_EMAIL_ADD, request=request, user=user, extra={"email": address}
         )
@@ -294,7 +322,7 @@ def authenticate_password(request: HttpRequest, login: str, password: str) -> Us
     check_login_limits(request, login, user)
     authenticated = auth.authenticate(request, username=login, password=password)
     if authenticated is None:
-        _count_login_failure(request, login)
+        _count_login_failure(request, login, user)
         with transaction.atomic():
             reason = "unknown_user" if user is None else "invalid_password"
             if user is not None and not user.is_active:
@@ -334,7 +362,8 @@ def logout(request: HttpRequest) -> None:
     with transaction.atomic():
         record_id = request.session.get(SESSION_RECORD_KEY)
         if user is not None:
-            SessionRecord.objects.filter(pk=str(record_id or ""), user=user).delete()
+            if record_id:
+                SessionRecord.objects.filter(pk=str(record_id), user=user).delete()
             record_event(EventTag.ACCOUNT_LOGOUT, request=request, actor=user)
     auth.logout(request)
 
@@ -346,6 +375,10 @@ def current_session_id(request: HttpRequest) -> str | None:
 
 def revoke_session(request: HttpRequest, user: User, record_id: str) -> None:
     """End one of the user's sessions: it is signed out on its next request."""
+    try:
+        record_id = str(uuid.UUID(str(record_id)))
+    except ValueError as exc:
+        raise AccountError(_("That session has already ended.")) from exc
     with transaction.atomic():
         deleted, _rows = SessionRecord.objects.filter(pk=record_id, user=user).delete()
         if not deleted:
@@ -383,7 +416,7 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
     login = user.username
     check_login_limits(request, login, user)
     if not user.check_password(password):
-        _count_login_failure(request, login)
+        _count_login_failure(request, login, user)
         with transaction.atomic():
             record_event(
                 EventTag.ACCOUNT_LOGIN_FAILURE,
@@ -401,9 +434,21 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
 
 
 def change_password(request: HttpRequest, user: User, current: str, new: str) -> None:
-    """Change the password (current one required); every other session ends."""
+    """Change the password (current one required); every other session ends.
+
+    A wrong current password counts as a failed login, so a stolen session cannot be
+    used to guess the password without limit.
+    """
+    check_login_limits(request, user.username, user)
     if not user.check_password(current):
-        _count_login_failure(request, user.username)
+        _count_login_failure(request, user.username, user)
+        with transaction.atomic():
+            record_event(
+                EventTag.ACCOUNT_LOGIN_FAILURE,
+                request=request,
+                user=user,
+                extra={"reason": "invalid_password", "password_change": True},
+            )
         raise AccountError(_("Your current password is not correct."))
     with transaction.atomic():
         user.set_password(new)
@@ -427,7 +472,13 @@ def request_password_reset(request: HttpRequest, login: str) -> None:
     ip = client_ip(request)
     limit = ratelimit.Limit("password-reset:ip", settings.PASSWORD_RESET_LIMIT)
     if not ratelimit.hit(limit, ip):
-        raise RateLimited(_too_many_attempts(ratelimit.retry_after(limit, ip)), 0)
+        _record_limit_hit(request, limit)
+        wait = ratelimit.retry_after(limit, ip)
+        raise RateLimited(
+            _("Too many password reset requests. Try again in %(minutes)d minutes.")
+            % {"minutes": max(1, (wait + 59) // 60)},
+            wait,
+        )
     user = find_user_by_login(login)
     if user is None or not user.is_active:
         return
@@ -449,7 +500,7 @@ def check_reset_link(uidb64: str, token: str) -> User:
     try:
         uid = urlsafe_base64_decode(uidb64).decode()
         user = User.objects.get(pk=uid)
-    except (ValueError, TypeError, OverflowError, User.DoesNotExist) as exc:
+    except (ValueError, TypeError, OverflowError, ValidationError, User.DoesNotExist) as exc:
         raise AccountError(_("This password reset link is not valid.")) from exc
     if not default_token_generator.check_token(user, token):
         raise AccountError(

@@ -47,3 +47,11 @@ def validate_username(raw: str) -> str:
             code="invalid",
         )
     return name
+
+
+def username_validator(value: str) -> None:
+    """Model-field validator: the same rules for every path, the admin included."""
+    if validate_username(value) != value:
+        raise ValidationError(
+            _("Usernames must be stored in their normalised (NFKC) form."), code="not_normalized"
+        )

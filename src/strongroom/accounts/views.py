@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from strongroom.accounts import services
+from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.forms import (
     AddEmailForm,
     ChangePasswordForm,
@@ -82,6 +84,9 @@ def register(request: HttpRequest) -> HttpResponse:
         except services.RateLimited as exc:
             form.add_error(None, str(exc))
             return _rate_limited(request, exc, _form_page(request, form, title, submit))
+        except services.AccountError as exc:
+            form.add_error(None, str(exc))
+            return _form_page(request, form, title, submit, status=400)
         return render(request, "accounts/registered.html", {"address": form.cleaned_data["email"]})
     return _form_page(request, form, title, submit, status=400 if form.errors else 200)
 
@@ -186,15 +191,22 @@ def manage(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """A positive database id from the form, or 0 (which matches nothing)."""
+    raw = request.POST.get(name, "")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return 0
+    return int(raw)
+
+
+@reauthentication_required
 @require_POST
 def email_action(request: HttpRequest) -> HttpResponse:
+    """Add, remove, verify or promote an address: sensitive, so the password must be fresh
+    (a stolen session must not be able to add an address and reset the password)."""
     user: User = request.user  # type: ignore[assignment]
     action = request.POST.get("action", "")
-    try:
-        email_id = int(request.POST.get("email_id", "0") or 0)
-    except ValueError:
-        email_id = 0
+    email_id = _posted_id(request, "email_id")
     try:
         if action == "add":
             form = AddEmailForm(request.POST)
@@ -246,6 +258,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["current_password"],
                 form.cleaned_data["new_password"],
             )
+        except services.RateLimited as exc:
+            form.add_error(None, str(exc))
+            return _rate_limited(request, exc, _form_page(request, form, title, submit))
         except services.AccountError as exc:
             form.add_error("current_password", str(exc))
             return _form_page(request, form, title, submit, status=400)
@@ -301,8 +316,8 @@ def sessions(request: HttpRequest) -> HttpResponse:
         try:
             services.revoke_session(request, user, request.POST.get("session_id", ""))
             messages.success(request, _("The session was ended."))
-        except (services.AccountError, ValueError) as exc:
-            messages.error(request, str(exc) or _("That session has already ended."))
+        except services.AccountError as exc:
+            messages.error(request, str(exc))
         return redirect("accounts:sessions")
     current = services.current_session_id(request)
     rows = [
@@ -311,9 +326,19 @@ def sessions(request: HttpRequest) -> HttpResponse:
             "browser": describe_user_agent(record.user_agent),
             "current": str(record.pk) == current,
         }
-        for record in SessionRecord.objects.filter(user=user)
+        for record in SessionRecord.objects.filter(
+            user=user,
+            last_seen__gte=timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE),
+        )
     ]
     return render(request, "accounts/sessions.html", {"rows": rows})
+
+
+_FAILURE_REASONS = {
+    "invalid_password": _lazy("wrong password"),
+    "unknown_user": _lazy("unknown user"),
+    "inactive": _lazy("account disabled"),
+}
 
 
 @login_required
@@ -321,7 +346,14 @@ def security_history(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=settings.HISTORY_WINDOW_DAYS)
     user: User = request.user  # type: ignore[assignment]
     events = Event.objects.filter(user=user, created__gte=since).select_related("actor")[:500]
-    rows = [{"event": e, "client": describe_user_agent(e.user_agent)} for e in events]
+    rows = [
+        {
+            "event": e,
+            "client": describe_user_agent(e.user_agent),
+            "reason": _FAILURE_REASONS.get(str(e.extra.get("reason", ""))) if e.extra else None,
+        }
+        for e in events
+    ]
     return render(
         request,
         "accounts/security_history.html",

@@ -1,0 +1,18 @@
+"""End-to-end fixtures: a real ``strongroom serve`` and a real Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.browser import browser, page  # noqa: F401  (fixtures)
+from tests.e2e.server import LiveServer, running_server
+
+
+@pytest.fixture
+def strongroom_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """``strongroom serve --workers 2`` on a free port with a fresh data dir."""
+    with running_server(tmp_path / "data") as server:
+        yield server

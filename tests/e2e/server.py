@@ -1,0 +1,150 @@
+"""Run the real ``strongroom serve`` (gunicorn, several workers) for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``strongroom`` subprocess running this checkout's code.
+
+    The test run's own Django settings and STRONGROOM_* variables are dropped, so the
+    subprocess sees what a real installation sees.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("STRONGROOM_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    env["PYTHONPATH"] = str(REPO / "src")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, data_dir: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``strongroom ARGS --data-dir DATA_DIR`` and return its result (never raises)."""
+    return subprocess.run(
+        [sys.executable, "-m", "strongroom.cli", *args, "--data-dir", str(data_dir)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+@dataclass
+class LiveServer:
+    """A running ``strongroom serve``: its URL, data dir and combined output."""
+
+    base_url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=cli_env)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def create_user(self, username: str, email: str, password: str, verified: bool = True) -> None:
+        args = ["user", "create", "--username", username, "--email", email, "--password-stdin"]
+        if verified:
+            args.append("--verified")
+        result = run_cli(*args, data_dir=self.data_dir, stdin=password + "\n", env=self.env)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def outbox(self) -> list[Path]:
+        """The emails sent so far, oldest first."""
+        return sorted((self.data_dir / "outbox").glob("*.eml"))
+
+    def stop(self, timeout: float = 30) -> int:
+        """Ctrl-C: SIGINT to the server's process group; return its exit code."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                raise
+        return int(self.process.returncode)
+
+
+def start_server(
+    data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+) -> LiveServer:
+    """Start ``strongroom serve`` on a free port and wait until it answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = cli_env(**(extra_env or {}))
+    log_path = data_dir.parent / f"{data_dir.name}-server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "strongroom.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group, like a terminal's Ctrl-C
+        )
+    server = LiveServer(f"http://localhost:{port}", data_dir, process, log_path, env)
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"strongroom serve exited early:\n{server.log_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/account/login/", timeout=5):
+                break
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(
+                    f"strongroom serve did not answer:\n{server.log_text()}"
+                ) from exc
+            time.sleep(0.2)
+    return server
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path, **kwargs: object) -> Iterator[LiveServer]:
+    server = start_server(data_dir, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
