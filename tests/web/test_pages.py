@@ -60,7 +60,11 @@ def _check_page(html: str) -> None:
     assert "<form" in html, "expected a form on this page"
     for control in parser.controls:
         assert control.get("id") in parser.label_for or control.get("aria-label"), control
-    assert parser.scripts == [], "pages must work without JavaScript"
+    # The only JavaScript allowed is the WebAuthn ceremonies' own file; every form on
+    # the page still posts without it.
+    assert all(
+        str(script.get("src", "")).startswith("/static/mfa/") for script in parser.scripts
+    ), "pages must work without JavaScript"
     assert parser.handlers == [] and parser.styles == [], "no inline script or style (CSP)"
     assert parser.buttons_without_text == 0
 
