@@ -74,9 +74,15 @@ def upload_form(
 ) -> dict[str, Any]:
     """The fields twine sends; ``overrides`` replace (or, with None, drop) any of them."""
     if content is None:
-        content = make_wheel(name, version) if filetype == "bdist_wheel" else make_sdist(name, version)
+        content = (
+            make_wheel(name, version) if filetype == "bdist_wheel" else make_sdist(name, version)
+        )
     if filename is None:
-        filename = wheel_filename(name, version) if filetype == "bdist_wheel" else sdist_filename(name, version)
+        filename = (
+            wheel_filename(name, version)
+            if filetype == "bdist_wheel"
+            else sdist_filename(name, version)
+        )
     form: dict[str, Any] = {
         ":action": "file_upload",
         "protocol_version": "1",

@@ -15,6 +15,10 @@ class IndexSerial(models.Model):
     """
 
     value = models.BigIntegerField(default=0)
+    changed = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class Project(models.Model):

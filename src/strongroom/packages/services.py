@@ -20,6 +20,7 @@ from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import datetime
 
     from strongroom.accounts.models import User
 
@@ -28,24 +29,31 @@ class PackageError(Exception):
     """A refused change; ``str(exc)`` is the sentence to show."""
 
 
+def _bump_index() -> int:
+    IndexSerial.objects.get_or_create(pk=1)
+    IndexSerial.objects.filter(pk=1).update(value=F("value") + 1, changed=timezone.now())
+    return int(IndexSerial.objects.values_list("value", flat=True).get(pk=1))
+
+
 def bump_serial(project: Project) -> None:
     """Mark ``project`` (and the index) as changed: new ETags on the very next request."""
-    IndexSerial.objects.get_or_create(pk=1)
-    IndexSerial.objects.filter(pk=1).update(value=F("value") + 1)
-    project.last_serial = IndexSerial.objects.values_list("value", flat=True).get(pk=1)
+    project.last_serial = _bump_index()
     project.last_changed = timezone.now()
     project.save(update_fields=["last_serial", "last_changed"])
 
 
-def index_serial() -> int:
-    value = IndexSerial.objects.filter(pk=1).values_list("value", flat=True).first()
-    return int(value or 0)
+def index_state() -> tuple[int, datetime | None]:
+    """The index's serial and when it last changed (one small query)."""
+    row = IndexSerial.objects.filter(pk=1).values_list("value", "changed").first()
+    return (int(row[0]), row[1]) if row else (0, None)
 
 
 def role_of(user: User | None, project: Project) -> str | None:
     if user is None or not user.is_authenticated:
         return None
-    return Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
+    return (
+        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
+    )
 
 
 def is_owner(user: User | None, project: Project) -> bool:
@@ -171,5 +179,4 @@ def remove_project(request: HttpRequest, user: User, project: Project) -> None:
         project.delete()
         for file in files:
             _delete_stored(file)
-        IndexSerial.objects.get_or_create(pk=1)
-        IndexSerial.objects.filter(pk=1).update(value=F("value") + 1)
+        _bump_index()

@@ -208,7 +208,9 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
             name, version = parse_sdist_filename(filename)
             python_version = "source"
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
-        raise UploadError(_("Invalid filename: %(problem)s") % {"problem": str(exc)[:300]}) from None
+        raise UploadError(
+            _("Invalid filename: %(problem)s") % {"problem": str(exc)[:300]}
+        ) from None
     return Distribution(filename, filetype, str(name), version, python_version[:50])
 
 

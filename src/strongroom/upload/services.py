@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.packages import services as packages
-from strongroom.packages.models import File, Project, Release, Role, UsedFilename
+from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
 from strongroom.storage import get_storage
 from strongroom.upload import archives, checks
@@ -45,7 +45,10 @@ def _already_used(filename: str) -> UploadError:
             % {"filename": filename}
         )
     return UploadError(
-        _("The filename %(filename)s has already been used (by a deleted file). Use a different version.")
+        _(
+            "The filename %(filename)s has already been used (by a deleted file). "
+            "Use a different version."
+        )
         % {"filename": filename}
     )
 
@@ -132,11 +135,16 @@ def _store(
         release = Release.objects.filter(project=project, canonical_version=canonical).first()
         if release is None:
             release = Release.objects.create(
-                project=project, version=version, canonical_version=canonical,
+                project=project,
+                version=version,
+                canonical_version=canonical,
                 **_release_fields(metadata),
             )
             record_event(
-                EventTag.PROJECT_RELEASE_ADD, request=request, actor=user, project=project,
+                EventTag.PROJECT_RELEASE_ADD,
+                request=request,
+                actor=user,
+                project=project,
                 extra={"project": project.name, "version": version},
             )
         path = storage_path(upload.sha256, dist.filename)
@@ -160,9 +168,16 @@ def _store(
             storage.save(file.metadata_path, core)
         packages.bump_serial(project)
         record_event(
-            EventTag.FILE_ADD, request=request, actor=user, project=project,
-            extra={"project": project.name, "version": version, "filename": dist.filename,
-                   "sha256": upload.sha256},
+            EventTag.FILE_ADD,
+            request=request,
+            actor=user,
+            project=project,
+            extra={
+                "project": project.name,
+                "version": version,
+                "filename": dist.filename,
+                "sha256": upload.sha256,
+            },
         )
     return file
 
@@ -185,7 +200,9 @@ def accept_upload(request: HttpRequest, user: User, form: QueryDict, upload: Has
         storage.discard_staged()
         if UsedFilename.objects.filter(filename=dist.filename).exists():
             raise _already_used(dist.filename) from None
-        raise UploadError(_("Another upload changed this project at the same time; try again.")) from None
+        raise UploadError(
+            _("Another upload changed this project at the same time; try again.")
+        ) from None
     except BaseException:
         storage.discard_staged()
         raise

@@ -81,7 +81,9 @@ def _parse(request: HttpRequest, handler: HashingUploadHandler) -> HashedUpload:
 @csrf_exempt
 def upload(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        response = error_response(UploadError(_("Upload with POST (for example: twine upload)."), 405))
+        response = error_response(
+            UploadError(_("Upload with POST (for example: twine upload)."), 405)
+        )
         response["Allow"] = "POST"
         return response
     max_size = largest_upload_limit()
