@@ -15,6 +15,7 @@ from packaging.version import InvalidVersion
 
 from strongroom.index import negotiation, pages
 from strongroom.index.downloads import file_response
+from strongroom.index.middleware import mark_public
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
 from strongroom.packages.services import index_state
@@ -29,8 +30,7 @@ def _cache_headers(response: HttpResponse, etag: str, changed: datetime | None) 
     if changed is not None:
         response["Last-Modified"] = http_date(changed.timestamp())
     response["Cache-Control"] = f"public, max-age={settings.INDEX_CACHE_SECONDS}"
-    response["Vary"] = "Accept"
-    return response
+    return mark_public(response, "Accept")
 
 
 def _not_modified(request: HttpRequest, etag: str, changed: datetime | None) -> bool:
@@ -163,4 +163,4 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404 from None
     # Content-addressed and immutable: the digest in the path is a strong validator.
     etag = f'"{parts[2]}{"-m" if full.endswith(".metadata") else ""}"'
-    return file_response(request, handle, size, etag, full)
+    return mark_public(file_response(request, handle, size, etag, full))
