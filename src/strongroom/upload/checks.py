@@ -25,7 +25,9 @@ from packaging.version import InvalidVersion, Version
 
 from strongroom.upload.errors import UploadError, too_large
 
-SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4")
+# 1.0 to 2.4 as specified; 2.5 (PEP 794) too, because current flit_core and twine emit it
+# and packaging validates it.
+SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
 WHEEL = "bdist_wheel"
 SDIST = "sdist"
 MAX_FILENAME_LENGTH = 255
@@ -117,7 +119,7 @@ def _validate_raw(raw: RawMetadata) -> Metadata:
         raise UploadError(_("Missing required field: metadata_version."))
     if version not in SUPPORTED_METADATA_VERSIONS:
         raise UploadError(
-            _("Unsupported metadata version %(version)s: 1.0 to 2.4 are accepted.")
+            _("Unsupported metadata version %(version)s: 1.0 to 2.5 are accepted.")
             % {"version": str(version)[:20]}
         )
     for field in ("name", "version"):
