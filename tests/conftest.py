@@ -28,6 +28,21 @@ def _clean_rate_limits() -> None:
     backend.limiter.storage.reset()  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True)
+def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test gets its own package files, upload temp dir and an empty page cache."""
+    from django.core.cache import cache
+
+    from strongroom.storage import reset_storage
+
+    settings.FILES_DIR = tmp_path / "files"
+    settings.UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
+    reset_storage()
+    cache.clear()
+    yield
+    reset_storage()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -53,7 +53,7 @@ class Server:
                 "-m",
                 "strongroom.cli",
                 "user",
-                "create",  # fmt: skip
+                "create",
                 "--data-dir",
                 str(self.data_dir),
                 "--username",

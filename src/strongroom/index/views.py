@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -61,7 +62,7 @@ def _answer(
     media: str,
     key: str,
     changed: datetime | None,
-    build: callable,  # type: ignore[valid-type]
+    build: Callable[[], str],
 ) -> HttpResponse:
     """A 304, or the page for ``key`` from the cache, else built and cached."""
     etag = f'"{key}"'
@@ -114,7 +115,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     return _answer(request, media, key, project.last_changed, build)
 
 
-def _absolute(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _absolute(request: HttpRequest) -> Callable[[str], str]:
     if settings.BASE_URL:
         return lambda path: settings.BASE_URL + path
     return request.build_absolute_uri

@@ -12,10 +12,10 @@ class ProjectAdmin(admin.ModelAdmin):
     fields = ["name", "upload_limit"]
     readonly_fields = ["name"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -24,7 +24,7 @@ class ReleaseAdmin(admin.ModelAdmin):
     list_display = ["project", "version", "yanked", "created"]
     search_fields = ["project__name"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -33,7 +33,7 @@ class FileAdmin(admin.ModelAdmin):
     list_display = ["filename", "size", "upload_time", "uploader"]
     search_fields = ["filename"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
 

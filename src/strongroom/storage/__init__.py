@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def get_storage() -> Storage:
     """The configured storage (one instance per process)."""
     cls = import_string(settings.FILE_STORAGE_BACKEND)
-    return cls()  # type: ignore[no-any-return]
+    return cls()
 
 
 def reset_storage() -> None:

@@ -44,7 +44,7 @@ def authenticate_upload(request: HttpRequest) -> User:
             _("Invalid or non-existent authentication information. %(reason)s")
             % {"reason": str(exc)}
         ) from None
-    if not user.emails.filter(primary=True, verified=True).exists():  # type: ignore[attr-defined]
+    if not user.emails.filter(primary=True, verified=True).exists():
         raise UploadError(
             _("User %(username)s does not have a verified primary email address.")
             % {"username": user.username}
