@@ -11,16 +11,9 @@ from django.test import Client
 
 from strongroom import ratelimit
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
+from tests.e2e.browser import browser  # noqa: F401  (one Chromium per test process)
 from tests.factories import PASSWORD, UserFactory
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip (or on CI, fail) a test whose external requirement is missing."""
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required on CI: {reason}")
-    pytest.skip(reason)
+from tests.support import require
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +21,21 @@ def _clean_rate_limits() -> None:
     ratelimit.reset_backend()
     backend = ratelimit._backend()
     backend.limiter.storage.reset()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test gets its own package files, upload temp dir and an empty page cache."""
+    from django.core.cache import cache
+
+    from strongroom.storage import reset_storage
+
+    settings.FILES_DIR = tmp_path / "files"
+    settings.UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
+    reset_storage()
+    cache.clear()
+    yield
+    reset_storage()
 
 
 @pytest.fixture

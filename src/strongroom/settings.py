@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "strongroom.index.middleware.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "strongroom.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -308,3 +309,19 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR"},
     },
 }
+
+# --- packages ---------------------------------------------------------------------------
+
+# Where uploaded files live: a dotted path to a storage class (see strongroom.storage).
+FILE_STORAGE_BACKEND = _env("FILE_STORAGE", "strongroom.storage.filesystem.FilesystemStorage")
+FILES_DIR = Path(_env("FILES_DIR", str(DATA_DIR / "files"))).expanduser().resolve()
+# Upload bodies are streamed here while they are hashed; same filesystem as FILES_DIR
+# in the default layout, so accepting a file is a rename.
+UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+UPLOAD_MAX_SIZE = _env_int("UPLOAD_MAX_SIZE", 100 * 1024 * 1024)
+# Archive-bomb guards: total uncompressed size, and its ratio to the compressed size.
+ARCHIVE_MAX_UNCOMPRESSED = _env_int("ARCHIVE_MAX_UNCOMPRESSED", 2 * 1024 * 1024 * 1024)
+ARCHIVE_MAX_RATIO = _env_int("ARCHIVE_MAX_RATIO", 50)
+ARCHIVE_MAX_MEMBERS = _env_int("ARCHIVE_MAX_MEMBERS", 100_000)
+# Seconds a CDN (or client) may keep simple/JSON pages; files are immutable.
+INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
+from tests.support import require
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

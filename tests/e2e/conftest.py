@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import browser, page  # noqa: F401  (fixtures)
+from tests.e2e.browser import page  # noqa: F401  (fixture)
 from tests.e2e.server import LiveServer, running_server
 
 
@@ -16,3 +16,10 @@ def strongroom_server(tmp_path: Path) -> Iterator[LiveServer]:
     """``strongroom serve --workers 2`` on a free port with a fresh data dir."""
     with running_server(tmp_path / "data") as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server shared by a module's tests (publishing and installing build on it)."""
+    with running_server(tmp_path_factory.mktemp("strongroom-e2e") / "data") as running:
+        yield running

@@ -69,6 +69,11 @@ class LiveServer:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def access_log(self) -> list[str]:
+        """gunicorn's access-log lines, one per request, oldest first."""
+        methods = ('"GET ', '"POST ', '"HEAD ')
+        return [line for line in self.log_text().splitlines() if any(m in line for m in methods)]
+
     def create_user(self, username: str, email: str, password: str, verified: bool = True) -> None:
         args = ["user", "create", "--username", username, "--email", email, "--password-stdin"]
         if verified:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import time
@@ -12,39 +11,17 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from tests.conftest import require
-from tests.mfa.live_server import LiveServer, running_server
+from tests.e2e.server import LiveServer, running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 PASSWORD = "tawny-owl-lantern-93"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    require(os.path.exists(CHROMIUM), "Chromium is not installed at /usr/bin/chromium")
-    with running_server(tmp_path_factory.mktemp("mfa-live")) as live:
+    with running_server(tmp_path_factory.mktemp("mfa-live") / "data") as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser(server: LiveServer):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Session:
@@ -73,7 +50,7 @@ class Session:
         )["authenticatorId"]
 
     def go(self, path: str) -> None:
-        self.page.goto(self.server.url + path)
+        self.page.goto(self.server.base_url + path)
 
     def credentials(self) -> list[dict]:
         return self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.authenticator})[
@@ -128,7 +105,7 @@ def _recovery_codes(page) -> list[str]:
 
 
 def test_two_security_keys_each_sign_in_and_one_is_removed(session: Session, server):
-    server.create_user("keyholder", PASSWORD)
+    server.create_user("keyholder", "keyholder@example.org", PASSWORD)
     session.password_login("keyholder")
     session.add_key("First key")
     assert len(_recovery_codes(session.page)) == 8  # first factor: codes shown once
@@ -188,7 +165,7 @@ def test_two_security_keys_each_sign_in_and_one_is_removed(session: Session, ser
 
 
 def test_a_passkey_signs_in_without_a_password(session: Session, server):
-    server.create_user("passkeyuser", PASSWORD)
+    server.create_user("passkeyuser", "passkeyuser@example.org", PASSWORD)
     session.password_login("passkeyuser")
     session.add_key("Laptop", passkey=True)
     assert session.credentials()[0]["isResidentCredential"] is True
@@ -202,7 +179,7 @@ def test_a_passkey_signs_in_without_a_password(session: Session, server):
 
 
 def test_totp_setup_login_replay_and_recovery_code(session: Session, server):
-    server.create_user("otpuser", PASSWORD)
+    server.create_user("otpuser", "otpuser@example.org", PASSWORD)
     page = session.page
     session.password_login("otpuser")
     session.go("/manage/account/totp-provision")
@@ -227,7 +204,9 @@ def test_totp_setup_login_replay_and_recovery_code(session: Session, server):
     page.get_by_label("Code from your authenticator app").fill(next_code)
     page.get_by_role("button", name="Verify", exact=True).click()
     page.wait_for_url(re.compile(r"/manage/account/$"))
-    assert "New sign-in to your account" in server.outbox_text()
+    assert "New sign-in to your account" in "\n".join(
+        p.read_text(errors="replace") for p in server.outbox()
+    )
 
     # The same code again is refused.
     session.logout()

@@ -26,13 +26,23 @@ class Event(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
     )
+    project = models.ForeignKey(
+        "packages.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["user", "-created"])]
+        indexes = [
+            models.Index(fields=["user", "-created"]),
+            models.Index(fields=["project", "-created"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S} {self.tag}"

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from strongroom.upload import views
 
 app_name = "upload"
-urlpatterns: list = []
+urlpatterns = [
+    path("legacy/", views.upload, name="upload"),
+    path("legacy", views.upload),
+]

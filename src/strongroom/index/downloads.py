@@ -1,0 +1,97 @@
+"""Serve stored files: streamed, with ETag and single-range HTTP Range support."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import parse_etags
+
+CHUNK = 256 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def content_type_for(path: str) -> str:
+    if path.endswith(".metadata"):
+        return "text/plain; charset=utf-8"
+    if path.endswith((".whl", ".zip")):
+        return "application/zip"
+    if path.endswith(".tar.gz"):
+        return "application/x-tar-gz"
+    return "application/octet-stream"
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """(first, last) byte positions; None to send everything; False if unsatisfiable."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None  # unsupported forms (several ranges, other units) get the whole file
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0:
+            return False
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return False
+    return start, end
+
+
+def _chunks(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(start)
+        while length > 0:
+            data = handle.read(min(CHUNK, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+    finally:
+        handle.close()
+
+
+def file_response(
+    request: HttpRequest, handle: BinaryIO, size: int, etag: str, path: str
+) -> HttpResponse:
+    """A 200, 206, 304 or 416 for an immutable stored file."""
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "public, max-age=31536000, immutable",
+    }
+    if (
+        etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+        or request.META.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
+    ):
+        handle.close()
+        return HttpResponse(status=304, headers=headers)
+    wanted = None
+    range_header = request.META.get("HTTP_RANGE", "")
+    if_range = request.META.get("HTTP_IF_RANGE", "")
+    if range_header and (not if_range or if_range == etag):
+        wanted = parse_range(range_header, size)
+    if wanted is False:
+        handle.close()
+        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    content_type = content_type_for(path)
+    if isinstance(wanted, tuple):
+        start, end = wanted
+        length = end - start + 1
+        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
+            _chunks(handle, start, length), status=206, content_type=content_type
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        length = size
+        response = FileResponse(handle, content_type=content_type)
+        response.block_size = CHUNK
+    for key, value in headers.items():
+        response[key] = value
+    response["Content-Length"] = str(length)
+    return response  # type: ignore[return-value]

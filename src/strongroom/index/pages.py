@@ -1,0 +1,125 @@
+"""Build simple-API and JSON-API documents from a handful of flat queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.utils.html import escape
+
+from strongroom.packages.models import File, Project, Release
+from strongroom.packages.services import sort_releases
+from strongroom.storage import get_storage
+
+API_VERSION = "1.1"
+_FILE_FIELDS = (
+    "filename",
+    "path",
+    "packagetype",
+    "python_version",
+    "sha256_digest",
+    "md5_digest",
+    "blake2_256_digest",
+    "requires_python",
+    "size",
+    "upload_time",
+    "metadata_sha256",
+    "release__version",
+    "release__yanked",
+    "release__yanked_reason",
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def project_files(project: Project) -> list[dict[str, Any]]:
+    """All of a project's files as plain dicts, in one query."""
+    return list(File.objects.filter(project=project).values(*_FILE_FIELDS).order_by("filename"))
+
+
+def project_versions(project: Project) -> list[str]:
+    releases = Release.objects.filter(project=project).only("version")
+    return [release.version for release in reversed(sort_releases(releases))]
+
+
+def simple_index_html(names: list[tuple[str, str]]) -> str:
+    links = "\n".join(
+        f'    <a href="/simple/{escape(normalized)}/">{escape(name)}</a><br>'
+        for name, normalized in names
+    )
+    return (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        "    <title>Simple index</title>\n  </head>\n  <body>\n"
+        f"{links}\n  </body>\n</html>\n"
+    )
+
+
+def simple_index_json(names: list[tuple[str, str]], serial: int) -> str:
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION, "_last-serial": serial},
+            "projects": [{"name": name} for name, _normalized in names],
+        }
+    )
+
+
+def _url(file: dict[str, Any]) -> str:
+    return get_storage().url(file["path"])
+
+
+def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
+    rows = []
+    for file in files:
+        attributes = [f'href="{escape(_url(file))}#sha256={file["sha256_digest"]}"']
+        if file["requires_python"]:
+            attributes.append(f'data-requires-python="{escape(file["requires_python"])}"')
+        if file["release__yanked"]:
+            attributes.append(f'data-yanked="{escape(file["release__yanked_reason"])}"')
+        if file["metadata_sha256"]:
+            value = f"sha256={file['metadata_sha256']}"
+            attributes.append(f'data-dist-info-metadata="{value}"')
+            attributes.append(f'data-core-metadata="{value}"')
+        rows.append(f"    <a {' '.join(attributes)}>{escape(file['filename'])}</a><br>")
+    name = escape(project.name)
+    return (
+        "<!DOCTYPE html>\n<html>\n  <head>\n"
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
+        f"    <h1>Links for {name}</h1>\n" + "\n".join(rows) + "\n  </body>\n</html>\n"
+    )
+
+
+def simple_project_json(project: Project, files: list[dict[str, Any]], versions: list[str]) -> str:
+    entries = []
+    for file in files:
+        metadata: dict[str, str] | bool = (
+            {"sha256": file["metadata_sha256"]} if file["metadata_sha256"] else False
+        )
+        yanked: str | bool = False
+        if file["release__yanked"]:
+            yanked = file["release__yanked_reason"] or True
+        entries.append(
+            {
+                "filename": file["filename"],
+                "url": _url(file),
+                "hashes": {"sha256": file["sha256_digest"]},
+                "requires-python": file["requires_python"] or None,
+                "size": file["size"],
+                "upload-time": iso(file["upload_time"]),
+                "yanked": yanked,
+                "core-metadata": metadata,
+                "dist-info-metadata": metadata,
+            }
+        )
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+            "name": project.normalized_name,
+            "versions": versions,
+            "files": entries,
+        }
+    )

@@ -1,0 +1,145 @@
+"""Projects, releases, files and roles: what the index holds and who may change it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class IndexSerial(models.Model):
+    """One row: a counter bumped by every change to the index, like PyPI's journal serial.
+
+    Each project keeps the value of its last change, so ETags on the read path cost
+    nothing more than the row the view already loads.
+    """
+
+    value = models.BigIntegerField(default=0)
+    changed = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Project(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    normalized_name = models.CharField(max_length=200, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_changed = models.DateTimeField(auto_now_add=True)
+    last_serial = models.BigIntegerField(default=0)
+    # Set by an administrator to allow larger files than STRONGROOM_UPLOAD_MAX_SIZE.
+    upload_limit = models.BigIntegerField(
+        _("upload limit in bytes"), null=True, blank=True, help_text=_("Empty: the site default.")
+    )
+
+    class Meta:
+        ordering = ["normalized_name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Release(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="releases")
+    version = models.CharField(max_length=100)
+    canonical_version = models.CharField(max_length=100)
+    created = models.DateTimeField(auto_now_add=True)
+    # Core metadata, as uploaded with the release's first file.
+    metadata_version = models.CharField(max_length=10)
+    summary = models.CharField(max_length=512, blank=True)
+    description = models.TextField(blank=True)
+    description_content_type = models.CharField(max_length=200, blank=True)
+    description_html = models.TextField(blank=True)
+    author = models.CharField(max_length=500, blank=True)
+    author_email = models.CharField(max_length=500, blank=True)
+    maintainer = models.CharField(max_length=500, blank=True)
+    maintainer_email = models.CharField(max_length=500, blank=True)
+    license = models.TextField(blank=True)
+    license_expression = models.CharField(max_length=500, blank=True)
+    home_page = models.CharField(max_length=500, blank=True)
+    download_url = models.CharField(max_length=500, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    classifiers = models.JSONField(default=list, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    project_urls = models.JSONField(default=dict, blank=True)
+    requires_dist = models.JSONField(default=list, blank=True)
+    provides_extra = models.JSONField(default=list, blank=True)
+    requires_python = models.CharField(max_length=200, blank=True)
+    yanked = models.BooleanField(default=False)
+    yanked_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "canonical_version"], name="unique_release_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} {self.version}"
+
+
+class File(models.Model):
+    class PackageType(models.TextChoices):
+        WHEEL = "bdist_wheel", _("Wheel")
+        SDIST = "sdist", _("Source distribution")
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="files")
+    filename = models.CharField(max_length=255, unique=True)
+    packagetype = models.CharField(max_length=20, choices=PackageType.choices)
+    python_version = models.CharField(max_length=50)
+    requires_python = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField()
+    path = models.CharField(max_length=512, unique=True)
+    sha256_digest = models.CharField(max_length=64, unique=True)
+    blake2_256_digest = models.CharField(max_length=64)
+    md5_digest = models.CharField(max_length=32)
+    upload_time = models.DateTimeField(auto_now_add=True)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # PEP 658: a wheel's METADATA, stored beside it as "<path>.metadata".
+    metadata_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["filename"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def metadata_path(self) -> str:
+        return f"{self.path}.metadata"
+
+
+class UsedFilename(models.Model):
+    """Every filename ever accepted: a filename is never accepted twice, even after deletion."""
+
+    filename = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Role(models.Model):
+    class Name(models.TextChoices):
+        OWNER = "Owner", _("Owner")
+        MAINTAINER = "Maintainer", _("Maintainer")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles"
+    )
+    role_name = models.CharField(max_length=20, choices=Name.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="unique_project_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role_name} of {self.project}"

@@ -1,0 +1,182 @@
+"""Every change to a project goes through a function here, in one transaction,
+with its audit event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from strongroom.events.services import record_event
+from strongroom.events.tags import EventTag
+from strongroom.packages.models import File, IndexSerial, Project, Release, Role
+from strongroom.storage import get_storage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from strongroom.accounts.models import User
+
+
+class PackageError(Exception):
+    """A refused change; ``str(exc)`` is the sentence to show."""
+
+
+def _bump_index() -> int:
+    IndexSerial.objects.get_or_create(pk=1)
+    IndexSerial.objects.filter(pk=1).update(value=F("value") + 1, changed=timezone.now())
+    return int(IndexSerial.objects.values_list("value", flat=True).get(pk=1))
+
+
+def bump_serial(project: Project) -> None:
+    """Mark ``project`` (and the index) as changed: new ETags on the very next request."""
+    project.last_serial = _bump_index()
+    project.last_changed = timezone.now()
+    project.save(update_fields=["last_serial", "last_changed"])
+
+
+def index_state() -> tuple[int, datetime | None]:
+    """The index's serial and when it last changed (one small query)."""
+    row = IndexSerial.objects.filter(pk=1).values_list("value", "changed").first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def role_of(user: User | None, project: Project) -> str | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
+    )
+
+
+def is_owner(user: User | None, project: Project) -> bool:
+    return role_of(user, project) == Role.Name.OWNER
+
+
+def create_project(request: HttpRequest | None, user: User, name: str) -> Project:
+    """Create a project with ``user`` as its Owner (caller holds the transaction)."""
+    project = Project.objects.create(name=name, normalized_name=canonicalize_name(name))
+    Role.objects.create(project=project, user=user, role_name=Role.Name.OWNER)
+    record_event(
+        EventTag.PROJECT_CREATE,
+        request=request,
+        actor=user,
+        project=project,
+        extra={"project": project.name},
+    )
+    return project
+
+
+def sort_releases(releases: Iterable[Release]) -> list[Release]:
+    """Newest version first, by PEP 440 ordering."""
+
+    def key(release: Release) -> Version:
+        try:
+            return Version(release.version)
+        except InvalidVersion:
+            return Version("0")
+
+    return sorted(releases, key=key, reverse=True)
+
+
+def _release_extra(release: Release, **more: str) -> dict[str, str]:
+    return {"project": release.project.name, "version": release.version, **more}
+
+
+def yank_release(request: HttpRequest, user: User, release: Release, reason: str) -> None:
+    """PEP 592: installers skip a yanked release unless it is pinned exactly."""
+    with transaction.atomic():
+        if release.yanked:
+            raise PackageError(_("This release is already yanked."))
+        release.yanked = True
+        release.yanked_reason = reason.strip()[:500]
+        release.save(update_fields=["yanked", "yanked_reason"])
+        bump_serial(release.project)
+        record_event(
+            EventTag.PROJECT_RELEASE_YANK,
+            request=request,
+            actor=user,
+            project=release.project,
+            extra=_release_extra(release, reason=release.yanked_reason),
+        )
+
+
+def unyank_release(request: HttpRequest, user: User, release: Release) -> None:
+    with transaction.atomic():
+        if not release.yanked:
+            raise PackageError(_("This release is not yanked."))
+        release.yanked = False
+        release.yanked_reason = ""
+        release.save(update_fields=["yanked", "yanked_reason"])
+        bump_serial(release.project)
+        record_event(
+            EventTag.PROJECT_RELEASE_UNYANK,
+            request=request,
+            actor=user,
+            project=release.project,
+            extra=_release_extra(release),
+        )
+
+
+def _delete_stored(file: File) -> None:
+    storage = get_storage()
+    storage.delete(file.path)
+    if file.metadata_sha256:
+        storage.delete(file.metadata_path)
+
+
+def remove_file(request: HttpRequest, user: User, file: File) -> None:
+    """Delete one file; its filename stays used forever."""
+    with transaction.atomic():
+        project = file.project
+        file.delete()
+        _delete_stored(file)
+        bump_serial(project)
+        record_event(
+            EventTag.FILE_REMOVE,
+            request=request,
+            actor=user,
+            project=project,
+            extra={"project": project.name, "filename": file.filename},
+        )
+
+
+def remove_release(request: HttpRequest, user: User, release: Release) -> None:
+    with transaction.atomic():
+        project = release.project
+        files = list(release.files.all())
+        release.delete()
+        for file in files:
+            _delete_stored(file)
+        bump_serial(project)
+        record_event(
+            EventTag.PROJECT_RELEASE_REMOVE,
+            request=request,
+            actor=user,
+            project=project,
+            extra=_release_extra(release, files=", ".join(f.filename for f in files)),
+        )
+
+
+def remove_project(request: HttpRequest, user: User, project: Project) -> None:
+    """Delete the project, its releases and files; its events keep the name in extra."""
+    with transaction.atomic():
+        files = list(File.objects.filter(project=project))
+        record_event(
+            EventTag.PROJECT_REMOVE,
+            request=request,
+            actor=user,
+            project=project,
+            extra={"project": project.name, "files": len(files)},
+        )
+        project.delete()
+        for file in files:
+            _delete_stored(file)
+        _bump_index()

@@ -1,0 +1,213 @@
+"""Project pages and owners' actions. Views parse, call one service, then render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.version import InvalidVersion
+
+from strongroom.accounts.decorators import reauthentication_required
+from strongroom.accounts.models import User
+from strongroom.events.models import Event
+from strongroom.packages import services
+from strongroom.packages.forms import ConfirmForm, YankForm
+from strongroom.packages.models import File, Project, Release
+from strongroom.packages.services import PackageError
+from strongroom.storage import get_storage
+
+
+def _project(name: str) -> Project:
+    return get_object_or_404(Project, normalized_name=canonicalize_name(name))
+
+
+def _release(project: Project, version: str) -> Release:
+    try:
+        canonical = canonicalize_version(version, strip_trailing_zero=True)
+    except InvalidVersion:
+        raise Http404 from None
+    return get_object_or_404(Release, project=project, canonical_version=canonical)
+
+
+def _owned(request: HttpRequest, name: str) -> Project:
+    """The project if the signed-in user owns it; 404 (not 403) for everyone else."""
+    project = _project(name)
+    if not services.is_owner(request.user, project):  # type: ignore[arg-type]
+        raise Http404
+    return project
+
+
+def _files(release: Release) -> list[dict[str, Any]]:
+    storage = get_storage()
+    return [{"file": f, "url": storage.url(f.path)} for f in release.files.all()]
+
+
+def _release_page(request: HttpRequest, project: Project, release: Release | None) -> HttpResponse:
+    releases = services.sort_releases(project.releases.all())
+    if release is None:
+        release = next((r for r in releases if not r.yanked), releases[0] if releases else None)
+    return render(
+        request,
+        "packages/release.html",
+        {
+            "project": project,
+            "release": release,
+            "releases": releases,
+            "files": _files(release) if release else [],
+            "is_owner": services.is_owner(request.user, project),  # type: ignore[arg-type]
+            "index_url": request.build_absolute_uri("/simple/"),
+        },
+    )
+
+
+def project_detail(request: HttpRequest, name: str) -> HttpResponse:
+    project = _project(name)
+    if name != project.normalized_name:
+        return HttpResponseRedirect(reverse("packages:project", args=[project.normalized_name]))
+    return _release_page(request, project, None)
+
+
+def release_detail(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    project = _project(name)
+    return _release_page(request, project, _release(project, version))
+
+
+def history(request: HttpRequest, name: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        raise Http404
+    project = _owned(request, name)
+    events = Event.objects.filter(project=project).select_related("actor")[:500]
+    return render(request, "packages/history.html", {"project": project, "events": events})
+
+
+def _confirm_page(
+    request: HttpRequest,
+    *,
+    form: ConfirmForm,
+    title: str,
+    intro: str,
+    submit: str,
+    action: Callable[[], None],
+    done: str,
+    redirect_to: str,
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        try:
+            action()
+        except PackageError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done)
+            return HttpResponseRedirect(redirect_to)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "title": title, "intro": intro, "submit_label": submit}
+    return render(request, "packages/confirm.html", context, status=status)
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _data(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else None
+
+
+@reauthentication_required
+def yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    project = _owned(request, name)
+    release = _release(project, version)
+    form = YankForm(_data(request), expected=release.version)
+
+    def act() -> None:
+        services.yank_release(request, _user(request), release, form.cleaned_data["reason"])
+
+    return _confirm_page(
+        request,
+        form=form,
+        title=_("Yank %(project)s %(version)s")
+        % {"project": project.name, "version": release.version},
+        intro=_("Installers will skip a yanked release unless it is pinned exactly."),
+        submit=_("Yank release"),
+        action=act,
+        done=_("The release was yanked."),
+        redirect_to=reverse("packages:release", args=[project.normalized_name, release.version]),
+    )
+
+
+@reauthentication_required
+def unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    project = _owned(request, name)
+    release = _release(project, version)
+    form = ConfirmForm(_data(request), expected=release.version)
+    return _confirm_page(
+        request,
+        form=form,
+        title=_("Un-yank %(project)s %(version)s")
+        % {"project": project.name, "version": release.version},
+        intro=_("Installers will consider this release again."),
+        submit=_("Un-yank release"),
+        action=lambda: services.unyank_release(request, _user(request), release),
+        done=_("The release is no longer yanked."),
+        redirect_to=reverse("packages:release", args=[project.normalized_name, release.version]),
+    )
+
+
+@reauthentication_required
+def delete_release(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    project = _owned(request, name)
+    release = _release(project, version)
+    form = ConfirmForm(_data(request), expected=release.version)
+    return _confirm_page(
+        request,
+        form=form,
+        title=_("Delete %(project)s %(version)s")
+        % {"project": project.name, "version": release.version},
+        intro=_("Its files are deleted and their filenames can never be uploaded again."),
+        submit=_("Delete release"),
+        action=lambda: services.remove_release(request, _user(request), release),
+        done=_("The release was deleted."),
+        redirect_to=reverse("packages:project", args=[project.normalized_name]),
+    )
+
+
+@reauthentication_required
+def delete_file(request: HttpRequest, name: str, filename: str) -> HttpResponse:
+    project = _owned(request, name)
+    file = get_object_or_404(File, project=project, filename=filename)
+    form = ConfirmForm(_data(request), expected=file.filename)
+    return _confirm_page(
+        request,
+        form=form,
+        title=_("Delete %(filename)s") % {"filename": file.filename},
+        intro=_("This filename can never be uploaded again."),
+        submit=_("Delete file"),
+        action=lambda: services.remove_file(request, _user(request), file),
+        done=_("The file was deleted."),
+        redirect_to=reverse(
+            "packages:release", args=[project.normalized_name, file.release.version]
+        ),
+    )
+
+
+@reauthentication_required
+def delete_project(request: HttpRequest, name: str) -> HttpResponse:
+    project = _owned(request, name)
+    form = ConfirmForm(_data(request), expected=project.name)
+    return _confirm_page(
+        request,
+        form=form,
+        title=_("Delete project %(project)s") % {"project": project.name},
+        intro=_("Every release and file is deleted. This cannot be undone."),
+        submit=_("Delete project"),
+        action=lambda: services.remove_project(request, _user(request), project),
+        done=_("The project was deleted."),
+        redirect_to=reverse(settings.LOGIN_REDIRECT_URL),
+    )

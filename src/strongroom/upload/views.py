@@ -1,0 +1,110 @@
+"""POST /legacy/: twine's upload protocol. Thin: stream, authenticate, call the service."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+
+from strongroom.upload.auth import authenticate_upload
+from strongroom.upload.errors import UploadError, too_large
+from strongroom.upload.handlers import HashedUpload, HashingUploadHandler
+from strongroom.upload.services import accept_upload, largest_upload_limit
+
+log = logging.getLogger(__name__)
+# Room for the metadata fields and multipart framing around the file itself.
+FORM_OVERHEAD = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 64 * 1024
+
+
+def reason_phrase(message: str) -> str:
+    """A single-line, latin-1 safe version of ``message`` for the HTTP status line."""
+    line = " ".join(message.split())
+    return line.encode("latin-1", "replace").decode("latin-1")[:500]
+
+
+def error_response(error: UploadError) -> HttpResponse:
+    response = HttpResponse(
+        error.message + "\n", status=error.status, content_type="text/plain; charset=utf-8"
+    )
+    response.reason_phrase = reason_phrase(error.message)
+    return response
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _drain(request: HttpRequest, limit: int) -> None:
+    """Read (and drop) a refused request's body so the client sees our answer."""
+    if _content_length(request) > limit:
+        return
+    try:
+        while request.read(256 * 1024):
+            pass
+    except Exception:  # noqa: S110 - the client went away; nothing to tell it
+        pass
+
+
+def _parse(request: HttpRequest, handler: HashingUploadHandler) -> HashedUpload:
+    try:
+        request.POST  # noqa: B018 - runs the streaming multipart parser
+        upload = request.FILES.get("content")
+    except RequestDataTooBig:
+        raise too_large(_("The form fields are too large.")) from None
+    except TooManyFieldsSent:
+        raise UploadError(_("Too many form fields.")) from None
+    except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError, ValueError):
+        raise UploadError(_("The request is not a valid multipart/form-data upload.")) from None
+    if handler.too_large:
+        raise too_large(
+            _("File too large. The limit for this project is %(limit)d MiB.")
+            % {"limit": handler.max_size // (1024 * 1024)}
+        )
+    if handler.unexpected_fields:
+        raise UploadError(
+            _("Unexpected file field %(field)s: only 'content' is accepted.")
+            % {"field": handler.unexpected_fields[0][:50]}
+        )
+    if not isinstance(upload, HashedUpload):
+        raise UploadError(_("No file was uploaded in the 'content' field."))
+    return upload
+
+
+@csrf_exempt
+def upload(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        response = error_response(
+            UploadError(_("Upload with POST (for example: twine upload)."), 405)
+        )
+        response["Allow"] = "POST"
+        return response
+    max_size = largest_upload_limit()
+    handler = HashingUploadHandler(request, max_size)
+    request.upload_handlers = [handler]
+    body_read = False
+    try:
+        if _content_length(request) > max_size + FORM_OVERHEAD:
+            raise too_large(
+                _("File too large. The limit for this project is %(limit)d MiB.")
+                % {"limit": settings.UPLOAD_MAX_SIZE // (1024 * 1024)}
+            )
+        user = authenticate_upload(request)
+        body_read = True
+        content = _parse(request, handler)
+        accept_upload(request, user, request.POST, content)
+    except UploadError as error:
+        if not body_read:
+            _drain(request, max_size + FORM_OVERHEAD)
+        log.info("upload refused (%s): %s", error.status, error.message)
+        return error_response(error)
+    finally:
+        handler.cleanup()
+    return HttpResponse("OK\n", content_type="text/plain")

@@ -1,0 +1,134 @@
+"""twine uploads; pip and uv install back; yanked versions are skipped unless pinned."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.clients import (
+    PASSWORD,
+    build,
+    installed_version,
+    isolated_env,
+    run,
+    write_flit_project,
+)
+from tests.e2e.server import LiveServer
+
+pytestmark = pytest.mark.e2e
+NAME = "sr-sample"
+MODULE = "sr_sample"
+
+
+@pytest.fixture(scope="module")
+def published(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+    """Three versions built with python -m build and uploaded with twine."""
+    server.create_user("publisher", "publisher@example.org", PASSWORD)
+    root = tmp_path_factory.mktemp("projects")
+    env = isolated_env(root / "home")
+    files: list[Path] = []
+    for version in ("1.0", "1.1", "2.0"):
+        files += build(write_flit_project(root, NAME, version), env)
+    assert {f.suffix for f in files} == {".whl", ".gz"}
+    twine_env = dict(env, TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    output = run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{server.base_url}/legacy/", *map(str, files)],
+        twine_env,
+    )  # fmt: skip
+    assert "View at" in output or "Uploading" in output
+    return server
+
+
+def pip_install(server: LiveServer, target: Path, requirement: str, home: Path) -> str:
+    env = isolated_env(home)
+    return run(
+        [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--target", str(target),
+         "--index-url", f"{server.base_url}/simple/", requirement],
+        env,
+    )  # fmt: skip
+
+
+def uv_install(server: LiveServer, target: Path, requirement: str, home: Path) -> str:
+    env = isolated_env(home)
+    uv = shutil.which("uv") or "uv"
+    return run(
+        [uv, "pip", "install", "--no-cache", "--python", sys.executable, "--target", str(target),
+         "--index-url", f"{server.base_url}/simple/", requirement],
+        env,
+    )  # fmt: skip
+
+
+def yank(server: LiveServer, version: str, reason: str) -> None:
+    """Yank through the service layer in the server's own database."""
+    code = (
+        "import django; django.setup();"
+        "from django.test import RequestFactory;"
+        "from strongroom.packages.models import Release;"
+        "from strongroom.packages.services import yank_release;"
+        f"r = Release.objects.get(project__normalized_name='{NAME}', version='{version}');"
+        "owner = r.project.roles.get().user;"
+        f"yank_release(RequestFactory().post('/'), owner, r, '{reason}')"
+    )
+    env = dict(
+        server.env,
+        STRONGROOM_DATA_DIR=str(server.data_dir),
+        DJANGO_SETTINGS_MODULE="strongroom.settings",
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+
+
+def test_pip_and_uv_install_the_newest_then_skip_a_yanked_release(published, tmp_path):
+    pip_install(published, tmp_path / "pip1", NAME, tmp_path / "h")
+    assert installed_version(tmp_path / "pip1", MODULE) == "2.0"
+    uv_install(published, tmp_path / "uv1", NAME, tmp_path / "h")
+    assert installed_version(tmp_path / "uv1", MODULE) == "2.0"
+
+    yank(published, "2.0", "broken build")
+
+    pip_install(published, tmp_path / "pip2", NAME, tmp_path / "h")
+    assert installed_version(tmp_path / "pip2", MODULE) == "1.1"
+    uv_install(published, tmp_path / "uv2", NAME, tmp_path / "h")
+    assert installed_version(tmp_path / "uv2", MODULE) == "1.1"
+    # Pinned exactly, a yanked release is still installable (PEP 592).
+    pip_install(published, tmp_path / "pip3", f"{NAME}==2.0", tmp_path / "h")
+    assert installed_version(tmp_path / "pip3", MODULE) == "2.0"
+    uv_install(published, tmp_path / "uv3", f"{NAME}==2.0", tmp_path / "h")
+    assert installed_version(tmp_path / "uv3", MODULE) == "2.0"
+
+
+def test_pip_resolves_from_the_metadata_file_without_fetching_the_wheel(published, tmp_path):
+    """sr-meta 2.0 needs a package nobody has: pip learns that from 2.0's .metadata file
+    alone, backtracks to 1.0, and never downloads the 2.0 wheel."""
+    env = isolated_env(tmp_path / "h", TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    files = build(write_flit_project(tmp_path, "sr-meta", "1.0"), env)
+    files += build(write_flit_project(tmp_path, "sr-meta", "2.0", ("sr-absent>=1",)), env)
+    run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{published.base_url}/legacy/", *map(str, files)],
+        env,
+    )  # fmt: skip
+    before = len(published.access_log())
+    pip_install(published, tmp_path / "target", "sr-meta", tmp_path / "h")
+    assert installed_version(tmp_path / "target", "sr_meta") == "1.0"
+    requests = published.access_log()[before:]
+    assert any("sr_meta-2.0-py3-none-any.whl.metadata " in line for line in requests), requests
+    assert not any("sr_meta-2.0-py3-none-any.whl " in line for line in requests), requests
+    assert not any("sr_meta-2.0.tar.gz " in line for line in requests), requests
+    assert any("sr_meta-1.0-py3-none-any.whl " in line for line in requests), requests
+
+
+def test_twine_refuses_a_second_upload_with_a_clear_message(published, tmp_path):
+    dist = next(published.data_dir.joinpath("files", "packages").rglob("*.whl"))
+    env = isolated_env(tmp_path / "h", TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{published.base_url}/legacy/", str(dist)],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "File already exists" in result.stdout + result.stderr

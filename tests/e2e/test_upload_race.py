@@ -1,0 +1,73 @@
+"""Two concurrent uploads of the same file against the real server: exactly one wins."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+import requests
+
+from tests.distributions import make_wheel, wheel_filename
+from tests.e2e.clients import PASSWORD
+from tests.e2e.server import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+
+def _upload(server: LiveServer, content: bytes, filename: str, version: str) -> requests.Response:
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.1",
+        "name": "sr-race",
+        "version": version,
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+        "sha256_digest": hashlib.sha256(content).hexdigest(),
+    }
+    return requests.post(
+        f"{server.base_url}/legacy/",
+        data=fields,
+        files={"content": (filename, content, "application/octet-stream")},
+        auth=("racer", PASSWORD),
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def racer(server):
+    """The uploading account, once per server (xdist may spread the attempts)."""
+    server.create_user("racer", "racer@example.org", PASSWORD)
+    return server
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_concurrent_uploads_of_the_same_file(racer, attempt):
+    server = racer
+    version = f"1.0.{attempt}"
+    content = make_wheel("sr-race", version)
+    filename = wheel_filename("sr-race", version)
+    barrier = threading.Barrier(2)
+    results: list[requests.Response] = []
+
+    def racer() -> None:
+        barrier.wait()
+        response = _upload(server, content, filename, version)
+        results.append(response)
+
+    threads = [threading.Thread(target=racer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [200, 400], [(r.status_code, r.text) for r in results]
+    loser = next(r for r in results if r.status_code == 400)
+    assert "File already exists" in loser.reason and "File already exists" in loser.text
+    files = requests.get(f"{server.base_url}/pypi/sr-race/{version}/json", timeout=30).json()
+    assert [f["filename"] for f in files["urls"]] == [filename]
+    stored = list((server.data_dir / "files" / "packages").rglob(filename))
+    assert len(stored) == 1
+    staging = server.data_dir / "files" / ".staging"
+    assert not staging.exists() or not any(staging.iterdir())
