@@ -9,6 +9,13 @@ import tempfile
 
 os.environ.setdefault("STRONGROOM_DATA_DIR", tempfile.mkdtemp(prefix="strongroom-test-"))
 
+# pytest-xdist workers share one Redis: give each its own database number so that one
+# worker clearing its rate limits cannot clear another's.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+if os.environ.get("STRONGROOM_REDIS_URL") and _worker.isdigit():
+    _base = os.environ["STRONGROOM_REDIS_URL"].rsplit("/", 1)[0]
+    os.environ["STRONGROOM_REDIS_URL"] = f"{_base}/{1 + int(_worker) % 15}"
+
 from strongroom.settings import *  # noqa: F403
 
 # Argon2 is slow by design; unit tests use a fast hasher and the Argon2 rule has its own

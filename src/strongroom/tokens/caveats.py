@@ -1,0 +1,146 @@
+"""The closed, versioned set of caveats an API token can carry.
+
+Each caveat is a JSON object ``{"v": 1, "t": <type>, ...}``. Unknown types or versions
+make the whole token invalid: a server that does not understand a restriction must not
+ignore it. Free of HTTP and of the database, with an injectable clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+CAVEAT_VERSION = 1
+
+
+class CaveatError(ValueError):
+    """A caveat that does not hold; ``str(exc)`` says why in a sentence."""
+
+
+class MalformedCaveat(ValueError):
+    """A caveat this server does not understand."""
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    """What is being done with the token."""
+
+    now: datetime
+    project_id: str | None
+    project_name: str  # normalised name of the project being uploaded to
+
+
+@dataclass(frozen=True)
+class Expiry:
+    not_before: int
+    expires_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "t": "expiry", "nbf": self.not_before, "exp": self.expires_at}
+
+    def check(self, ctx: UploadContext, token_user: str) -> None:
+        now = int(ctx.now.timestamp())
+        if now < self.not_before:
+            raise CaveatError("This API token is not valid yet.")
+        if self.expires_at is not None and now >= self.expires_at:
+            when = datetime.fromtimestamp(self.expires_at).strftime("%Y-%m-%d %H:%M UTC")
+            raise CaveatError(f"This API token expired on {when}.")
+
+
+@dataclass(frozen=True)
+class Projects:
+    projects: tuple[ProjectRef, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "t": "projects",
+            "p": [{"id": p.id, "n": p.name} for p in self.projects],
+        }
+
+    def check(self, ctx: UploadContext, token_user: str) -> None:
+        for project in self.projects:
+            # The server names projects by id and name; an id that no longer matches
+            # means the name was freed and registered again by someone else. A holder
+            # narrowing a token offline may name projects by name alone (id "").
+            if project.name == ctx.project_name and project.id in ("", ctx.project_id):
+                return
+        names = ", ".join(sorted(p.name for p in self.projects))
+        raise CaveatError(
+            f"This API token is scoped to {names} and is not valid for {ctx.project_name}."
+        )
+
+
+@dataclass(frozen=True)
+class OwnedBy:
+    user_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "t": "user", "id": self.user_id}
+
+    def check(self, ctx: UploadContext, token_user: str) -> None:
+        if self.user_id != token_user:
+            raise CaveatError("This API token does not belong to its owner.")
+
+
+Caveat = Expiry | Projects | OwnedBy
+
+
+def _int(value: Any, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedCaveat("expected an integer timestamp")
+    return value
+
+
+def parse_caveat(raw: str | bytes) -> Caveat:
+    """Decode one caveat; raise MalformedCaveat for anything outside the known set."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedCaveat("caveat is not JSON") from exc
+    if not isinstance(data, dict) or data.get("v") != CAVEAT_VERSION:
+        raise MalformedCaveat("unknown caveat version")
+    kind = data.get("t")
+    if kind == "expiry":
+        nbf = _int(data.get("nbf"))
+        assert nbf is not None
+        return Expiry(not_before=nbf, expires_at=_int(data.get("exp"), optional=True))
+    if kind == "projects":
+        items = data.get("p")
+        if not isinstance(items, list) or not items:
+            raise MalformedCaveat("a projects caveat needs at least one project")
+        refs = []
+        for item in items:
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("id", ""), str)
+                or not isinstance(item.get("n"), str)
+            ):
+                raise MalformedCaveat("a project is {id, n}")
+            refs.append(ProjectRef(id=item.get("id", ""), name=item["n"]))
+        return Projects(projects=tuple(refs))
+    if kind == "user":
+        if not isinstance(data.get("id"), str):
+            raise MalformedCaveat("a user caveat needs an id")
+        return OwnedBy(user_id=data["id"])
+    raise MalformedCaveat(f"unknown caveat type {kind!r}")
+
+
+def serialize_caveat(caveat: Caveat) -> str:
+    return json.dumps(caveat.to_json(), separators=(",", ":"), sort_keys=True)
+
+
+def check_all(caveats: list[Caveat], ctx: UploadContext, token_user: str) -> None:
+    """Raise CaveatError for the first caveat that does not hold."""
+    for caveat in caveats:
+        caveat.check(ctx, token_user)
