@@ -16,7 +16,7 @@ if os.environ.get("STRONGROOM_REDIS_URL") and _worker.isdigit():
     _base = os.environ["STRONGROOM_REDIS_URL"].rsplit("/", 1)[0]
     os.environ["STRONGROOM_REDIS_URL"] = f"{_base}/{1 + int(_worker) % 15}"
 
-from strongroom.settings import *  # noqa: F403
+from strongroom.settings import *  # noqa: E402,F403
 
 # Argon2 is slow by design; unit tests use a fast hasher and the Argon2 rule has its own
 # test that switches it back on.
