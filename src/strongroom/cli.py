@@ -123,6 +123,35 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return _create(args, staff=False, verified=args.verified)
 
 
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _setup(args.data_dir)
+    _migrate()
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from packaging.utils import canonicalize_name
+
+    from strongroom.accounts.models import User
+    from strongroom.tokens.services import TokenError, create_token
+
+    user = User.objects.filter(username__iexact=args.user).first()
+    if user is None:
+        raise SystemExit(f"error: no user named {args.user!r}")
+    expires = timezone.now() + timedelta(days=args.expires_days) if args.expires_days else None
+    projects = [str(canonicalize_name(p)) for p in args.project] if args.project else None
+    try:
+        token, raw = create_token(
+            user=user, name=args.name, project_names=projects, expires_at=expires
+        )
+    except TokenError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    scope = ", ".join(projects) if projects else "the entire account"
+    when = f"expires {token.expires:%Y-%m-%d}" if token.expires else "never expires"
+    print(f"Created API token {token.name!r} for {user.username}: {scope}; {when}.")
+    print(raw)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -164,6 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--verified", action="store_true", help="mark the email address as verified"
     )
     user_create.set_defaults(func=cmd_user_create)
+
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_commands.add_parser(
+        "create", parents=[common], help="create an API token; printed as the last line"
+    )
+    token_create.add_argument("--user", required=True)
+    token_create.add_argument("--name", required=True)
+    token_create.add_argument(
+        "--project", action="append", default=[], help="scope to a project (repeatable)"
+    )
+    token_create.add_argument("--expires-days", type=int, default=0)
+    token_create.set_defaults(func=cmd_token_create)
     return parser
 
 

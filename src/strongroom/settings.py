@@ -325,3 +325,15 @@ ARCHIVE_MAX_RATIO = _env_int("ARCHIVE_MAX_RATIO", 50)
 ARCHIVE_MAX_MEMBERS = _env_int("ARCHIVE_MAX_MEMBERS", 100_000)
 # Seconds a CDN (or client) may keep simple/JSON pages; files are immutable.
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
+
+# --- API tokens ------------------------------------------------------------------------
+
+# Secret scanners recognise tokens by this prefix; never "pypi-".
+TOKEN_PREFIX = _env("TOKEN_PREFIX", "strongroom-")
+# never: uploads need an API token (as on PyPI); without-2fa: passwords work for accounts
+# without a second factor; always: passwords always work.
+UPLOAD_PASSWORDS = _env("UPLOAD_PASSWORDS", "never")
+if UPLOAD_PASSWORDS not in {"never", "without-2fa", "always"}:
+    raise ValueError("STRONGROOM_UPLOAD_PASSWORDS must be never, without-2fa or always")
+# Public keys of secret-scanning services: a JSON file path, or the JSON itself.
+DISCLOSURE_PUBLIC_KEYS = _env("DISCLOSURE_PUBLIC_KEYS", "")

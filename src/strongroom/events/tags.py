@@ -37,6 +37,19 @@ class EventTag(models.TextChoices):
         _("Recovery codes generated"),
     )
     ACCOUNT_RECOVERY_CODES_USED = "account:recovery_codes:used", _("Recovery code used")
+    # API tokens
+    ACCOUNT_API_TOKEN_ADDED = "account:api_token:added", _("API token created")
+    ACCOUNT_API_TOKEN_REMOVED = "account:api_token:removed", _("API token revoked")
+    ACCOUNT_API_TOKEN_REMOVED_LEAK = (
+        "account:api_token:removed_leak",
+        _("API token revoked after it was found published"),
+    )
+    ACCOUNT_UPLOAD_REFUSED = "account:upload:refused", _("Upload refused")
+    PROJECT_API_TOKEN_ADDED = "project:api_token:added", _("API token for this project created")
+    PROJECT_API_TOKEN_REMOVED = (
+        "project:api_token:removed",
+        _("API token for this project revoked"),
+    )
     # projects and files
     PROJECT_CREATE = "project:create", _("Project created")
     PROJECT_REMOVE = "project:remove", _("Project removed")

@@ -8,6 +8,7 @@ ignore it. Free of HTTP and of the database, with an injectable clock.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,7 +141,7 @@ def serialize_caveat(caveat: Caveat) -> str:
     return json.dumps(caveat.to_json(), separators=(",", ":"), sort_keys=True)
 
 
-def check_all(caveats: list[Caveat], ctx: UploadContext, token_user: str) -> None:
+def check_all(caveats: Sequence[Caveat], ctx: UploadContext, token_user: str) -> None:
     """Raise CaveatError for the first caveat that does not hold."""
     for caveat in caveats:
         caveat.check(ctx, token_user)

@@ -1,0 +1,332 @@
+"""Creating, verifying and revoking API tokens: each rule once, for every path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from strongroom.accounts.models import User
+from strongroom.events.services import record_event
+from strongroom.events.tags import EventTag
+from strongroom.notify.services import send_security_email
+from strongroom.packages.models import Project, Role
+from strongroom.tokens import macaroons
+from strongroom.tokens.caveats import (
+    Caveat,
+    Expiry,
+    OwnedBy,
+    ProjectRef,
+    Projects,
+    UploadContext,
+    check_all,
+    parse_caveat,
+)
+from strongroom.tokens.models import ApiToken
+from strongroom.web.http import absolute_url, client_ip
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+MAX_NAME_LENGTH = 100
+
+
+class TokenError(Exception):
+    """A refused token action or a refused token; ``str(exc)`` is the sentence to show."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token whose signature, owner and expiry hold; its project scope is checked
+    with :func:`check_token_project` once the upload names its project."""
+
+    token: ApiToken
+    caveats: list[Caveat]
+
+    @property
+    def user(self) -> User:
+        return self.token.user
+
+
+def _location() -> str:
+    return settings.BASE_URL or settings.SITE_NAME
+
+
+def uploadable_projects(user: User) -> list[Project]:
+    """Projects the user may upload to, and so may scope a token to."""
+    return list(Project.objects.filter(roles__user=user).order_by("normalized_name").distinct())
+
+
+def create_token(
+    *,
+    user: User,
+    name: str,
+    project_names: list[str] | None,
+    expires_at: datetime | None,
+    request: HttpRequest | None = None,
+) -> tuple[ApiToken, str]:
+    """Mint a token; returns the row and the secret string, which is never stored.
+
+    ``project_names`` None means the whole account. Needs a verified primary email and,
+    on the web, a recent re-authentication.
+    """
+    from strongroom.accounts.services import needs_reauthentication
+
+    if request is not None and needs_reauthentication(request):
+        raise TokenError(_("Confirm your password before creating an API token."))
+    if not user.has_verified_primary_email:
+        raise TokenError(_("Verify your primary email address before creating API tokens."))
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise TokenError(
+            _("Give the token a name of 1 to %(max)d characters.") % {"max": MAX_NAME_LENGTH}
+        )
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise TokenError(_("The expiry date must be in the future."))
+    projects: list[Project] = []
+    if project_names is not None:
+        allowed = {p.normalized_name: p for p in uploadable_projects(user)}
+        missing = [n for n in project_names if n not in allowed]
+        if not project_names or missing:
+            raise TokenError(
+                _("You can only scope a token to projects you can upload to: %(names)s")
+                % {"names": ", ".join(missing) or "—"}
+            )
+        projects = [allowed[n] for n in dict.fromkeys(project_names)]
+
+    with transaction.atomic():
+        if ApiToken.objects.filter(user=user, name=name).exists():
+            raise TokenError(_("You already have a token named %(name)s.") % {"name": name})
+        caveats: list[Caveat] = [
+            OwnedBy(user_id=str(user.pk)),
+            Expiry(
+                not_before=int(now.timestamp()),
+                expires_at=int(expires_at.timestamp()) if expires_at else None,
+            ),
+        ]
+        if projects:
+            caveats.append(
+                Projects(tuple(ProjectRef(str(p.pk), p.normalized_name) for p in projects))
+            )
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            caveats=[c.to_json() for c in caveats],
+            expires=expires_at,
+        )
+        token.projects.set(projects)
+        raw = macaroons.mint(
+            prefix=settings.TOKEN_PREFIX,
+            location=_location(),
+            secret=settings.SECRET_KEY,
+            token_id=str(token.pk),
+            caveats=caveats,
+        )
+        scope = [p.normalized_name for p in projects] or "account"
+        extra = {
+            "token_id": str(token.pk),
+            "name": name,
+            "scope": scope,
+            "expires": expires_at.isoformat() if expires_at else None,
+        }
+        record_event(EventTag.ACCOUNT_API_TOKEN_ADDED, request=request, user=user, extra=extra)
+        for project in projects:
+            record_event(
+                EventTag.PROJECT_API_TOKEN_ADDED,
+                request=request,
+                user=user,
+                project=project,
+                extra={**extra, "project": project.normalized_name},
+            )
+        send_security_email(
+            user,
+            "token_created",
+            {
+                "token_name": name,
+                "scope": ", ".join(scope) if projects else _("the entire account"),
+                "expires": expires_at,
+                "tokens_url": absolute_url(request, reverse("tokens:list")),
+            },
+            request=request,
+        )
+    return token, raw
+
+
+def expiry_from_choice(choice: str, date: datetime | None = None) -> datetime | None:
+    """The expiry for the form's choice: "30", "90", "365" days, "date", or "none"."""
+    if choice in {"30", "90", "365"}:
+        return timezone.now() + timedelta(days=int(choice))
+    if choice == "date":
+        if date is None:
+            raise TokenError(_("Choose an expiry date."))
+        return date
+    if choice == "none":
+        return None
+    raise TokenError(_("Choose when the token expires."))
+
+
+def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: dict) -> None:
+    projects = list(token.projects.all())
+    base = {"token_id": str(token.pk), "name": token.name, **extra}
+    record_event(tag, request=request, user=token.user, extra=base)
+    for project in projects:
+        record_event(
+            EventTag.PROJECT_API_TOKEN_REMOVED,
+            request=request,
+            user=token.user,
+            project=project,
+            extra={**base, "project": project.normalized_name},
+        )
+    token.delete()
+
+
+def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> ApiToken:
+    """Revoke one token: its owner, or an Owner of a project it is scoped to, may.
+
+    Takes effect on the very next request (verification looks the row up each time).
+    """
+    from strongroom.accounts.services import needs_reauthentication
+
+    if request is not None and needs_reauthentication(request):
+        raise TokenError(_("Confirm your password before revoking an API token."))
+    with transaction.atomic():
+        token = (
+            ApiToken.objects.select_for_update().select_related("user").filter(pk=token_id).first()
+        )
+        if token is None or not may_revoke(actor, token):
+            raise TokenError(_("That API token does not exist or was already revoked."))
+        _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED, request, {"revoked_by": actor.username})
+        send_security_email(
+            token.user,
+            "token_revoked",
+            {
+                "token_name": token.name,
+                "revoked_by": actor,
+                "tokens_url": absolute_url(request, reverse("tokens:list")),
+            },
+            request=request,
+        )
+    return token
+
+
+def may_revoke(actor: User, token: ApiToken) -> bool:
+    if token.user_id == actor.pk:
+        return True
+    return Role.objects.filter(
+        user=actor, role_name=Role.Name.OWNER, project__api_tokens=token
+    ).exists()
+
+
+def tokens_for_project(project: Project) -> list[ApiToken]:
+    return list(project.api_tokens.select_related("user").prefetch_related("projects"))
+
+
+def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
+    """Revoke a token found published at ``url``; False when it is not ours or unknown."""
+    try:
+        parsed = macaroons.parse(raw, prefix=settings.TOKEN_PREFIX)
+    except macaroons.MalformedToken:
+        return False
+    with transaction.atomic():
+        token = (
+            ApiToken.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=_uuid_or_none(parsed.token_id) or "")
+            .first()
+        )
+        if token is None:
+            return False
+        try:
+            _check_signature(parsed)
+        except macaroons.InvalidToken:
+            return False
+        _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED_LEAK, request, {"url": url})
+        send_security_email(
+            token.user,
+            "token_leaked",
+            {
+                "token_name": token.name,
+                "url": url,
+                "tokens_url": absolute_url(request, reverse("tokens:list")),
+            },
+            request=None,
+        )
+    return True
+
+
+def _uuid_or_none(value: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _check_signature(parsed: macaroons.ParsedToken) -> None:
+    # A context no caveat is checked against: the signature alone.
+    macaroons.verify_signature(parsed, secret=settings.SECRET_KEY)
+
+
+def verify_token(raw: str, *, request: HttpRequest | None = None) -> VerifiedToken:
+    """Check a presented token: format, existence, signature, owner and expiry.
+
+    One database lookup by token id plus HMAC work. Raises TokenError saying why.
+    """
+    try:
+        parsed = macaroons.parse(raw, prefix=settings.TOKEN_PREFIX)
+    except macaroons.MalformedToken as exc:
+        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}) from None
+    token_id = _uuid_or_none(parsed.token_id)
+    token = (
+        ApiToken.objects.select_related("user").filter(pk=token_id).first() if token_id else None
+    )
+    if token is None:
+        raise TokenError(_("Invalid API token: it was revoked or does not exist."))
+    try:
+        macaroons.verify_signature(parsed, secret=settings.SECRET_KEY)
+    except macaroons.InvalidToken:
+        raise TokenError(_("Invalid API token: the signature does not match.")) from None
+    stored = [parse_caveat_dict(c) for c in token.caveats]
+    caveats = stored + parsed.caveats
+    now = timezone.now()
+    unscoped = [c for c in caveats if not isinstance(c, Projects)]
+    try:
+        check_all(
+            unscoped, UploadContext(now=now, project_id=None, project_name=""), str(token.user_id)
+        )
+    except ValueError as exc:
+        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}) from None
+    if not token.user.is_active:
+        raise TokenError(_("Invalid API token: its account is disabled."))
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used=now, last_used_ip=client_ip(request) if request is not None else None
+    )
+    return VerifiedToken(token=token, caveats=caveats)
+
+
+def parse_caveat_dict(data: dict) -> Caveat:
+    import json
+
+    return parse_caveat(json.dumps(data))
+
+
+def check_token_project(verified: VerifiedToken, project: Project | None, name: str) -> None:
+    """Refuse the upload when the token's scope does not include this project."""
+    ctx = UploadContext(
+        now=datetime.now(UTC),
+        project_id=str(project.pk) if project is not None else None,
+        project_name=name,
+    )
+    scoped = [c for c in verified.caveats if isinstance(c, Projects)]
+    try:
+        check_all(scoped, ctx, str(verified.token.user_id))
+    except ValueError as exc:
+        raise TokenError(str(exc)) from None
