@@ -10,7 +10,9 @@ from strongroom.events.tags import EventTag
 
 class Event(models.Model):
     created = models.DateTimeField(db_index=True)
-    tag = models.CharField(max_length=64, choices=EventTag.choices, db_index=True)
+    # No ``choices``: the closed set is EventTag, enforced by record_event(); keeping it out
+    # of the schema means a new tag needs no migration.
+    tag = models.CharField(max_length=64, db_index=True)
     # Who did it (None: anonymous or the system) and whose record it belongs to.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
