@@ -114,7 +114,21 @@ def basic_auth(username: str, password: str = PASSWORD) -> str:
     return f"Basic {token}"
 
 
+def upload_token(username: str) -> str:
+    """A fresh account-wide API token for ``username``: uploads use tokens by default."""
+    import uuid
+
+    from strongroom.accounts.models import User
+    from strongroom.tokens.services import create_token
+
+    user = User.objects.get(username=username)
+    _token, raw = create_token(
+        user=user, name=f"test-{uuid.uuid4().hex[:8]}", project_names=None, expires_at=None
+    )
+    return raw
+
+
 def post_upload(client: Any, form: dict[str, Any], username: str = "alice", **extra: Any) -> Any:
-    headers = {"HTTP_AUTHORIZATION": basic_auth(username)}
+    headers = {"HTTP_AUTHORIZATION": basic_auth("__token__", upload_token(username))}
     headers.update(extra)
     return client.post("/legacy/", form, **headers)

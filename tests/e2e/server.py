@@ -81,6 +81,15 @@ class LiveServer:
         result = run_cli(*args, data_dir=self.data_dir, stdin=password + "\n", env=self.env)
         assert result.returncode == 0, result.stdout + result.stderr
 
+    def create_token(self, username: str, name: str, *projects: str) -> str:
+        """An API token made with ``strongroom token create`` (account-wide without projects)."""
+        args = ["token", "create", "--user", username, "--name", name]
+        for project in projects:
+            args += ["--project", project]
+        result = run_cli(*args, data_dir=self.data_dir, env=self.env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
     def outbox(self) -> list[Path]:
         """The emails sent so far, oldest first."""
         return sorted((self.data_dir / "outbox").glob("*.eml"))

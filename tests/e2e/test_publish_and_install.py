@@ -25,16 +25,24 @@ MODULE = "sr_sample"
 
 
 @pytest.fixture(scope="module")
-def published(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
-    """Three versions built with python -m build and uploaded with twine."""
+def upload_token(server: LiveServer) -> str:
+    """An account-wide API token of the publishing account (projects do not exist yet)."""
     server.create_user("publisher", "publisher@example.org", PASSWORD)
+    return server.create_token("publisher", "e2e-upload")
+
+
+@pytest.fixture(scope="module")
+def published(
+    server: LiveServer, upload_token: str, tmp_path_factory: pytest.TempPathFactory
+) -> LiveServer:
+    """Three versions built with python -m build and uploaded with twine."""
     root = tmp_path_factory.mktemp("projects")
     env = isolated_env(root / "home")
     files: list[Path] = []
     for version in ("1.0", "1.1", "2.0"):
         files += build(write_flit_project(root, NAME, version), env)
     assert {f.suffix for f in files} == {".whl", ".gz"}
-    twine_env = dict(env, TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    twine_env = dict(env, TWINE_USERNAME="__token__", TWINE_PASSWORD=upload_token)
     output = run(
         [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
          "--repository-url", f"{server.base_url}/legacy/", *map(str, files)],
@@ -101,10 +109,12 @@ def test_pip_and_uv_install_the_newest_then_skip_a_yanked_release(published, tmp
     assert installed_version(tmp_path / "uv3", MODULE) == "2.0"
 
 
-def test_pip_resolves_from_the_metadata_file_without_fetching_the_wheel(published, tmp_path):
+def test_pip_resolves_from_the_metadata_file_without_fetching_the_wheel(
+    published, upload_token, tmp_path
+):
     """sr-meta 2.0 needs a package nobody has: pip learns that from 2.0's .metadata file
     alone, backtracks to 1.0, and never downloads the 2.0 wheel."""
-    env = isolated_env(tmp_path / "h", TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    env = isolated_env(tmp_path / "h", TWINE_USERNAME="__token__", TWINE_PASSWORD=upload_token)
     files = build(write_flit_project(tmp_path, "sr-meta", "1.0"), env)
     files += build(write_flit_project(tmp_path, "sr-meta", "2.0", ("sr-absent>=1",)), env)
     run(
@@ -122,9 +132,9 @@ def test_pip_resolves_from_the_metadata_file_without_fetching_the_wheel(publishe
     assert any("sr_meta-1.0-py3-none-any.whl " in line for line in requests), requests
 
 
-def test_twine_refuses_a_second_upload_with_a_clear_message(published, tmp_path):
+def test_twine_refuses_a_second_upload_with_a_clear_message(published, upload_token, tmp_path):
     dist = next(published.data_dir.joinpath("files", "packages").rglob("*.whl"))
-    env = isolated_env(tmp_path / "h", TWINE_USERNAME="publisher", TWINE_PASSWORD=PASSWORD)
+    env = isolated_env(tmp_path / "h", TWINE_USERNAME="__token__", TWINE_PASSWORD=upload_token)
     result = subprocess.run(
         [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
          "--repository-url", f"{published.base_url}/legacy/", str(dist)],

@@ -22,18 +22,24 @@ def account(server: LiveServer) -> LiveServer:
     return server
 
 
+@pytest.fixture(scope="module")
+def token(account: LiveServer) -> str:
+    """Every tool uploads the way the index requires by default: with an API token."""
+    return account.create_token("tools", "publishing-tools")
+
+
 def release_files(server: LiveServer, name: str, version: str) -> list[str]:
     with urllib.request.urlopen(f"{server.base_url}/pypi/{name}/{version}/json") as response:
         return sorted(f["filename"] for f in json.load(response)["urls"])
 
 
-def test_flit_publish(account, tmp_path):
+def test_flit_publish(account, token, tmp_path):
     project = write_flit_project(tmp_path, "sr-flit", "0.1")
     env = isolated_env(
         tmp_path / "h",
         FLIT_INDEX_URL=f"{account.base_url}/legacy/",
-        FLIT_USERNAME="tools",
-        FLIT_PASSWORD=PASSWORD,
+        FLIT_USERNAME="__token__",
+        FLIT_PASSWORD=token,
     )
     run([shutil.which("flit") or "flit", "publish"], env, project)
     assert release_files(account, "sr-flit", "0.1") == [
@@ -42,12 +48,12 @@ def test_flit_publish(account, tmp_path):
     ]
 
 
-def test_uv_publish(account, tmp_path):
+def test_uv_publish(account, token, tmp_path):
     env = isolated_env(tmp_path / "h")
     files = build(write_flit_project(tmp_path, "sr-uv", "0.2"), env)
     run(
         [shutil.which("uv") or "uv", "publish", "--publish-url", f"{account.base_url}/legacy/",
-         "--username", "tools", "--password", PASSWORD, *map(str, files)],
+         "--username", "__token__", "--password", token, *map(str, files)],
         env,
     )  # fmt: skip
     assert release_files(account, "sr-uv", "0.2") == [
@@ -56,7 +62,7 @@ def test_uv_publish(account, tmp_path):
     ]
 
 
-def test_poetry_publish(account, tmp_path: Path):
+def test_poetry_publish(account, token, tmp_path: Path):
     project = tmp_path / "sr-poetry"
     (project / "sr_poetry").mkdir(parents=True)
     (project / "sr_poetry" / "__init__.py").write_text('__version__ = "0.3"\n')
@@ -83,8 +89,8 @@ def test_poetry_publish(account, tmp_path: Path):
     env = isolated_env(
         tmp_path / "h",
         POETRY_REPOSITORIES_STRONGROOM_URL=f"{account.base_url}/legacy/",
-        POETRY_HTTP_BASIC_STRONGROOM_USERNAME="tools",
-        POETRY_HTTP_BASIC_STRONGROOM_PASSWORD=PASSWORD,
+        POETRY_HTTP_BASIC_STRONGROOM_USERNAME="__token__",
+        POETRY_HTTP_BASIC_STRONGROOM_PASSWORD=token,
     )
     poetry = shutil.which("poetry") or "poetry"
     run(

@@ -15,7 +15,9 @@ from tests.e2e.server import LiveServer
 pytestmark = pytest.mark.e2e
 
 
-def _upload(server: LiveServer, content: bytes, filename: str, version: str) -> requests.Response:
+def _upload(
+    server: LiveServer, token: str, content: bytes, filename: str, version: str
+) -> requests.Response:
     fields = {
         ":action": "file_upload",
         "protocol_version": "1",
@@ -30,7 +32,7 @@ def _upload(server: LiveServer, content: bytes, filename: str, version: str) -> 
         f"{server.base_url}/legacy/",
         data=fields,
         files={"content": (filename, content, "application/octet-stream")},
-        auth=("racer", PASSWORD),
+        auth=("__token__", token),
         timeout=60,
     )
 
@@ -39,12 +41,12 @@ def _upload(server: LiveServer, content: bytes, filename: str, version: str) -> 
 def racer(server):
     """The uploading account, once per server (xdist may spread the attempts)."""
     server.create_user("racer", "racer@example.org", PASSWORD)
-    return server
+    return server, server.create_token("racer", "race")
 
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_concurrent_uploads_of_the_same_file(racer, attempt):
-    server = racer
+    server, token = racer
     version = f"1.0.{attempt}"
     content = make_wheel("sr-race", version)
     filename = wheel_filename("sr-race", version)
@@ -53,7 +55,7 @@ def test_concurrent_uploads_of_the_same_file(racer, attempt):
 
     def racer() -> None:
         barrier.wait()
-        response = _upload(server, content, filename, version)
+        response = _upload(server, token, content, filename, version)
         results.append(response)
 
     threads = [threading.Thread(target=racer) for _ in range(2)]

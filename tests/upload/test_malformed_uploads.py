@@ -22,6 +22,7 @@ from tests.distributions import (
     post_upload,
     sdist_filename,
     upload_form,
+    upload_token,
 )
 from tests.factories import UserFactory
 
@@ -190,7 +191,7 @@ def _post_raw_invalid_utf8(client, form):  # type: ignore[no-untyped-def]
     body = encode_multipart(BOUNDARY, form).replace(b"PLACEHOLDER", b"caf\xe9")
     return client.generic(
         "POST", "/legacy/", body, content_type=MULTIPART_CONTENT,
-        HTTP_AUTHORIZATION=basic_auth("alice"),
+        HTTP_AUTHORIZATION=basic_auth("__token__", upload_token("alice")),
     )  # fmt: skip
 
 
@@ -210,13 +211,15 @@ def test_duplicate_filename_is_refused_even_after_deletion(client, user, rf):
     ("authorization", "reason"),
     [
         (None, "Invalid or non-existent authentication"),
-        ("Bearer abc", "Invalid or non-existent authentication"),
+        ("Bearer abc", "Invalid API token"),
         ("Basic !!!", "Invalid or non-existent authentication"),
+        (basic_auth("__token__", "strongroom-AAAA"), "Invalid API token"),
         (basic_auth("alice", "wrong-password"), "not correct"),
         (basic_auth("nobody"), "not correct"),
     ],
 )
-def test_bad_credentials_are_403(client, user, authorization, reason):
+def test_bad_credentials_are_403(client, user, settings, authorization, reason):
+    settings.UPLOAD_PASSWORDS = "always"  # so a wrong password is judged as such
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     response = client.post("/legacy/", upload_form(), **headers)
     assert response.status_code == 403
@@ -225,8 +228,14 @@ def test_bad_credentials_are_403(client, user, authorization, reason):
 
 
 def test_unverified_user_cannot_upload(client, db):
-    UserFactory(username="unverified", email__verified=False)
-    response = post_upload(client, upload_form(), username="unverified")
+    from strongroom.accounts.models import Email
+
+    UserFactory(username="unverified")
+    raw = upload_token("unverified")
+    Email.objects.filter(user__username="unverified").update(verified=False)
+    response = client.post(
+        "/legacy/", upload_form(), HTTP_AUTHORIZATION=basic_auth("__token__", raw)
+    )
     assert response.status_code == 400 and "verified primary email" in response.reason_phrase
     _assert_nothing_left()
 

@@ -38,7 +38,14 @@ MAX_NAME_LENGTH = 100
 
 
 class TokenError(Exception):
-    """A refused token action or a refused token; ``str(exc)`` is the sentence to show."""
+    """A refused token action or a refused token; ``str(exc)`` is the sentence to show.
+
+    ``token`` is the stored token the refusal concerns, when the string named one.
+    """
+
+    def __init__(self, message: str, token: ApiToken | None = None):
+        super().__init__(message)
+        self.token = token
 
 
 @dataclass(frozen=True)
@@ -293,7 +300,7 @@ def verify_token(raw: str, *, request: HttpRequest | None = None) -> VerifiedTok
     try:
         macaroons.verify_signature(parsed, secret=settings.SECRET_KEY)
     except macaroons.InvalidToken:
-        raise TokenError(_("Invalid API token: the signature does not match.")) from None
+        raise TokenError(_("Invalid API token: the signature does not match."), token) from None
     stored = [parse_caveat_dict(c) for c in token.caveats]
     caveats = stored + parsed.caveats
     now = timezone.now()
@@ -303,9 +310,9 @@ def verify_token(raw: str, *, request: HttpRequest | None = None) -> VerifiedTok
             unscoped, UploadContext(now=now, project_id=None, project_name=""), str(token.user_id)
         )
     except ValueError as exc:
-        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}) from None
+        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}, token) from None
     if not token.user.is_active:
-        raise TokenError(_("Invalid API token: its account is disabled."))
+        raise TokenError(_("Invalid API token: its account is disabled."), token)
     ApiToken.objects.filter(pk=token.pk).update(
         last_used=now, last_used_ip=client_ip(request) if request is not None else None
     )
@@ -329,4 +336,4 @@ def check_token_project(verified: VerifiedToken, project: Project | None, name: 
     try:
         check_all(scoped, ctx, str(verified.token.user_id))
     except ValueError as exc:
-        raise TokenError(str(exc)) from None
+        raise TokenError(str(exc), verified.token) from None

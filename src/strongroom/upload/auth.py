@@ -1,16 +1,46 @@
-"""Who is uploading: the one place to swap when API tokens arrive."""
+"""Who is uploading: an API token (username ``__token__`` or a Bearer header), or, where
+the instance allows it, the account password."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.models import User
 from strongroom.accounts.services import AccountError, authenticate_password
+from strongroom.events.services import record_event
+from strongroom.events.tags import EventTag
+from strongroom.mfa.services import has_second_factor
+from strongroom.packages.models import Project
+from strongroom.tokens.services import TokenError, VerifiedToken, check_token_project, verify_token
 from strongroom.upload.errors import UploadError, forbidden
+from strongroom.web.http import absolute_url
+
+TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """The authenticated uploader, and the token they used (None for a password)."""
+
+    user: User
+    token: VerifiedToken | None = None
+
+    def describe(self) -> dict[str, str]:
+        if self.token is None:
+            return {"method": "password"}
+        return {
+            "method": "api_token",
+            "token_id": str(self.token.token.pk),
+            "token_name": self.token.token.name,
+        }
 
 
 def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -27,16 +57,55 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-def authenticate_upload(request: HttpRequest) -> User:
-    """Return the uploading user, or raise a 403 UploadError.
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
-    For now this is the account password over HTTP Basic auth, under the same failure
-    limits and audit events as the login form.
-    """
-    credentials = basic_credentials(request)
-    if credentials is None:
-        raise forbidden(_("Invalid or non-existent authentication information."))
-    username, password = credentials
+
+def record_refusal(
+    request: HttpRequest, error: UploadError, uploader: Uploader | None, project: str | None
+) -> None:
+    """Record a refused upload: which account or token, and why (never the secret)."""
+    extra: dict[str, str | int | None] = {"reason": error.message, "status": error.status}
+    user = error.user
+    if uploader is not None:
+        user = uploader.user
+        extra.update(uploader.describe())
+    elif error.token_id:
+        extra.update({"method": "api_token", "token_id": error.token_id})
+    if project:
+        extra["project"] = project
+    with transaction.atomic():
+        record_event(EventTag.ACCOUNT_UPLOAD_REFUSED, request=request, user=user, extra=extra)
+
+
+def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
+    try:
+        verified = verify_token(raw, request=request)
+    except TokenError as exc:
+        token = exc.token
+        raise forbidden(
+            str(exc),
+            user=token.user if token is not None else None,
+            token_id=str(token.pk) if token is not None else None,
+        ) from None
+    return Uploader(user=verified.user, token=verified)
+
+
+def _password_uploader(request: HttpRequest, username: str, password: str) -> Uploader:
+    token_help = absolute_url(request, "/manage/account/token/")
+    if settings.UPLOAD_PASSWORDS == "never":
+        # Refused before the password is checked: the answer is the same either way,
+        # so this endpoint is no oracle for guessing passwords.
+        raise forbidden(
+            _(
+                "Uploading with a password is not allowed. Use an API token "
+                "(username __token__); create one at %(url)s"
+            )
+            % {"url": token_help},
+            user=find_user_by_login(username),
+        )
     try:
         user = authenticate_password(request, username, password)
     except AccountError as exc:
@@ -44,9 +113,48 @@ def authenticate_upload(request: HttpRequest) -> User:
             _("Invalid or non-existent authentication information. %(reason)s")
             % {"reason": str(exc)}
         ) from None
-    if not user.emails.filter(primary=True, verified=True).exists():
+    if settings.UPLOAD_PASSWORDS == "without-2fa" and has_second_factor(user):
+        raise forbidden(
+            _(
+                "User %(username)s has two-factor authentication enabled: use an API token "
+                "(username __token__) to upload; create one at %(url)s"
+            )
+            % {"username": user.username, "url": token_help},
+            user=user,
+        )
+    return Uploader(user=user)
+
+
+def authenticate_upload(request: HttpRequest) -> Uploader:
+    """Return the uploader, or raise a 403 UploadError saying exactly why."""
+    raw = bearer_token(request)
+    if raw is not None:
+        uploader = _token_uploader(request, raw)
+    else:
+        credentials = basic_credentials(request)
+        if credentials is None:
+            raise forbidden(_("Invalid or non-existent authentication information."))
+        username, password = credentials
+        if username == TOKEN_USERNAME:
+            uploader = _token_uploader(request, password)
+        else:
+            uploader = _password_uploader(request, username, password)
+    if not uploader.user.has_verified_primary_email:
         raise UploadError(
             _("User %(username)s does not have a verified primary email address.")
-            % {"username": user.username}
+            % {"username": uploader.user.username},
+            user=uploader.user,
         )
-    return user
+    return uploader
+
+
+def check_token_scope(
+    request: HttpRequest, uploader: Uploader, project: Project | None, name: str
+) -> None:
+    """A token may upload only to the projects in its scope (a new one: account-wide only)."""
+    if uploader.token is None:
+        return
+    try:
+        check_token_project(uploader.token, project, name)
+    except TokenError as exc:
+        raise forbidden(str(exc)) from None

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strongroom.accounts.models import User
+
 
 class UploadError(Exception):
-    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403 or 413."""
+    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403 or 413.
 
-    def __init__(self, message: str, status: int = 400):
+    ``user`` and ``token_id`` name who was refused when that is known before the
+    uploader is (a token that failed verification, an account refused a password).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        *,
+        user: User | None = None,
+        token_id: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.user = user
+        self.token_id = token_id
 
 
-def forbidden(message: str) -> UploadError:
-    return UploadError(message, 403)
+def forbidden(message: str, **who: object) -> UploadError:
+    return UploadError(message, 403, **who)  # type: ignore[arg-type]
 
 
 def too_large(message: str) -> UploadError:

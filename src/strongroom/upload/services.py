@@ -20,10 +20,10 @@ from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
 from strongroom.storage import get_storage
 from strongroom.upload import archives, checks
+from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import UploadError, forbidden
 
 if TYPE_CHECKING:
-    from strongroom.accounts.models import User
     from strongroom.upload.handlers import HashedUpload
 
 
@@ -53,12 +53,17 @@ def _already_used(filename: str) -> UploadError:
     )
 
 
-def check_permission(user: User, project: Project | None) -> None:
-    if project is not None and packages.role_of(user, project) is None:
-        raise forbidden(
-            _("The user '%(user)s' isn't allowed to upload to project '%(project)s'.")
-            % {"user": user.username, "project": project.name}
-        )
+def check_permission(
+    request: HttpRequest, uploader: Uploader, project: Project | None, name: str
+) -> None:
+    """May this uploader add files to ``project`` (None: a new project named ``name``)?"""
+    check_token_scope(request, uploader, project, name)
+    if project is not None and packages.role_of(uploader.user, project) is None:
+        reason = _("The user '%(user)s' isn't allowed to upload to project '%(project)s'.") % {
+            "user": uploader.user.username,
+            "project": project.name,
+        }
+        raise forbidden(reason)
 
 
 def validate_form(form: QueryDict) -> tuple[str, Metadata]:
@@ -115,20 +120,21 @@ def _release_fields(metadata: Metadata) -> dict[str, object]:
 
 def _store(
     request: HttpRequest,
-    user: User,
+    uploader: Uploader,
     dist: checks.Distribution,
     metadata: Metadata,
     core: bytes | None,
     upload: HashedUpload,
 ) -> File:
     storage = get_storage()
+    user = uploader.user
     version, canonical = checks.normalized_version(dist.version)
     with transaction.atomic():
         project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
         if project is None:
             project = packages.create_project(request, user, metadata.name)
         else:
-            check_permission(user, project)
+            check_permission(request, uploader, project, project.normalized_name)
         if UsedFilename.objects.filter(filename=dist.filename).exists():
             raise _already_used(dist.filename)
         UsedFilename.objects.create(filename=dist.filename)
@@ -182,11 +188,14 @@ def _store(
     return file
 
 
-def accept_upload(request: HttpRequest, user: User, form: QueryDict, upload: HashedUpload) -> File:
+def accept_upload(
+    request: HttpRequest, uploader: Uploader, form: QueryDict, upload: HashedUpload
+) -> File:
     """Validate and store one uploaded file, or raise UploadError leaving nothing behind."""
     filetype, metadata = validate_form(form)
-    project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
-    check_permission(user, project)
+    name = canonicalize_name(metadata.name)
+    project = Project.objects.filter(normalized_name=name).first()
+    check_permission(request, uploader, project, name)
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
     dist, core = validate_file(form, upload, filetype, metadata)
@@ -194,7 +203,7 @@ def accept_upload(request: HttpRequest, user: User, form: QueryDict, upload: Has
         raise _already_used(dist.filename)
     storage = get_storage()
     try:
-        return _store(request, user, dist, metadata, core, upload)
+        return _store(request, uploader, dist, metadata, core, upload)
     except IntegrityError:
         # Lost a race: the same filename (or a new project's name) was committed meanwhile.
         storage.discard_staged()

@@ -11,7 +11,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from strongroom.upload.auth import authenticate_upload
+from strongroom.upload.auth import authenticate_upload, record_refusal
 from strongroom.upload.errors import UploadError, too_large
 from strongroom.upload.handlers import HashedUpload, HashingUploadHandler
 from strongroom.upload.services import accept_upload, largest_upload_limit
@@ -78,6 +78,13 @@ def _parse(request: HttpRequest, handler: HashingUploadHandler) -> HashedUpload:
     return upload
 
 
+def _project_field(request: HttpRequest, body_read: bool) -> str | None:
+    """The project an upload named, for the refusal record (only once the form is parsed)."""
+    if not body_read or not hasattr(request, "_post"):
+        return None
+    return str(request.POST.get("name", ""))[:200] or None
+
+
 @csrf_exempt
 def upload(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
@@ -90,20 +97,22 @@ def upload(request: HttpRequest) -> HttpResponse:
     handler = HashingUploadHandler(request, max_size)
     request.upload_handlers = [handler]
     body_read = False
+    uploader = None
     try:
         if _content_length(request) > max_size + FORM_OVERHEAD:
             raise too_large(
                 _("File too large. The limit for this project is %(limit)d MiB.")
                 % {"limit": settings.UPLOAD_MAX_SIZE // (1024 * 1024)}
             )
-        user = authenticate_upload(request)
+        uploader = authenticate_upload(request)
         body_read = True
         content = _parse(request, handler)
-        accept_upload(request, user, request.POST, content)
+        accept_upload(request, uploader, request.POST, content)
     except UploadError as error:
         if not body_read:
             _drain(request, max_size + FORM_OVERHEAD)
         log.info("upload refused (%s): %s", error.status, error.message)
+        record_refusal(request, error, uploader, _project_field(request, body_read))
         return error_response(error)
     finally:
         handler.cleanup()
