@@ -131,3 +131,30 @@ def test_creating_and_revoking_emails_the_owner_and_records_events(user, mailout
     assert created.alternatives and "deploy" in created.alternatives[0][0]
     assert Event.objects.filter(tag="project:api_token:added", project=project).exists()
     assert Event.objects.filter(tag="account:api_token:added", user=user).exists()
+
+
+def test_cli_token_create_follows_the_same_rules(tmp_path):
+    from tests.e2e.server import run_cli
+
+    data = tmp_path / "data"
+    made = run_cli(
+        "user", "create", "--username", "cli-user", "--email", "cli@example.org",
+        "--password-stdin", data_dir=data, stdin="a-long-unusual-pass-97\n",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    refused = run_cli("token", "create", "--user", "cli-user", "--name", "ci", data_dir=data)
+    assert refused.returncode != 0
+    assert "Verify your primary email address" in refused.stderr
+    verified = run_cli(
+        "user", "create", "--username", "cli-ok", "--email", "ok@example.org", "--verified",
+        "--password-stdin", data_dir=data, stdin="a-long-unusual-pass-97\n",
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    unknown = run_cli(
+        "token", "create", "--user", "cli-ok", "--name", "ci", "--project", "nope",
+        data_dir=data,
+    )  # fmt: skip
+    assert unknown.returncode != 0 and "nope" in unknown.stderr
+    made = run_cli("token", "create", "--user", "cli-ok", "--name", "ci", data_dir=data)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().splitlines()[-1].startswith("strongroom-")
