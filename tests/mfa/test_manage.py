@@ -202,3 +202,23 @@ def test_the_help_page_explains_biometrics_and_phishing(client):
     page = client.get("/help/two-factor/").content.decode()
     assert "fingerprint" in page and "Touch ID" in page
     assert "resist phishing" in page and "can be phished" in page
+
+
+def test_adding_or_removing_a_factor_ends_every_other_session(signed_in, user, password):
+    from django.test import Client
+
+    other = Client()
+    assert (
+        other.post("/account/login/", {"login": user.username, "password": password}).status_code
+        == 302
+    )
+    assert other.get("/manage/account/").status_code == 200
+    page = signed_in.get("/manage/account/totp-provision").content.decode()
+    code = totp.code_at_step(_secret_from(page), totp.time_step(time.time()))
+    signed_in.post("/manage/account/totp-provision", {"code": code})
+    assert services.has_second_factor(user)
+    # The browser that set the factor up stays signed in; the other one is signed out.
+    assert signed_in.get("/manage/account/").status_code == 200
+    assert other.get("/manage/account/").status_code == 302
+    added = Event.objects.filter(tag="account:two_factor:method_added").latest("id")
+    assert added.extra["sessions_ended"] == 1

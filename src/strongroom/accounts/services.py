@@ -391,7 +391,7 @@ def revoke_session(request: HttpRequest, user: User, record_id: str) -> None:
         )
 
 
-def _end_other_sessions(request: HttpRequest | None, user: User) -> int:
+def end_other_sessions(request: HttpRequest | None, user: User) -> int:
     keep = current_session_id(request) if request is not None else None
     others = SessionRecord.objects.filter(user=user)
     if keep:
@@ -453,7 +453,7 @@ def change_password(request: HttpRequest, user: User, current: str, new: str) ->
     with transaction.atomic():
         user.set_password(new)
         user.save(update_fields=["password"])
-        ended = _end_other_sessions(request, user)
+        ended = end_other_sessions(request, user)
         auth.update_session_auth_hash(request, user)
         record_event(
             EventTag.ACCOUNT_PASSWORD_CHANGE,
@@ -515,7 +515,7 @@ def reset_password(request: HttpRequest, uidb64: str, token: str, new: str) -> U
         user = check_reset_link(uidb64, token)
         user.set_password(new)
         user.save(update_fields=["password"])
-        ended = _end_other_sessions(None, user)
+        ended = end_other_sessions(None, user)
         record_event(
             EventTag.ACCOUNT_PASSWORD_RESET,
             request=request,

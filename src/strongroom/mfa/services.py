@@ -158,12 +158,17 @@ def _refuse_removing_last_factor(user: User) -> None:
 
 
 def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> list[str] | None:
-    """Event and email for a new factor; the first factor also gets recovery codes."""
+    """Event and email for a new factor; the first factor also gets recovery codes.
+
+    Every other session of the user ends: whoever else was signed in did not pass the
+    factor that now guards the account.
+    """
+    ended = accounts.end_other_sessions(request, user)
     record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_ADDED,
         request=request,
         user=user,
-        extra={"method": method, "label": label},
+        extra={"method": method, "label": label, "sessions_ended": ended},
     )
     send_security_email(
         user,
@@ -177,11 +182,12 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
 
 
 def _factor_removed(request: HttpRequest, user: User, method: str, label: str) -> None:
+    ended = accounts.end_other_sessions(request, user)
     record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_REMOVED,
         request=request,
         user=user,
-        extra={"method": method, "label": label},
+        extra={"method": method, "label": label, "sessions_ended": ended},
     )
     send_security_email(
         user,
