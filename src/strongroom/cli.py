@@ -83,14 +83,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _migrate()
     from django.conf import settings
 
-    from strongroom.server import serve
+    from strongroom.server import serve, serve_granian
 
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     host = args.host
     shown = f"[{host}]" if ":" in host else host
     print(f"Strongroom is running at http://{shown}:{args.port}/ (data in {settings.DATA_DIR})")
     print("Press Ctrl-C to stop.", flush=True)
-    serve(host=host, port=args.port, workers=args.workers, threads=args.threads)
+    run = serve_granian if args.server == "granian" else serve
+    run(host=host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
 
@@ -169,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1)))
     serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="the HTTP server (granian needs `pip install granian`; default: %(default)s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")

@@ -22,6 +22,27 @@ class _Gunicorn(BaseApplication):
         return application
 
 
+def serve_granian(*, host: str, port: int, workers: int, threads: int) -> None:
+    """Run on granian (Rust HTTP, WSGI interface) until SIGINT/SIGTERM.
+
+    Measured 2-2.5x gunicorn's requests/s on the simple API (bench/, and
+    docs/decisions/0002-app-server.md).
+    """
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "strongroom.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_access=True,
+        websockets=False,
+    ).serve()
+
+
 def serve(*, host: str, port: int, workers: int, threads: int) -> None:
     """Run until SIGINT/SIGTERM; gunicorn then finishes in-flight requests and exits."""
     _Gunicorn(

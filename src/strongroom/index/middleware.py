@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -35,3 +36,36 @@ class PublicCacheMiddleware:
                 del response["Vary"]
             response.cookies.clear()
         return response
+
+
+# A name already in canonical form (PEP 503): anything else goes to the view (redirect).
+_CANONICAL_PROJECT = re.compile(r"/simple/([a-z0-9]+(?:-[a-z0-9]+)*)/")
+
+
+class SimpleFastPathMiddleware:
+    """Answer the hot read path before the session, locale, CSRF, auth and messages
+    middleware run: ``/simple/``, and ``/simple/<name>/`` when a current pre-rendered
+    page exists. Everything else (redirects, 404, 406, a page not yet stored) falls through
+    to the full view, which gives the same answer more slowly.
+
+    Listed right after the security-header middleware, so fast answers carry the same
+    security headers. These pages are public; a private index would fall through here
+    (see docs/decisions/0001-read-path.md).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD") and not request.META.get("QUERY_STRING"):
+            from strongroom.index import views
+
+            path = request.path_info
+            response = None
+            if path == "/simple/":
+                response = views.index_page(request)
+            elif match := _CANONICAL_PROJECT.fullmatch(path):
+                response = views.stored_project_page(request, match[1])
+            if response is not None:
+                return response
+        return self.get_response(request)

@@ -40,8 +40,27 @@ def project_files(project: Project) -> list[dict[str, Any]]:
     return list(File.objects.filter(project=project).values(*_FILE_FIELDS).order_by("filename"))
 
 
+def many_projects_files(project_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """project_files() for several projects, in one query."""
+    grouped: dict[int, list[dict[str, Any]]] = {pid: [] for pid in project_ids}
+    rows = (
+        File.objects.filter(project_id__in=project_ids)
+        .values("project_id", *_FILE_FIELDS)
+        .order_by("filename")
+    )
+    for row in rows:
+        grouped[row.pop("project_id")].append(row)
+    return grouped
+
+
 def project_versions(project: Project) -> list[str]:
     releases = Release.objects.filter(project=project).only("version")
+    return [release.version for release in reversed(sort_releases(releases))]
+
+
+def order_versions(versions: list[str]) -> list[str]:
+    """``versions`` in the order project_versions() gives (oldest first)."""
+    releases = [Release(version=version) for version in versions]
     return [release.version for release in reversed(sort_releases(releases))]
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion
 
-from strongroom.index import negotiation, pages
+from strongroom.index import negotiation, pages, prerender
 from strongroom.index.downloads import file_response
 from strongroom.index.middleware import mark_public
 from strongroom.index.pypi_json import project_document
@@ -26,20 +26,28 @@ from strongroom.storage.base import is_safe_path
 _SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 
 
-def _cache_headers(response: HttpResponse, etag: str, changed: datetime | None) -> HttpResponse:
+def _http_date(changed: datetime | None) -> str | None:
+    return http_date(changed.timestamp()) if changed is not None else None
+
+
+def _cache_headers(response: HttpResponse, etag: str, last_modified: str | None) -> HttpResponse:
     response["ETag"] = etag
-    if changed is not None:
-        response["Last-Modified"] = http_date(changed.timestamp())
+    if last_modified is not None:
+        response["Last-Modified"] = last_modified
     response["Cache-Control"] = f"public, max-age={settings.INDEX_CACHE_SECONDS}"
     return mark_public(response, "Accept")
 
 
-def _not_modified(request: HttpRequest, etag: str, changed: datetime | None) -> bool:
+def _not_modified(request: HttpRequest, etag: str, last_modified: str | None) -> bool:
     none_match = request.META.get("HTTP_IF_NONE_MATCH")
     if none_match is not None:
         return etag in parse_etags(none_match) or none_match.strip() == "*"
-    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
-    return since is not None and changed is not None and int(changed.timestamp()) <= since
+    since_header = request.META.get("HTTP_IF_MODIFIED_SINCE")
+    if not since_header or not last_modified:
+        return False
+    since = parse_http_date_safe(since_header)
+    changed = parse_http_date_safe(last_modified)
+    return since is not None and changed is not None and changed <= since
 
 
 def _negotiate(request: HttpRequest) -> str | None:
@@ -57,39 +65,61 @@ def _not_acceptable() -> HttpResponse:
     return response
 
 
-def _answer(
-    request: HttpRequest,
-    media: str,
-    key: str,
-    changed: datetime | None,
-    build: Callable[[], str],
+def _page_response(
+    request: HttpRequest, media: str, etag: str, last_modified: str | None, body: bytes | str
 ) -> HttpResponse:
-    """A 304, or the page for ``key`` from the cache, else built and cached."""
-    etag = f'"{key}"'
-    if _not_modified(request, etag, changed):
-        return _cache_headers(HttpResponse(status=304), etag, changed)
+    if _not_modified(request, etag, last_modified):
+        return _cache_headers(HttpResponse(status=304), etag, last_modified)
+    content_type = media if media == negotiation.JSON else f"{media}; charset=utf-8"
+    return _cache_headers(HttpResponse(body, content_type=content_type), etag, last_modified)
+
+
+def _index_key(serial: int, media: str) -> str:
+    return f"i{serial}{_SHORT[media]}"
+
+
+def index_page(request: HttpRequest) -> HttpResponse | None:
+    """``/simple/``, or None when no acceptable format is offered.
+
+    Built once per index serial and kept in the cache under a key holding that serial
+    (read from the database on every request), so a cached page is never stale, whichever
+    process put it there.
+    """
+    media = _negotiate(request)
+    if media is None:
+        return None
+    serial, changed = index_state()
+    key = _index_key(serial, media)
     body = cache.get(f"simple:{key}")
     if body is None:
-        body = build()
+        names = list(Project.objects.values_list("name", "normalized_name"))
+        if media == negotiation.JSON:
+            body = pages.simple_index_json(names, serial)
+        else:
+            body = pages.simple_index_html(names)
         cache.set(f"simple:{key}", body, 3600)
-    content_type = media if media == negotiation.JSON else f"{media}; charset=utf-8"
-    return _cache_headers(HttpResponse(body, content_type=content_type), etag, changed)
+    return _page_response(request, media, f'"{key}"', _http_date(changed), body)
 
 
 @require_safe
 def simple_index(request: HttpRequest) -> HttpResponse:
+    return index_page(request) or _not_acceptable()
+
+
+def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse | None:
+    """``/simple/<normalized>/`` from its pre-rendered page when that page is current.
+
+    None when the answer needs the full view: no acceptable format, no such project,
+    or no current stored page.
+    """
     media = _negotiate(request)
     if media is None:
-        return _not_acceptable()
-    serial, changed = index_state()
-
-    def build() -> str:
-        names = list(Project.objects.values_list("name", "normalized_name"))
-        if media == negotiation.JSON:
-            return pages.simple_index_json(names, serial)
-        return pages.simple_index_html(names)
-
-    return _answer(request, media, f"i{serial}{_SHORT[media]}", changed, build)
+        return None
+    _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON)
+    if page is None:
+        return None
+    etag = f'"p{page.project_id}-{page.serial}{_SHORT[media]}"'
+    return _page_response(request, media, etag, page.last_modified, page.body)
 
 
 @require_safe
@@ -101,18 +131,18 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     media = _negotiate(request)
     if media is None:
         return _not_acceptable()
+    response = stored_project_page(request, normalized)
+    if response is not None:
+        return response
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
         raise Http404
-
-    def build() -> str:
-        files = pages.project_files(project)
-        if media == negotiation.JSON:
-            return pages.simple_project_json(project, files, pages.project_versions(project))
-        return pages.simple_project_html(project, files)
-
-    key = f"p{project.pk}-{project.last_serial}{_SHORT[media]}"
-    return _answer(request, media, key, project.last_changed, build)
+    # No current stored page (data from before pages were stored, or a race): render it
+    # and store it for the next reader.
+    stored = prerender.store(project)
+    body = stored.json if media == negotiation.JSON else stored.html
+    etag = f'"p{project.pk}-{stored.serial}{_SHORT[media]}"'
+    return _page_response(request, media, etag, stored.last_modified, bytes(body))
 
 
 def _absolute(request: HttpRequest) -> Callable[[str], str]:
@@ -140,13 +170,14 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
         if release is None:
             raise Http404
     etag = f'"j{project.pk}-{project.last_serial}-{release.pk if release else ""}"'
-    if _not_modified(request, etag, project.last_changed):
-        return _cache_headers(HttpResponse(status=304), etag, project.last_changed)
+    last_modified = _http_date(project.last_changed)
+    if _not_modified(request, etag, last_modified):
+        return _cache_headers(HttpResponse(status=304), etag, last_modified)
     document = project_document(project, release, _absolute(request), get_storage().url)
     if document is None:
         raise Http404
     response = JsonResponse(document, json_dumps_params={"separators": (",", ":")})
-    return _cache_headers(response, etag, project.last_changed)
+    return _cache_headers(response, etag, last_modified)
 
 
 @require_safe

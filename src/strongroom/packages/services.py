@@ -16,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.packages.models import File, IndexSerial, Project, Release, Role
+from strongroom.packages.signals import project_changed
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ def bump_serial(project: Project) -> None:
     project.last_serial = _bump_index()
     project.last_changed = timezone.now()
     project.save(update_fields=["last_serial", "last_changed"])
+    # Pre-rendered read-path pages are rebuilt here, in the caller's transaction.
+    project_changed.send(sender=Project, project=project)
 
 
 def index_state() -> tuple[int, datetime | None]:

@@ -1,0 +1,29 @@
+"""Simple-API pages rendered at write time, so a read is one indexed row lookup."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from strongroom.packages.models import Project
+
+
+class SimplePage(models.Model):
+    """A project's ``/simple/<name>/`` page in both formats, as of ``serial``.
+
+    Written in the same transaction as the change that bumped the project's serial, so
+    a reader sees either the old project and the old page or the new ones. The read path
+    serves a row only when ``serial`` equals the project's ``last_serial``; otherwise it
+    renders the page again. The row goes with its project (cascade).
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    serial = models.BigIntegerField()
+    # The project's last change as an HTTP date, ready for Last-Modified.
+    last_modified = models.CharField(max_length=40)
+    html = models.BinaryField()
+    json = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"simple page of project {self.project_id} at serial {self.serial}"

@@ -1,0 +1,108 @@
+"""Render each project's simple pages when the project changes, not when it is read.
+
+bump_serial() sends ``project_changed`` inside the writer's transaction; the receiver here
+stores both formats in a SimplePage row tagged with the new serial. Readers fetch the page
+and the project's current serial in one query and use the page only when they match, so a
+stale page can never be served, whatever process or server wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.http import http_date
+
+from strongroom.index import pages
+from strongroom.index.models import SimplePage
+from strongroom.packages.models import Project, Release
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    project_id: int
+    serial: int
+    last_modified: str
+    body: bytes
+
+
+def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
+    return SimplePage(
+        project=project,
+        serial=project.last_serial,
+        last_modified=http_date(project.last_changed.timestamp()),
+        html=pages.simple_project_html(project, files).encode(),
+        json=pages.simple_project_json(project, files, versions).encode(),
+    )
+
+
+def render(project: Project) -> SimplePage:
+    """The project's pages as of its current serial (unsaved)."""
+    return _page(project, pages.project_files(project), pages.project_versions(project))
+
+
+def store(project: Project) -> SimplePage:
+    """Render and save the project's pages, unless a newer serial is stored already."""
+    page = render(project)
+    fields = {"serial": page.serial, "last_modified": page.last_modified}
+    with transaction.atomic():
+        updated = SimplePage.objects.filter(project=project, serial__lt=page.serial).update(
+            **fields, html=page.html, json=page.json
+        )
+        if not updated and not SimplePage.objects.filter(project=project).exists():
+            try:
+                with transaction.atomic():
+                    page.save(force_insert=True)
+            except IntegrityError:
+                pass  # another process stored it meanwhile; theirs is as new or newer
+    return page
+
+
+def on_project_changed(sender: object, project: Project, **kwargs: object) -> None:
+    store(project)
+
+
+_FRESH_SQL = (
+    "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} "
+    "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
+    "WHERE p.normalized_name = %s"
+)
+
+
+def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
+    """(project exists, its stored page if current) in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FRESH_SQL.format(column="json" if json else "html"), [normalized_name])
+        row = cursor.fetchone()
+    if row is None:
+        return False, None
+    project_id, last_serial, serial, last_modified, body = row
+    if serial is None or serial != last_serial:
+        return True, None
+    return True, StoredPage(project_id, serial, last_modified, bytes(body))
+
+
+def rebuild_all(batch: int = 500) -> int:
+    """Store current pages for every project missing one or holding an old one (bulk)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id FROM packages_project p "
+            "LEFT JOIN index_simplepage s ON s.project_id = p.id "
+            "WHERE s.serial IS NULL OR s.serial != p.last_serial ORDER BY p.id"
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(stale), batch):
+        ids = stale[start : start + batch]
+        chunk = list(Project.objects.filter(pk__in=ids))
+        files = pages.many_projects_files(ids)
+        versions: dict[int, list[str]] = {pid: [] for pid in ids}
+        for pid, version in Release.objects.filter(project_id__in=ids).values_list(
+            "project_id", "version"
+        ):
+            versions[pid].append(version)
+        rows = [_page(p, files[p.pk], pages.order_versions(versions[p.pk])) for p in chunk]
+        with transaction.atomic():
+            SimplePage.objects.filter(project_id__in=ids).delete()
+            SimplePage.objects.bulk_create(rows)
+    return len(stale)
