@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.server import LiveServer
 
@@ -39,26 +40,26 @@ def test_register_verify_log_in_change_password_and_see_the_history(
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Confirm password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     link = latest_link(server, r"https?://\S+/account/verify-email/\?token=\S+")
     assert "verify-email" in server.log_text()  # the link is in the log too
     page.goto(link)
     page.get_by_role("button", name="Verify this address").click()
-    assert page.get_by_text("carol@example.org is verified.").is_visible()
+    expect(page.get_by_text("carol@example.org is verified.")).to_be_visible()
 
     # Log in with the email address, in another case.
     page.get_by_label("Username or email address").fill("CAROL@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("Signed in as Carol.").is_visible()
+    expect(page.get_by_text("Signed in as Carol.")).to_be_visible()
 
     page.get_by_role("link", name="Change your password").click()
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    assert page.get_by_text("Your password was changed.").is_visible()
+    expect(page.get_by_text("Your password was changed.")).to_be_visible()
     notice = latest_link(server, r"https?://\S+/manage/account/history/")
     assert notice.endswith("/manage/account/history/")
 
@@ -71,7 +72,7 @@ def test_register_verify_log_in_change_password_and_see_the_history(
         "account:password:change",
     ]:
         assert tag in tags
-    assert page.get_by_text("Password changed").first.is_visible()
+    expect(page.get_by_text("Password changed").first).to_be_visible()
 
     # The new password works; the old one does not.
     page.get_by_role("button", name="Log out").click()
@@ -79,7 +80,7 @@ def test_register_verify_log_in_change_password_and_see_the_history(
     page.get_by_label("Username or email address").fill("carol")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("The username or password is not correct.").is_visible()
+    expect(page.get_by_text("The username or password is not correct.")).to_be_visible()
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("Signed in as Carol.").is_visible()
+    expect(page.get_by_text("Signed in as Carol.")).to_be_visible()

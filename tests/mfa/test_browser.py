@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.server import LiveServer, running_server
 
@@ -194,7 +195,7 @@ def test_totp_setup_login_replay_and_recovery_code(session: Session, server):
     codes = _recovery_codes(page)
     assert len(codes) == 8
     assert page.get_by_role("link", name="Download the codes").count() == 1
-    assert page.get_by_role("button", name="Copy the codes").is_visible()
+    expect(page.get_by_role("button", name="Copy the codes")).to_be_visible()
 
     # Sign in with the next step's code (the current one was spent on setup).
     next_code = otp.at(time.time() + 30)
