@@ -22,6 +22,13 @@ class _Gunicorn(BaseApplication):
         return application
 
 
+def _flush_downloads(server: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: write the worker's pending download counts."""
+    from strongroom.index.counting import counter
+
+    counter.flush()
+
+
 def serve(*, host: str, port: int, workers: int, threads: int) -> None:
     """Run until SIGINT/SIGTERM; gunicorn then finishes in-flight requests and exits."""
     _Gunicorn(
@@ -43,5 +50,7 @@ def serve(*, host: str, port: int, workers: int, threads: int) -> None:
             "forwarded_allow_ips": "127.0.0.1,::1",
             # Several instances may run on one machine; none needs gunicorn's control socket.
             "control_socket_disable": True,
+            # A worker stopping gracefully writes the downloads it counted (index.counting).
+            "worker_exit": _flush_downloads,
         }
     ).run()
