@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('packages', '0002_project_critical_since_project_marked_critical_and_more'),
+        ('packages', '0002_governance'),
     ]
 
     operations = [
