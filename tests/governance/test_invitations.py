@@ -52,7 +52,9 @@ def test_invite_by_email_and_accept(project, owner, mailoutbox):
     assert any("olivia@example.org" in m.to and "changed" in m.subject for m in mailoutbox)
     bob_client = client_for(bob)
     page = bob_client.get(link)
-    assert page.status_code == 200 and "olivia invited you to be a Maintainer" in page.content.decode()
+    assert (
+        page.status_code == 200 and "olivia invited you to be a Maintainer" in page.content.decode()
+    )
     assert bob_client.post(link, {"action": "accept"}).status_code == 302
     assert Role.objects.get(project=project, user=bob).role_name == "Maintainer"
     assert not RoleInvitation.objects.exists()

@@ -25,7 +25,9 @@ def _upload(cast: Cast, who: str, client: Client, version: str) -> int:
     user = getattr(cast, who)
     _t, raw = create_token(user=user, name=f"t-{version}", project_names=None, expires_at=None)
     form = upload_form(make_wheel("widget", version), name="widget", version=version)
-    return client.post("/legacy/", form, HTTP_AUTHORIZATION=basic_auth("__token__", raw)).status_code
+    return client.post(
+        "/legacy/", form, HTTP_AUTHORIZATION=basic_auth("__token__", raw)
+    ).status_code
 
 
 def _release(cast: Cast, version: str) -> Release:
