@@ -22,11 +22,25 @@ class _Gunicorn(BaseApplication):
         return application
 
 
-def _flush_downloads(server: Any, worker: Any) -> None:
-    """gunicorn's worker_exit hook: write the worker's pending download counts."""
+def _flush_downloads() -> None:
+    """gunicorn's worker_int and worker_exit hooks: write the worker's pending download
+    counts. Ctrl-C reaches a worker twice (SIGINT from the terminal's process group, then
+    SIGQUIT from the arbiter); a second signal must not cut the write short."""
+    import signal
+
     from strongroom.index.counting import counter
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
     counter.flush()
+
+
+def _worker_int(worker: Any) -> None:
+    _flush_downloads()
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    _flush_downloads()
 
 
 def serve(*, host: str, port: int, workers: int, threads: int) -> None:
@@ -51,6 +65,7 @@ def serve(*, host: str, port: int, workers: int, threads: int) -> None:
             # Several instances may run on one machine; none needs gunicorn's control socket.
             "control_socket_disable": True,
             # A worker stopping gracefully writes the downloads it counted (index.counting).
-            "worker_exit": _flush_downloads,
+            "worker_int": _worker_int,
+            "worker_exit": _worker_exit,
         }
     ).run()

@@ -61,7 +61,7 @@ def test_settings_page_names_who_lacks_two_factor(project, people):
 
 
 def test_maintainer_without_two_factor_is_refused_uploads_with_a_link(client, project, people):
-    owner, maintainer = people
+    _owner, maintainer = people
     project.marked_critical = True
     project.save()
     refused = _upload(client, maintainer)

@@ -3,11 +3,11 @@
 Each worker process adds to a counter in its own memory (a dict under a lock). Every
 DOWNLOAD_FLUSH_EVERY downloads or DOWNLOAD_FLUSH_SECONDS, whichever comes first, a
 background thread writes the aggregated counts, one row per file and day, to the database;
-the gunicorn ``worker_exit`` hook (strongroom.server) flushes what is left when a worker
-stops gracefully. A crash loses at most one interval's counts, which is acceptable for
-ranking projects by popularity. Why not Redis or a spool file: the embedded deployment has
-no Redis, and a spool file would need its own reader; the database write is already
-aggregated and rare.
+the gunicorn ``worker_int``/``worker_exit`` hooks (strongroom.server) flush what is left
+when a worker stops (Ctrl-C, SIGTERM). A crash loses at most one interval's counts, which
+is acceptable for ranking projects by popularity. Why not Redis or a spool file: the
+embedded deployment has no Redis, and a spool file would need its own reader and cron job;
+the database write is already aggregated and rare.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class DownloadCounter:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal handler may flush mid-count
         self._counts: Counter[Key] = Counter()
         self._since_flush = 0
         self._last_flush = clock()
