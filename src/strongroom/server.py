@@ -22,6 +22,10 @@ class _Gunicorn(BaseApplication):
         return application
 
 
+def _ignore_signal(number: int, frame: Any) -> None:
+    return None
+
+
 def _flush_downloads() -> None:
     """gunicorn's worker_int and worker_exit hooks: write the worker's pending download
     counts. Ctrl-C reaches a worker twice (SIGINT from the terminal's process group, then
@@ -30,8 +34,10 @@ def _flush_downloads() -> None:
 
     from strongroom.index.counting import counter
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    # A no-op handler, not SIG_IGN: a signal already pending would otherwise surface as
+    # "OSError: Signal ignored due to race condition".
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, _ignore_signal)
     counter.flush()
 
 
