@@ -153,6 +153,42 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_critical_update(args: argparse.Namespace) -> int:
+    _setup(args.data_dir)
+    _migrate()
+    from strongroom.packages.critical import update_critical_projects
+
+    newly = update_critical_projects()
+    for project in newly:
+        print(f"{project.name} is now critical (top downloads); its collaborators were emailed.")
+    print(f"{len(newly)} project(s) newly critical.")
+    return 0
+
+
+def cmd_critical_mark(args: argparse.Namespace) -> int:
+    _setup(args.data_dir)
+    _migrate()
+    from packaging.utils import canonicalize_name
+
+    from strongroom.accounts.models import User
+    from strongroom.packages.critical import mark_critical, unmark_critical
+    from strongroom.packages.models import Project
+
+    project = Project.objects.filter(normalized_name=canonicalize_name(args.project)).first()
+    if project is None:
+        raise SystemExit(f"error: no project named {args.project!r}")
+    staff = User.objects.filter(username__iexact=args.by, is_staff=True).first()
+    if staff is None:
+        raise SystemExit(f"error: no staff account named {args.by!r}")
+    if args.unmark:
+        unmark_critical(None, staff, project)
+        print(f"{project.name} is no longer marked critical by staff.")
+    else:
+        mark_critical(None, staff, project)
+        print(f"{project.name} is marked critical.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -213,6 +249,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token_create.add_argument("--expires-days", type=int, default=0)
     token_create.set_defaults(func=cmd_token_create)
+
+    critical = commands.add_parser("critical", help="critical projects (two-factor required)")
+    critical_commands = critical.add_subparsers(dest="critical_command", required=True)
+    critical_update = critical_commands.add_parser(
+        "update",
+        parents=[common],
+        help="mark the most-downloaded projects critical (run daily from cron)",
+    )
+    critical_update.set_defaults(func=cmd_critical_update)
+    critical_mark = critical_commands.add_parser(
+        "mark", parents=[common], help="mark a project critical, as a staff account"
+    )
+    critical_mark.add_argument("--project", required=True)
+    critical_mark.add_argument("--by", required=True, help="the staff account doing it")
+    critical_mark.add_argument("--unmark", action="store_true", help="remove the staff mark")
+    critical_mark.set_defaults(func=cmd_critical_mark)
     return parser
 
 

@@ -43,6 +43,33 @@ def serve_granian(*, host: str, port: int, workers: int, threads: int) -> None:
     ).serve()
 
 
+def _ignore_signal(number: int, frame: Any) -> None:
+    return None
+
+
+def _flush_downloads() -> None:
+    """gunicorn's worker_int and worker_exit hooks: write the worker's pending download
+    counts. Ctrl-C reaches a worker twice (SIGINT from the terminal's process group, then
+    SIGQUIT from the arbiter); a second signal must not cut the write short."""
+    import signal
+
+    from strongroom.index.counting import counter
+
+    # A no-op handler, not SIG_IGN: a signal already pending would otherwise surface as
+    # "OSError: Signal ignored due to race condition".
+    for number in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(number, _ignore_signal)
+    counter.flush()
+
+
+def _worker_int(worker: Any) -> None:
+    _flush_downloads()
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    _flush_downloads()
+
+
 def serve(*, host: str, port: int, workers: int, threads: int) -> None:
     """Run until SIGINT/SIGTERM; gunicorn then finishes in-flight requests and exits."""
     _Gunicorn(
@@ -64,5 +91,8 @@ def serve(*, host: str, port: int, workers: int, threads: int) -> None:
             "forwarded_allow_ips": "127.0.0.1,::1",
             # Several instances may run on one machine; none needs gunicorn's control socket.
             "control_socket_disable": True,
+            # A worker stopping gracefully writes the downloads it counted (index.counting).
+            "worker_int": _worker_int,
+            "worker_exit": _worker_exit,
         }
     ).run()

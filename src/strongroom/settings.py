@@ -232,8 +232,11 @@ HISTORY_WINDOW_DAYS = _env_int("HISTORY_WINDOW_DAYS", 90)
 
 # --- second factors ------------------------------------------------------------------------
 
-# "none" or "all": which accounts must keep a second factor (mfa.policy).
+# Which accounts must keep a second factor (mfa.policy): "none"; "uploaders" (every account
+# that uploads or manages a project); "all". Projects add their own rule on top.
 REQUIRE_2FA = _env("REQUIRE_2FA", "none").strip().lower()
+if REQUIRE_2FA not in {"none", "uploaders", "all"}:
+    raise ValueError("STRONGROOM_REQUIRE_2FA must be none, uploaders or all")
 # The WebAuthn relying party; the id defaults to the request's host name.
 WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", "")
 WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", SITE_NAME)
@@ -341,3 +344,16 @@ if UPLOAD_PASSWORDS not in {"never", "without-2fa", "always"}:
     raise ValueError("STRONGROOM_UPLOAD_PASSWORDS must be never, without-2fa or always")
 # Public keys of secret-scanning services: a JSON file path, or the JSON itself.
 DISCLOSURE_PUBLIC_KEYS = _env("DISCLOSURE_PUBLIC_KEYS", "")
+
+# --- project governance --------------------------------------------------------------------
+
+# How long an invitation link to join a project stays valid.
+INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 7 * 24 * 3600)
+# Critical projects: the top share of projects by downloads over the window (packages.critical).
+CRITICAL_SHARE = float(_env("CRITICAL_SHARE", "0.01"))
+CRITICAL_WINDOW_DAYS = _env_int("CRITICAL_WINDOW_DAYS", 180)
+# Downloads are counted in each worker's memory and written to the database, aggregated per
+# file and day, every DOWNLOAD_FLUSH_EVERY downloads or DOWNLOAD_FLUSH_SECONDS, whichever comes
+# first, and when the worker stops (index.counting).
+DOWNLOAD_FLUSH_EVERY = _env_int("DOWNLOAD_FLUSH_EVERY", 1000)
+DOWNLOAD_FLUSH_SECONDS = _env_int("DOWNLOAD_FLUSH_SECONDS", 60)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 handler400 = "strongroom.web.views.bad_request"
+handler403 = "strongroom.web.views.forbidden"
 handler404 = "strongroom.web.views.not_found"
 handler500 = "strongroom.web.views.server_error"
 

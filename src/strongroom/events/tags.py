@@ -57,6 +57,34 @@ class EventTag(models.TextChoices):
     PROJECT_RELEASE_REMOVE = "project:release:remove", _("Release removed")
     PROJECT_RELEASE_YANK = "project:release:yank", _("Release yanked")
     PROJECT_RELEASE_UNYANK = "project:release:unyank", _("Release un-yanked")
+    # project governance (packages.governance, packages.critical)
+    # An Owner invited an account to a role; the invitee's and the project's history.
+    PROJECT_ROLE_INVITE = "project:role:invite", _("Collaborator invited")
+    # The invitee accepted through the signed link and now holds the role.
+    PROJECT_ROLE_ACCEPT = "project:role:accept", _("Invitation accepted")
+    # The invitee declined through the signed link.
+    PROJECT_ROLE_DECLINE = "project:role:decline", _("Invitation declined")
+    # An Owner withdrew a pending invitation.
+    PROJECT_ROLE_REVOKE_INVITE = "project:role:revoke_invite", _("Invitation revoked")
+    # An Owner changed a collaborator's role (Owner <-> Maintainer).
+    PROJECT_ROLE_CHANGE = "project:role:change", _("Collaborator's role changed")
+    # An Owner removed another collaborator.
+    PROJECT_ROLE_REMOVE = "project:role:remove", _("Collaborator removed")
+    # A collaborator left the project on their own.
+    PROJECT_ROLE_LEAVE = "project:role:leave", _("Collaborator left")
+    # An Owner required (or stopped requiring) two-factor authentication for the project.
+    PROJECT_TWO_FACTOR_REQUIRED_ENABLE = (
+        "project:two_factor_required:enable",
+        _("Two-factor authentication required"),
+    )
+    PROJECT_TWO_FACTOR_REQUIRED_DISABLE = (
+        "project:two_factor_required:disable",
+        _("Two-factor authentication no longer required"),
+    )
+    # Staff marked the project critical, or `strongroom critical update` found it popular.
+    PROJECT_CRITICAL_MARKED = "project:critical:marked", _("Marked critical")
+    # Staff removed their mark (a project critical by downloads stays critical).
+    PROJECT_CRITICAL_UNMARKED = "project:critical:unmarked", _("Critical mark removed")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

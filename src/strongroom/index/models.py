@@ -1,4 +1,6 @@
-"""Simple-API pages rendered at write time, so a read is one indexed row lookup."""
+"""The read path's own tables: simple-API pages rendered at write time (a read is one
+indexed row lookup), and download counts aggregated per file and day (written by
+index.counting, never per request)."""
 
 from __future__ import annotations
 
@@ -27,3 +29,22 @@ class SimplePage(models.Model):
 
     def __str__(self) -> str:
         return f"simple page of project {self.project_id} at serial {self.serial}"
+
+
+class DownloadCount(models.Model):
+    project = models.ForeignKey(
+        "packages.Project", on_delete=models.CASCADE, related_name="download_counts"
+    )
+    # The filename rather than the File: counts outlive a deleted file.
+    filename = models.CharField(max_length=255)
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["filename", "day"], name="unique_download_day")
+        ]
+        indexes = [models.Index(fields=["day", "project"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} {self.day}: {self.count}"

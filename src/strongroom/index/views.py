@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion
 
-from strongroom.index import negotiation, pages, prerender
+from strongroom.index import counting, negotiation, pages, prerender
 from strongroom.index.downloads import file_response
 from strongroom.index.middleware import mark_public
 from strongroom.index.pypi_json import project_document
@@ -195,4 +195,7 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404 from None
     # Content-addressed and immutable: the digest in the path is a strong validator.
     etag = f'"{parts[2]}{"-m" if full.endswith(".metadata") else ""}"'
-    return mark_public(file_response(request, handle, size, etag, full))
+    response = file_response(request, handle, size, etag, full)
+    if request.method == "GET" and response.status_code == 200 and not full.endswith(".metadata"):
+        counting.counter.count(parts[2])
+    return mark_public(response)

@@ -1,16 +1,57 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
-from strongroom.packages.models import File, Project, Release, Role
+from strongroom.mfa.policy import project_requires_two_factor
+from strongroom.packages import critical
+from strongroom.packages.governance import collaborators_without_two_factor
+from strongroom.packages.models import File, Project, Release, Role, RoleInvitation
 
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "created", "upload_limit"]
+    list_display = ["name", "created", "upload_limit", "marked_critical", "popular"]
+    list_filter = ["marked_critical", "popular", "two_factor_required"]
     search_fields = ["name", "normalized_name"]
     # Only the per-project upload limit is edited here; everything else goes
-    # through the services, which record audit events.
-    fields = ["name", "upload_limit"]
-    readonly_fields = ["name"]
+    # through the services, which record audit events (the actions below included).
+    fields = [
+        "name",
+        "upload_limit",
+        "two_factor_policy",
+        "lacking_two_factor",
+        "marked_critical",
+        "popular",
+        "critical_since",
+    ]
+    readonly_fields = [
+        "name",
+        "two_factor_policy",
+        "lacking_two_factor",
+        "marked_critical",
+        "popular",
+        "critical_since",
+    ]
+    actions = ["mark_critical", "unmark_critical"]
+
+    @admin.display(description=_("two-factor requirement"))
+    def two_factor_policy(self, obj: Project) -> str:
+        return project_requires_two_factor(obj) or str(_("none"))
+
+    @admin.display(description=_("collaborators without a second factor"))
+    def lacking_two_factor(self, obj: Project) -> str:
+        return ", ".join(u.username for u in collaborators_without_two_factor(obj)) or "—"
+
+    @admin.action(description=_("Mark the selected projects critical (emails collaborators)"))
+    def mark_critical(self, request, queryset):
+        for project in queryset:
+            critical.mark_critical(request, request.user, project)
+        messages.success(request, _("Marked critical."))
+
+    @admin.action(description=_("Remove the staff critical mark"))
+    def unmark_critical(self, request, queryset):
+        for project in queryset:
+            critical.unmark_critical(request, request.user, project)
+        messages.success(request, _("Staff mark removed."))
 
     def has_add_permission(self, request):
         return False
@@ -37,6 +78,25 @@ class FileAdmin(admin.ModelAdmin):
         return False
 
 
+class _ReadOnly(admin.ModelAdmin):
+    """Roles and invitations change only through packages.governance (events, emails)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(_ReadOnly):
     list_display = ["project", "user", "role_name"]
+    search_fields = ["project__name", "user__username"]
+
+
+@admin.register(RoleInvitation)
+class RoleInvitationAdmin(_ReadOnly):
+    list_display = ["project", "invitee", "role_name", "created"]

@@ -34,3 +34,17 @@ class YankForm(ConfirmForm):
         widget=forms.TextInput,
     )
     field_order = ["reason", "confirm"]
+
+
+class InviteForm(forms.Form):
+    identifier = forms.CharField(
+        label=gettext_lazy("Username or email address"), max_length=254, strip=True
+    )
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"),
+        choices=[
+            ("Maintainer", gettext_lazy("Maintainer: can upload releases")),
+            ("Owner", gettext_lazy("Owner: can do everything, including managing collaborators")),
+        ],
+        initial="Maintainer",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -31,12 +33,26 @@ class Project(models.Model):
     upload_limit = models.BigIntegerField(
         _("upload limit in bytes"), null=True, blank=True, help_text=_("Empty: the site default.")
     )
+    # Switched on by the project's Owners (packages.governance.set_two_factor_required).
+    two_factor_required = models.BooleanField(
+        _("two-factor authentication required"), default=False
+    )
+    # Critical projects require two-factor authentication from every collaborator. A project
+    # becomes critical when staff mark it, or when `strongroom critical update` finds it in
+    # the top share by downloads; it then stays critical (see packages.critical).
+    marked_critical = models.BooleanField(_("marked critical by staff"), default=False)
+    popular = models.BooleanField(_("critical by downloads"), default=False)
+    critical_since = models.DateTimeField(_("critical since"), null=True, blank=True)
 
     class Meta:
         ordering = ["normalized_name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_critical(self) -> bool:
+        return self.marked_critical or self.popular
 
 
 class Release(models.Model):
@@ -143,3 +159,32 @@ class Role(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role_name} of {self.project}"
+
+
+class RoleInvitation(models.Model):
+    """A pending invitation; accepting, declining or revoking deletes it (events keep it)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_invitations"
+    )
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role_name = models.CharField(max_length=20, choices=Role.Name.choices)
+    created = models.DateTimeField(auto_now_add=True)
+    # Part of the signed link: the link works only while this row exists with this nonce.
+    nonce = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "invitee"], name="unique_project_invitation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} invited as {self.role_name} of {self.project}"
+
+    @property
+    def expires(self) -> datetime:
+        return self.created + timedelta(seconds=settings.INVITATION_MAX_AGE)

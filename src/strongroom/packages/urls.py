@@ -1,5 +1,6 @@
 from django.urls import path
 
+from strongroom.packages import governance_views as gov
 from strongroom.packages import views
 
 app_name = "packages"
@@ -8,6 +9,26 @@ urlpatterns = [
     path("project/<str:name>/history/", views.history, name="history"),
     path("project/<str:name>/<str:version>/", views.release_detail, name="release"),
     path("manage/project/<str:name>/delete/", views.delete_project, name="delete_project"),
+    path("manage/projects/", gov.your_projects, name="your_projects"),
+    path("manage/project/<str:name>/collaborators/", gov.collaborators, name="collaborators"),
+    path("manage/project/<str:name>/collaborators/invite/", gov.invite, name="invite"),
+    path("manage/project/<str:name>/collaborators/role/", gov.change_role, name="change_role"),
+    path("manage/project/<str:name>/collaborators/remove/", gov.remove, name="remove"),
+    path(
+        "manage/project/<str:name>/invitations/revoke/",
+        gov.revoke_invitation,
+        name="revoke_invitation",
+    ),
+    path("manage/project/<str:name>/leave/", gov.leave, name="leave"),
+    path("manage/project/<str:name>/settings/", gov.project_settings, name="settings"),
+    path(
+        "manage/project/<str:name>/settings/two-factor/",
+        gov.two_factor_requirement,
+        name="two_factor_requirement",
+    ),
+    path("account/invitations/", gov.my_invitations, name="my_invitations"),
+    path("account/invitations/<str:token>/", gov.invitation, name="invitation"),
+    path("help/critical-projects/", gov.critical_help, name="critical_help"),
     path("manage/project/<str:name>/release/<str:version>/yank/", views.yank, name="yank"),
     path("manage/project/<str:name>/release/<str:version>/unyank/", views.unyank, name="unyank"),
     path(

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
 from strongroom.events.models import Event
+from strongroom.mfa.policy import TwoFactorNeeded, two_factor_refusal
 from strongroom.packages import services
 from strongroom.packages.forms import ConfirmForm, YankForm
 from strongroom.packages.models import File, Project, Release
@@ -37,10 +38,16 @@ def _release(project: Project, version: str) -> Release:
 
 
 def _owned(request: HttpRequest, name: str) -> Project:
-    """The project if the signed-in user owns it; 404 (not 403) for everyone else."""
+    """The project if the signed-in user owns it; 404 (not 403) for everyone else.
+
+    An Owner without the second factor the project requires gets a 403 page saying how
+    to set one up (mfa.policy)."""
     project = _project(name)
     if not services.is_owner(request.user, project):  # type: ignore[arg-type]
         raise Http404
+    refusal = two_factor_refusal(request.user, project)  # type: ignore[arg-type]
+    if refusal is not None:
+        raise TwoFactorNeeded(refusal)
     return project
 
 
@@ -62,6 +69,7 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "releases": releases,
             "files": _files(release) if release else [],
             "is_owner": services.is_owner(request.user, project),  # type: ignore[arg-type]
+            "role": services.role_of(request.user, project),  # type: ignore[arg-type]
             "index_url": request.build_absolute_uri("/simple/"),
         },
     )

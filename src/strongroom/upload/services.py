@@ -9,12 +9,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest, QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
+from strongroom.mfa.policy import two_factor_refusal
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
@@ -22,6 +24,7 @@ from strongroom.storage import get_storage
 from strongroom.upload import archives, checks
 from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import UploadError, forbidden
+from strongroom.web.http import absolute_url
 
 if TYPE_CHECKING:
     from strongroom.upload.handlers import HashedUpload
@@ -64,6 +67,20 @@ def check_permission(
             "project": project.name,
         }
         raise forbidden(reason)
+    refusal = two_factor_refusal(uploader.user, project)
+    if refusal is not None:
+        raise forbidden(
+            _(
+                "%(reason)s User %(user)s has no second factor: set one up at %(url)s "
+                "(an authenticator app or a security key both work). API token uploads "
+                "keep working once it is on."
+            )
+            % {
+                "reason": refusal,
+                "user": uploader.user.username,
+                "url": absolute_url(request, reverse("mfa:help")),
+            }
+        )
 
 
 def validate_form(form: QueryDict) -> tuple[str, Metadata]:

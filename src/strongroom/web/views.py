@@ -23,6 +23,21 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    from strongroom.mfa.policy import TwoFactorNeeded
+
+    if isinstance(exception, TwoFactorNeeded):
+        return render(
+            request, "web/two_factor_needed.html", {"reason": exception.reason}, status=403
+        )
+    return render(
+        request,
+        "web/error.html",
+        {"title": _("Not allowed"), "message": _("You may not do this.")},
+        status=403,
+    )
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(
         request,

@@ -1,0 +1,121 @@
+"""Counting downloads without touching the database on the download path.
+
+Each worker process adds to a counter in its own memory (a dict under a lock). Every
+DOWNLOAD_FLUSH_EVERY downloads or DOWNLOAD_FLUSH_SECONDS, whichever comes first, a
+background thread writes the aggregated counts, one row per file and day, to the database;
+the gunicorn ``worker_int``/``worker_exit`` hooks (strongroom.server) flush what is left
+when a worker stops (Ctrl-C, SIGTERM). A crash loses at most one interval's counts, which
+is acceptable for ranking projects by popularity. Why not Redis or a spool file: the
+embedded deployment has no Redis, and a spool file would need its own reader and cron job;
+the database write is already aggregated and rare.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+log = logging.getLogger("strongroom.index")
+
+Key = tuple[str, date]  # (sha256 of the file, UTC day)
+
+
+def write_counts(counts: Counter[Key]) -> int:
+    """Add aggregated counts to DownloadCount; unknown digests are dropped. Returns rows."""
+    from strongroom.index.models import DownloadCount
+    from strongroom.packages.models import File
+
+    digests = {sha for sha, _day in counts}
+    files = {
+        sha: (project_id, filename)
+        for sha, project_id, filename in File.objects.filter(sha256_digest__in=digests).values_list(
+            "sha256_digest", "project_id", "filename"
+        )
+    }
+    written = 0
+    with transaction.atomic():
+        for (sha, day), number in sorted(counts.items()):
+            if sha not in files:
+                continue
+            project_id, filename = files[sha]
+            rows = DownloadCount.objects.filter(filename=filename, day=day)
+            if not rows.update(count=F("count") + number):
+                try:
+                    with transaction.atomic():
+                        DownloadCount.objects.create(
+                            project_id=project_id, filename=filename, day=day, count=number
+                        )
+                except IntegrityError:  # another worker created it meanwhile
+                    rows.update(count=F("count") + number)
+            written += 1
+    return written
+
+
+class DownloadCounter:
+    """A per-process tally of downloads, flushed in aggregate."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.RLock()  # a signal handler may flush mid-count
+        self._counts: Counter[Key] = Counter()
+        self._since_flush = 0
+        self._last_flush = clock()
+        self._flushing = False
+
+    def count(self, sha256: str) -> None:
+        """Count one download; may start a background flush. Never touches the database."""
+        day = timezone.now().date()
+        with self._lock:
+            self._counts[(sha256, day)] += 1
+            self._since_flush += 1
+            due = not self._flushing and (
+                self._since_flush >= settings.DOWNLOAD_FLUSH_EVERY
+                or self._clock() - self._last_flush >= settings.DOWNLOAD_FLUSH_SECONDS
+            )
+            if due:
+                self._flushing = True
+        if due:
+            threading.Thread(target=self._flush_in_background, daemon=True).start()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def _take(self) -> Counter[Key]:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+            self._since_flush = 0
+            self._last_flush = self._clock()
+            return counts
+
+    def flush(self) -> int:
+        """Write what was counted so far; on failure keep it for the next flush."""
+        counts = self._take()
+        if not counts:
+            return 0
+        try:
+            return write_counts(counts)
+        except Exception:
+            log.exception("could not write %d download counts; keeping them", len(counts))
+            with self._lock:
+                self._counts.update(counts)
+            return 0
+
+    def _flush_in_background(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._flushing = False
+            connection.close()  # this thread's own connection
+
+
+counter = DownloadCounter()

@@ -1,0 +1,143 @@
+"""The "Your projects" page: every project a user has a role on, with its role, last release,
+critical and two-factor flags and how many collaborators lack a second factor.
+
+Everything is computed by the database in one query per page (plus one count), however many
+projects the user has: sorting and filtering happen on annotations, never in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from strongroom.mfa.models import SecurityKey, TOTPDevice
+from strongroom.mfa.policy import site_requires_for_uploaders
+from strongroom.packages.models import Release, Role
+
+if TYPE_CHECKING:
+    from django.http import QueryDict
+
+    from strongroom.accounts.models import User
+
+# GET "sort" value -> the annotation it orders by (a leading "-" reverses).
+SORTS = {
+    "name": "project__normalized_name",
+    "role": "role_name",
+    "release": "last_release_at",
+    "critical": "critical",
+    "2fa": "requires_2fa",
+    "lacking": "lacking_2fa",
+}
+YES_NO = {"yes": True, "no": False}
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    role: str = ""
+    critical: str = ""
+    requires_2fa: str = ""
+    lacking: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> Filters:
+        def pick(name: str, allowed: set[str] | dict[str, bool]) -> str:
+            value = query.get(name, "")
+            return value if value in allowed else ""
+
+        sort = query.get("sort", "name")
+        if sort.removeprefix("-") not in SORTS:
+            sort = "name"
+        return cls(
+            q=query.get("q", "").strip()[:200],
+            role=pick("role", set(Role.Name.values)),
+            critical=pick("critical", YES_NO),
+            requires_2fa=pick("2fa", YES_NO),
+            lacking=pick("lacking", YES_NO),
+            sort=sort,
+        )
+
+    def as_query(self, **changes: str) -> dict[str, str]:
+        values = {
+            "q": self.q,
+            "role": self.role,
+            "critical": self.critical,
+            "2fa": self.requires_2fa,
+            "lacking": self.lacking,
+            "sort": self.sort,
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v}
+
+
+def _lacking_two_factor() -> Subquery:
+    """How many collaborators of the outer row's project have no second factor."""
+    has_totp = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
+    has_key = SecurityKey.objects.filter(user=OuterRef("user"))
+    lacking = (
+        Role.objects.filter(project=OuterRef("project"))
+        .filter(~Exists(has_totp), ~Exists(has_key))
+        .order_by()
+        .values("project")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(lacking, output_field=IntegerField())
+
+
+def projects_of(user: User, filters: Filters) -> QuerySet[Role]:
+    """The user's roles, each annotated with what the page shows, filtered and sorted."""
+    newest = Release.objects.filter(project=OuterRef("project")).order_by("-created")
+    critical = Q(project__marked_critical=True) | Q(project__popular=True)
+    requires = (
+        Value(True)
+        if site_requires_for_uploaders()
+        else ExpressionWrapper(
+            critical | Q(project__two_factor_required=True), output_field=BooleanField()
+        )
+    )
+    rows = (
+        Role.objects.filter(user=user)
+        .select_related("project")
+        .annotate(
+            last_release=Subquery(newest.values("version")[:1]),
+            last_release_at=Subquery(newest.values("created")[:1]),
+            critical=ExpressionWrapper(critical, output_field=BooleanField()),
+            requires_2fa=requires,
+            lacking_2fa=Coalesce(_lacking_two_factor(), 0),
+        )
+    )
+    if filters.q:
+        rows = rows.filter(project__name__icontains=filters.q)
+    if filters.role:
+        rows = rows.filter(role_name=filters.role)
+    if filters.critical:
+        rows = rows.filter(critical=YES_NO[filters.critical])
+    if filters.requires_2fa:
+        rows = rows.filter(requires_2fa=YES_NO[filters.requires_2fa])
+    if filters.lacking:
+        rows = (
+            rows.filter(lacking_2fa__gt=0)
+            if filters.lacking == "yes"
+            else rows.filter(lacking_2fa=0)
+        )
+    field = SORTS[filters.sort.removeprefix("-")]
+    descending = filters.sort.startswith("-")
+    order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return rows.order_by(order, "project__normalized_name")
