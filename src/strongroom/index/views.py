@@ -68,6 +68,8 @@ def _answer(
     etag = f'"{key}"'
     if _not_modified(request, etag, changed):
         return _cache_headers(HttpResponse(status=304), etag, changed)
+    # Keys carry the serial, so a page is never stale: every node builds the same key
+    # from the database, and a new upload makes a new key (shared through Redis).
     body = cache.get(f"simple:{key}")
     if body is None:
         body = build()
@@ -157,9 +159,15 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
     if not is_safe_path(full) or len(parts) != 4 or len(parts[2]) != 64:
         raise Http404
     storage = get_storage()
+    target = storage.redirect_url(full)
+    if target is not None:
+        # Presigned URLs expire, so the redirect may be reused only for part of their life.
+        ttl = settings.PRESIGNED_URL_SECONDS // 2 if settings.DOWNLOADS == "presigned" else 86400
+        response = HttpResponseRedirect(target)
+        response["Cache-Control"] = f"public, max-age={ttl}"
+        return mark_public(response)
     try:
-        handle = storage.open(full)
-        size = storage.size(full)
+        handle, size = storage.open_sized(full)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, ValueError):
         raise Http404 from None
     # Content-addressed and immutable: the digest in the path is a strong validator.
