@@ -20,7 +20,7 @@ from tests.support import require
 def _clean_rate_limits() -> None:
     ratelimit.reset_backend()
     backend = ratelimit._backend()
-    backend.limiter.storage.reset()  # type: ignore[attr-defined]
+    backend.reset()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

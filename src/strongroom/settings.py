@@ -343,10 +343,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"outage": {"()": "strongroom.web.outage.OutageLogFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "request_errors": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["outage"],
+        },
+    },
     "loggers": {
         "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
-        "django.request": {"handlers": ["console"], "level": "ERROR"},
+        "django.request": {"handlers": ["request_errors"], "level": "ERROR", "propagate": False},
     },
 }
 

@@ -19,6 +19,7 @@ class Storage(abc.ABC):
 
     def prepare(self) -> None:
         """Create what the store needs before the first write (``serve`` calls it)."""
+        return None
 
     @abc.abstractmethod
     def save(self, path: str, source: Path | bytes) -> None:

@@ -214,7 +214,7 @@ class S3Storage(Storage):
     def open_sized(self, path: str) -> tuple[BinaryIO, int]:
         obj, size = self._head(path)
         reader = io.BufferedReader(_ObjectReader(obj, size), buffer_size=256 * 1024)
-        return reader, size  # type: ignore[return-value]
+        return reader, size
 
     def size(self, path: str) -> int:
         return self._head(path)[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class UploadError(Exception):
-    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403 or 413."""
+    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403, 413 or 503."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
