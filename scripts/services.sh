@@ -92,10 +92,15 @@ JSON
 }
 
 write_env() {
+  # A name per run: engineers sharing this machine's PostgreSQL and bucket do not collide
+  # (pytest-django then creates test_<name>_gwN databases).
+  local run
+  run="ci_$(date +%s)_$$"
   cat >"$1" <<ENV
-export STRONGROOM_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/strongroom
+export STRONGROOM_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/strongroom_$run
 export STRONGROOM_REDIS_URL=redis://127.0.0.1:6379/0
-export STRONGROOM_STORAGE_URL=s3://strongroom-ci/ci
+export STRONGROOM_STORAGE_URL=s3://strongroom-ci/$run
+export STRONGROOM_SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
 export STRONGROOM_S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
