@@ -344,17 +344,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "filters": {"outage": {"()": "strongroom.web.outage.OutageLogFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "request_errors": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["outage"],
-        },
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
-        "django.request": {"handlers": ["request_errors"], "level": "ERROR", "propagate": False},
+        # Outages get one line from strongroom.outage instead of a traceback per request.
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "filters": ["outage"],
+            "propagate": False,
+        },
     },
 }
 
