@@ -118,7 +118,13 @@ case "${1:-}" in
     ;;
   stop)
     if [ -f "$SERVICES_DIR/seaweedfs.pid" ]; then
-      kill "$(cat "$SERVICES_DIR/seaweedfs.pid")" 2>/dev/null || true
+      pid="$(cat "$SERVICES_DIR/seaweedfs.pid")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do  # weed shuts down gracefully; give it 10 s
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+      done
+      kill -9 "$pid" 2>/dev/null || true
       rm -f "$SERVICES_DIR/seaweedfs.pid"
     fi
     ;;
