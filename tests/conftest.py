@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 
 import pytest
 from django.test import Client
@@ -20,17 +21,20 @@ from tests.support import require
 def _clean_rate_limits() -> None:
     ratelimit.reset_backend()
     backend = ratelimit._backend()
-    backend.limiter.storage.reset()  # type: ignore[attr-defined]
+    backend.reset()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
 def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
-    """Each test gets its own package files, upload temp dir and an empty page cache."""
+    """Each test gets its own package files (a folder, or an S3 prefix), upload temp
+    dir and an empty page cache."""
     from django.core.cache import cache
 
     from strongroom.storage import reset_storage
 
     settings.FILES_DIR = tmp_path / "files"
+    if settings.S3_BUCKET:
+        settings.S3_PREFIX = f"{settings.S3_PREFIX}/{uuid.uuid4().hex[:12]}"
     settings.UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
     reset_storage()
     cache.clear()

@@ -18,7 +18,15 @@ if os.environ.get("STRONGROOM_REDIS_URL") and _worker.isdigit():
     _base = os.environ["STRONGROOM_REDIS_URL"].rsplit("/", 1)[0]
     os.environ["STRONGROOM_REDIS_URL"] = f"{_base}/{1 + int(_worker) % 15}"
 
+# A scaled-out index refuses to start without a shared secret key; any will do here.
+if os.environ.get("STRONGROOM_DATABASE_URL"):
+    os.environ.setdefault("STRONGROOM_SECRET_KEY", "test-secret-key-" * 4)
+
 from strongroom.settings import *  # noqa: E402,F403
+
+# One S3 prefix per worker; conftest narrows it to one per test.
+if S3_BUCKET:  # noqa: F405
+    S3_PREFIX = f"{S3_PREFIX}/test-gw{_worker}-{os.getpid()}".strip("/")  # noqa: F405
 
 # Argon2 is slow by design; unit tests use a fast hasher and the Argon2 rule has its own
 # test that switches it back on.

@@ -14,3 +14,23 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required on CI: {reason}")
     pytest.skip(reason)
+
+
+def stored_files() -> list[str]:
+    """Every object in the configured file storage (staged ones too), as relative paths."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from strongroom.storage import get_storage
+    from strongroom.storage.s3 import S3Storage
+
+    storage = get_storage()
+    if isinstance(storage, S3Storage):
+        prefix = f"{storage.prefix}/" if storage.prefix else ""
+        objects = storage.backend.bucket.objects.filter(Prefix=prefix)
+        return sorted(obj.key.removeprefix(prefix) for obj in objects)
+    root = Path(settings.FILES_DIR)
+    if not root.exists():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())

@@ -24,10 +24,33 @@ def _setup(data_dir: str) -> None:
     django.setup()
 
 
-def _migrate(verbosity: int = 0) -> None:
-    from django.core.management import call_command
+# pg_advisory_lock key shared by every node: "strongroom migrate" as a 64-bit number.
+MIGRATION_LOCK_KEY = 0x5354_524F_4E47_4D47 & 0x7FFF_FFFF_FFFF_FFFF
 
-    call_command("migrate", interactive=False, verbosity=verbosity)
+
+def _migrate(verbosity: int = 0) -> None:
+    """Apply migrations; on PostgreSQL, nodes starting together take turns.
+
+    ``serve`` migrates on start, so several nodes may try at once: a session-level
+    advisory lock makes the others wait, then find nothing left to apply.
+    """
+    from django.core.management import call_command
+    from django.db import OperationalError, connection
+
+    try:
+        if connection.vendor != "postgresql":
+            call_command("migrate", interactive=False, verbosity=verbosity)
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+        try:
+            call_command("migrate", interactive=False, verbosity=verbosity)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+    except OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
 
 
 def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:
@@ -84,7 +107,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     from strongroom.server import serve, serve_granian
+    from strongroom.storage import get_storage
+    from strongroom.storage.base import StorageUnavailable
 
+    try:
+        get_storage().prepare()  # e.g. create the S3 bucket
+    except StorageUnavailable as exc:
+        raise SystemExit(f"error: the file storage cannot be reached: {exc}") from None
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     host = args.host
     shown = f"[{host}]" if ":" in host else host

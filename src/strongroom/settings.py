@@ -64,7 +64,18 @@ def _load_or_create_secret(path: Path) -> str:
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(_env("DATA_DIR", "./strongroom-data")).expanduser().resolve()
 
-SECRET_KEY = _env("SECRET_KEY") or _load_or_create_secret(DATA_DIR / "secret_key")
+# Every node of a scaled-out index must sign sessions and tokens with the same key, so a
+# PostgreSQL deployment has to set it; the embedded default generates one into DATA_DIR.
+SECRET_KEY = _env("SECRET_KEY")
+if not SECRET_KEY:
+    if _env("DATABASE_URL"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "STRONGROOM_SECRET_KEY must be set (the same on every node) when "
+            "STRONGROOM_DATABASE_URL is used"
+        )
+    SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
 DEBUG = _env_bool("DEBUG", False)
 
 SITE_NAME = _env("SITE_NAME", "Strongroom")
@@ -174,14 +185,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, sessions, rate limits ----------------------------------------------------
 
 REDIS_URL = _env("REDIS_URL", "")
+# Prefix for every Redis key, so several indexes (or test servers) can share one Redis.
+REDIS_PREFIX = _env("REDIS_PREFIX", "strongroom")
+# Seconds to wait for Redis before treating it as down (see docs/deployment.md#faults).
+REDIS_TIMEOUT = float(_env("REDIS_TIMEOUT", "1"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis errors are logged and treated as misses, so a Redis outage slows the
+            # read path down instead of breaking it.
+            "BACKEND": "strongroom.web.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+            },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # Sessions are read from Redis and written through to the database, which stays the
+    # record: every node sees a session at once, and sessions survive a Redis restart.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     RATELIMIT_STORAGE_URL = REDIS_URL
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -189,6 +213,15 @@ else:
     RATELIMIT_STORAGE_URL = "sqlite://" + str(DATA_DIR / "ratelimits.sqlite3")
 
 RATELIMIT_BACKEND = _env("RATELIMIT_BACKEND", "strongroom.ratelimit.backends.LimitsBackend")
+RATELIMIT_STORAGE_OPTIONS: dict[str, object] = (
+    {
+        "key_prefix": f"{REDIS_PREFIX}:limits",
+        "socket_connect_timeout": REDIS_TIMEOUT,
+        "socket_timeout": REDIS_TIMEOUT,
+    }
+    if REDIS_URL
+    else {}
+)
 LOGIN_FAILURE_LIMIT_PER_IP = _env("LOGIN_LIMIT_IP", "10/5minutes")
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "10/5minutes")
 LOGIN_FAILURE_LIMIT_GLOBAL = _env("LOGIN_LIMIT_GLOBAL", "1000/5minutes")
@@ -277,7 +310,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- email ------------------------------------------------------------------------------
 
-EMAIL_BACKEND = _env("EMAIL_BACKEND", "strongroom.notify.backends.OutboxEmailBackend")
+# "smtp", "outbox" (files in DATA_DIR/outbox plus a log line) or a dotted backend path.
+# Unset: SMTP when STRONGROOM_SMTP_HOST is set, else the outbox.
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "outbox": "strongroom.notify.backends.OutboxEmailBackend",
+}
+EMAIL_BACKEND = _env("EMAIL_BACKEND", "").strip() or ("smtp" if _env("SMTP_HOST") else "outbox")
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND.lower(), EMAIL_BACKEND)
 EMAIL_OUTBOX_DIR = DATA_DIR / "outbox"
 DEFAULT_FROM_EMAIL = _env("EMAIL_FROM", f"{SITE_NAME} <noreply@localhost>")
 EMAIL_HOST = _env("SMTP_HOST", "localhost")
@@ -310,18 +350,56 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"outage": {"()": "strongroom.web.outage.OutageLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
-        "django.request": {"handlers": ["console"], "level": "ERROR"},
+        # Outages get one line from strongroom.outage instead of a traceback per request.
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "filters": ["outage"],
+            "propagate": False,
+        },
     },
 }
 
 # --- packages ---------------------------------------------------------------------------
 
-# Where uploaded files live: a dotted path to a storage class (see strongroom.storage).
-FILE_STORAGE_BACKEND = _env("FILE_STORAGE", "strongroom.storage.filesystem.FilesystemStorage")
+# Where uploaded files live: a folder (FILES_DIR) by default, or an S3 bucket when
+# STORAGE_URL is s3://bucket/prefix. FILE_STORAGE (a dotted path) overrides both.
+STORAGE_URL = _env("STORAGE_URL", "")
 FILES_DIR = Path(_env("FILES_DIR", str(DATA_DIR / "files"))).expanduser().resolve()
+S3_BUCKET = ""
+S3_PREFIX = ""
+if STORAGE_URL:
+    _storage = urlparse(STORAGE_URL)
+    if _storage.scheme != "s3" or not _storage.netloc:
+        raise ValueError("STRONGROOM_STORAGE_URL must look like s3://bucket/prefix")
+    S3_BUCKET = _storage.netloc
+    S3_PREFIX = _storage.path.strip("/")
+_default_storage = (
+    "strongroom.storage.s3.S3Storage"
+    if STORAGE_URL
+    else "strongroom.storage.filesystem.FilesystemStorage"
+)
+FILE_STORAGE_BACKEND = _env("FILE_STORAGE", _default_storage)
+# Any S3-compatible service (SeaweedFS, MinIO, Ceph, R2...); empty means AWS itself.
+S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL", "")
+# The standard AWS variables; when unset, boto3's own chain (instance roles...) applies.
+S3_ACCESS_KEY_ID = os.environ.get("AWS_ACCESS_KEY_ID", "")
+S3_SECRET_ACCESS_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+S3_REGION = os.environ.get("AWS_DEFAULT_REGION", "") or "us-east-1"
+S3_ADDRESSING_STYLE = _env("S3_ADDRESSING_STYLE", "path")
+# How /packages/... is answered: "stream" through the app, "presigned" (a redirect to a
+# short-lived signed S3 URL) or "cdn" (links and redirects to CDN_BASE_URL + the key).
+DOWNLOADS = _env("DOWNLOADS", "stream").strip().lower()
+if DOWNLOADS not in {"stream", "presigned", "cdn"}:
+    raise ValueError("STRONGROOM_DOWNLOADS must be stream, presigned or cdn")
+CDN_BASE_URL = _env("CDN_BASE_URL", "").rstrip("/")
+if DOWNLOADS == "cdn" and not CDN_BASE_URL:
+    raise ValueError("STRONGROOM_DOWNLOADS=cdn needs STRONGROOM_CDN_BASE_URL")
+PRESIGNED_URL_SECONDS = _env_int("PRESIGNED_URL_SECONDS", 300)
 # Upload bodies are streamed here while they are hashed; same filesystem as FILES_DIR
 # in the default layout, so accepting a file is a rename.
 UPLOAD_TEMP_DIR = DATA_DIR / "tmp"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,8 +16,58 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 REPO = Path(__file__).resolve().parents[2]
+
+# The scale-out services of this test run, passed on to subprocess servers explicitly.
+SCALE_OUT_VARIABLES = (
+    "STRONGROOM_DATABASE_URL",
+    "STRONGROOM_REDIS_URL",
+    "STRONGROOM_STORAGE_URL",
+    "STRONGROOM_S3_ENDPOINT_URL",
+)
+
+
+def scale_out_configured() -> bool:
+    """True when this test run points at PostgreSQL, Redis and S3 (the second CI pass)."""
+    return all(os.environ.get(name) for name in SCALE_OUT_VARIABLES)
+
+
+def _admin_connection() -> Any:
+    import psycopg
+
+    url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
+    return psycopg.connect(urlunparse(url._replace(path="/postgres")), autocommit=True)
+
+
+@contextlib.contextmanager
+def scale_out_services(name: str = "e2e") -> Iterator[dict[str, str]]:
+    """The environment for servers sharing a fresh index on this run's services.
+
+    A new PostgreSQL database (dropped afterwards), its own Redis key prefix and S3
+    prefix, and one secret key: every server started with it joins the same index.
+    """
+    suffix = secrets.token_hex(4)
+    database = f"strongroom_{name}_{suffix}"
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
+    storage = os.environ["STRONGROOM_STORAGE_URL"].rstrip("/")
+    env = {
+        "STRONGROOM_DATABASE_URL": urlunparse(url._replace(path=f"/{database}")),
+        "STRONGROOM_REDIS_URL": os.environ["STRONGROOM_REDIS_URL"],
+        "STRONGROOM_REDIS_PREFIX": f"{name}-{suffix}",
+        "STRONGROOM_STORAGE_URL": f"{storage}/{name}-{suffix}",
+        "STRONGROOM_S3_ENDPOINT_URL": os.environ["STRONGROOM_S3_ENDPOINT_URL"],
+        "STRONGROOM_SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    try:
+        yield env
+    finally:
+        with _admin_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -65,6 +117,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     env: dict[str, str] = field(default_factory=cli_env)
+    cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -90,6 +143,40 @@ class LiveServer:
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout.strip().splitlines()[-1]
 
+    def execute_sql(self, statement: str) -> list[tuple[Any, ...]]:
+        """Run one SQL statement on the server's database; return the rows."""
+        url = self.env.get("STRONGROOM_DATABASE_URL")
+        if url:
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                cursor = conn.execute(statement)  # type: ignore[call-overload]
+                return list(cursor.fetchall()) if cursor.description else []
+        db = sqlite3.connect(self.data_dir / "strongroom.sqlite3")
+        try:
+            with db:
+                return list(db.execute(statement).fetchall())
+        finally:
+            db.close()
+
+    def stored_files(self) -> list[str]:
+        """Every object in the server's file storage (staged ones too), relative paths."""
+        storage_url = self.env.get("STRONGROOM_STORAGE_URL")
+        if not storage_url:
+            root = self.data_dir / "files"
+            return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        import boto3
+
+        parsed = urlparse(storage_url)
+        prefix = parsed.path.strip("/") + "/"
+        client = boto3.client("s3", endpoint_url=self.env["STRONGROOM_S3_ENDPOINT_URL"])
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=parsed.netloc, Prefix=prefix
+        )
+        return sorted(
+            item["Key"].removeprefix(prefix) for page in pages for item in page.get("Contents", [])
+        )
+
     def outbox(self) -> list[Path]:
         """The emails sent so far, oldest first."""
         return sorted((self.data_dir / "outbox").glob("*.eml"))
@@ -104,17 +191,32 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+                self.cleanup.close()
                 raise
+        self.cleanup.close()
         return int(self.process.returncode)
 
 
 def start_server(
-    data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    embedded: bool = False,
 ) -> LiveServer:
-    """Start ``strongroom serve`` on a free port and wait until it answers."""
+    """Start ``strongroom serve`` on a free port and wait until it answers.
+
+    When the test run is configured for scale-out (and ``embedded`` is False), the
+    server gets its own database, Redis prefix and S3 prefix on the same services,
+    unless ``extra_env`` already names them (several servers joining one index).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = cli_env(**(extra_env or {}))
+    cleanup = contextlib.ExitStack()
+    extra = dict(extra_env or {})
+    if scale_out_configured() and not embedded and "STRONGROOM_DATABASE_URL" not in extra:
+        extra = {**cleanup.enter_context(scale_out_services()), **extra}
+    env = cli_env(**extra)
     log_path = data_dir.parent / f"{data_dir.name}-server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -137,10 +239,11 @@ def start_server(
             env=env,
             start_new_session=True,  # its own process group, like a terminal's Ctrl-C
         )
-    server = LiveServer(f"http://localhost:{port}", data_dir, process, log_path, env)
+    server = LiveServer(f"http://localhost:{port}", data_dir, process, log_path, env, cleanup)
     deadline = time.monotonic() + 90
     while True:
         if process.poll() is not None:
+            server.cleanup.close()
             raise RuntimeError(f"strongroom serve exited early:\n{server.log_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/account/login/", timeout=5):

@@ -18,7 +18,7 @@ PASSWORD = "a-long-unusual-pass-97"
 
 def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    server = start_server(data)
+    server = start_server(data, embedded=True)  # this test is about the data dir
     try:
         log = server.log_text()
         port = server.base_url.rsplit(":", 1)[1]
@@ -43,7 +43,7 @@ def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(tmp_path: Path) 
     assert "Traceback" not in server.log_text()
 
     # A restart keeps the same key: sessions and signed links survive restarts.
-    with running_server(data):
+    with running_server(data, embedded=True):
         pass
     assert (data / "secret_key").read_text() == first_key
     assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.clients import (
     PASSWORD,
@@ -133,7 +134,9 @@ def test_pip_resolves_from_the_metadata_file_without_fetching_the_wheel(
 
 
 def test_twine_refuses_a_second_upload_with_a_clear_message(published, upload_token, tmp_path):
-    dist = next(published.data_dir.joinpath("files", "packages").rglob("*.whl"))
+    stored = next(k for k in published.stored_files() if k.endswith(".whl"))
+    dist = tmp_path / stored.rsplit("/", 1)[1]
+    dist.write_bytes(requests.get(f"{published.base_url}/{stored}", timeout=30).content)
     env = isolated_env(tmp_path / "h", TWINE_USERNAME="__token__", TWINE_PASSWORD=upload_token)
     result = subprocess.run(
         [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",

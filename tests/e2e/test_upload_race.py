@@ -69,7 +69,6 @@ def test_concurrent_uploads_of_the_same_file(racer, attempt):
     assert "File already exists" in loser.reason and "File already exists" in loser.text
     files = requests.get(f"{server.base_url}/pypi/sr-race/{version}/json", timeout=30).json()
     assert [f["filename"] for f in files["urls"]] == [filename]
-    stored = list((server.data_dir / "files" / "packages").rglob(filename))
-    assert len(stored) == 1
-    staging = server.data_dir / "files" / ".staging"
-    assert not staging.exists() or not any(staging.iterdir())
+    stored = server.stored_files()
+    assert len([k for k in stored if k.endswith(f"/{filename}")]) == 1, stored
+    assert not [k for k in stored if k.startswith(".staging/")], stored

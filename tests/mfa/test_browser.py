@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -135,24 +133,18 @@ def test_two_security_keys_each_sign_in_and_one_is_removed(session: Session, ser
     assert len(key_rows) == 2 and not any("Never" in r for r in key_rows)
 
     # A copied key (counter going backwards) is refused.
-    db = sqlite3.connect(Path(server.data_dir) / "strongroom.sqlite3")
-    with db:
-        db.execute("UPDATE mfa_securitykey SET sign_count = 1000000")
-    db.close()
+    server.execute_sql("UPDATE mfa_securitykey SET sign_count = 1000000")
     session.logout()
     session.password_login("keyholder")
     page.get_by_role("button", name="Use your security key").click()
     page.wait_for_url(re.compile(r"/account/webauthn-authenticate/validate$"))
     assert "signature counter went backwards" in page.content()
-    db = sqlite3.connect(Path(server.data_dir) / "strongroom.sqlite3")
-    with db:
-        db.execute("UPDATE mfa_securitykey SET sign_count = 0")
-        (extra,) = db.execute(
-            "SELECT extra FROM events_event WHERE tag = 'account:login:failure'"
-            " ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-    db.close()
-    assert '"cloned_key"' in extra
+    server.execute_sql("UPDATE mfa_securitykey SET sign_count = 0")
+    ((extra,),) = server.execute_sql(
+        "SELECT extra FROM events_event WHERE tag = 'account:login:failure'"
+        " ORDER BY id DESC LIMIT 1"
+    )
+    assert "cloned_key" in str(extra)
     page.get_by_role("button", name="Use your security key").click()
     page.wait_for_url(re.compile(r"/manage/account/$"))
 

@@ -1,20 +1,17 @@
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from strongroom.packages.models import File, Project, UsedFilename
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from tests.distributions import post_upload, upload_form
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _all_files() -> list[Path]:
-    root = Path(settings.FILES_DIR)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+def _all_files() -> list[str]:
+    return stored_files()
 
 
 def test_saved_file_appears_only_after_commit():

@@ -25,6 +25,7 @@ from tests.distributions import (
     upload_token,
 )
 from tests.factories import UserFactory
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,9 +153,8 @@ CASES: list[tuple[str, Callable[[], dict[str, Any]], int, str]] = [
 ]
 
 
-def _stored_files() -> list[Path]:
-    root = Path(settings.FILES_DIR)
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+def _stored_files() -> list[str]:
+    return stored_files()
 
 
 def _temp_files() -> list[Path]:

@@ -1,6 +1,5 @@
 """Issue 2, item 9: CSRF, security headers, HTTPS-only extras, the admin."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import log_in
+from tests.e2e.server import cli_env
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,13 +115,12 @@ def test_admin_path_is_configurable(tmp_path):
         "c = Client()\n"
         "print(c.get('/backstage/').status_code, c.get('/admin/').status_code)\n"
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO / "src"),
-        "DJANGO_SETTINGS_MODULE": "strongroom.settings",
-        "STRONGROOM_DATA_DIR": str(tmp_path),
-        "STRONGROOM_ADMIN_PATH": "/backstage/",
-    }
+    env = cli_env(  # embedded: the run's STRONGROOM_* (a scale-out database) dropped
+        PYTHONPATH=str(REPO / "src"),
+        DJANGO_SETTINGS_MODULE="strongroom.settings",
+        STRONGROOM_DATA_DIR=str(tmp_path),
+        STRONGROOM_ADMIN_PATH="/backstage/",
+    )
     result = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )

@@ -31,7 +31,7 @@ def _file_entry(file: dict[str, Any], absolute: Absolute, url: str) -> dict[str,
         "size": file["size"],
         "upload_time": moment.strftime("%Y-%m-%dT%H:%M:%S"),
         "upload_time_iso_8601": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "url": absolute(url),
+        "url": url if url.startswith(("https://", "http://")) else absolute(url),
         "yanked": file["release__yanked"],
         "yanked_reason": file["release__yanked_reason"] or None,
     }

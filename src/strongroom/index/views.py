@@ -188,9 +188,17 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
     if not is_safe_path(full) or len(parts) != 4 or len(parts[2]) != 64:
         raise Http404
     storage = get_storage()
+    target = storage.redirect_url(full)
+    if target is not None:
+        # Presigned URLs expire, so the redirect may be reused only for part of their life.
+        ttl = settings.PRESIGNED_URL_SECONDS // 2 if settings.DOWNLOADS == "presigned" else 86400
+        redirect = HttpResponseRedirect(target)
+        redirect["Cache-Control"] = f"public, max-age={ttl}"
+        if request.method == "GET" and not full.endswith(".metadata"):
+            counting.counter.count(parts[2])
+        return mark_public(redirect)
     try:
-        handle = storage.open(full)
-        size = storage.size(full)
+        handle, size = storage.open_sized(full)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, ValueError):
         raise Http404 from None
     # Content-addressed and immutable: the digest in the path is a strong validator.

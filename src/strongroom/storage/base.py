@@ -7,8 +7,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+class StorageUnavailable(Exception):
+    """The storage could not be reached or refused to work; callers answer 503."""
+
+
 class Storage(abc.ABC):
-    """Where package files live. Paths are relative, ``/``-separated, and never contain ``..``."""
+    """Where package files live. Paths are relative, ``/``-separated, and never contain ``..``.
+
+    Any method may raise :class:`StorageUnavailable` when the store is down.
+    """
+
+    def prepare(self) -> None:
+        """Create what the store needs before the first write (``serve`` calls it)."""
+        return None
 
     @abc.abstractmethod
     def save(self, path: str, source: Path | bytes) -> None:
@@ -36,7 +47,20 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def url(self, path: str) -> str:
-        """The URL clients download ``path`` from."""
+        """The URL index pages link ``path`` with (a path on this site, or a CDN URL)."""
+
+    def open_sized(self, path: str) -> tuple[BinaryIO, int]:
+        """``open`` and ``size`` together (a backend may answer both with one request)."""
+        handle = self.open(path)
+        try:
+            return handle, self.size(path)
+        except BaseException:
+            handle.close()
+            raise
+
+    def redirect_url(self, path: str) -> str | None:
+        """Where a download of ``path`` is redirected to, or None to stream it here."""
+        return None
 
 
 def is_safe_path(path: str) -> bool:

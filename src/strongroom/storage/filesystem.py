@@ -12,7 +12,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 
-from strongroom.storage.base import Storage, is_safe_path
+from strongroom.storage.base import Storage, StorageUnavailable, is_safe_path
 
 
 class FilesystemStorage(Storage):
@@ -35,13 +35,17 @@ class FilesystemStorage(Storage):
 
     def save(self, path: str, source: Path | bytes) -> None:
         final = self._full(path)
-        self.staging.mkdir(parents=True, exist_ok=True)
         temp = self.staging / f"{uuid.uuid4().hex}.part"
-        if isinstance(source, bytes):
-            temp.write_bytes(source)
-        else:
-            # A rename when on the same filesystem; a streamed copy otherwise.
-            shutil.move(str(source), temp)
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            if isinstance(source, bytes):
+                temp.write_bytes(source)
+            else:
+                # A rename when on the same filesystem; a streamed copy otherwise.
+                shutil.move(str(source), temp)
+        except OSError as exc:  # a full disk, a missing mount, no permission
+            temp.unlink(missing_ok=True)
+            raise StorageUnavailable(str(exc)) from exc
         self._pending().append(temp)
 
         def publish() -> None:

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 
 class UploadError(Exception):
-    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403 or 413.
+    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403, 413 or 503.
 
     ``user`` and ``token_id`` name who was refused when that is known before the
     uploader is (a token that failed verification, an account refused a password).

@@ -21,6 +21,7 @@ from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
 from strongroom.storage import get_storage
+from strongroom.storage.base import StorageUnavailable
 from strongroom.upload import archives, checks
 from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import UploadError, forbidden
@@ -228,6 +229,12 @@ def accept_upload(
             raise _already_used(dist.filename) from None
         raise UploadError(
             _("Another upload changed this project at the same time; try again.")
+        ) from None
+    except StorageUnavailable:
+        storage.discard_staged()
+        raise UploadError(
+            _("The file storage is unavailable, so the file was not stored; try again later."),
+            503,
         ) from None
     except BaseException:
         storage.discard_staged()

@@ -2,6 +2,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from strongroom.web.outage import outage_response
+
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
@@ -48,6 +50,9 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    outage = outage_response()
+    if outage is not None:
+        return outage
     return render(
         request,
         "web/error.html",
