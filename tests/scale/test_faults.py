@@ -16,7 +16,7 @@ from strongroom import ratelimit
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.storage import reset_storage
 from tests.conftest import log_in
-from tests.distributions import post_upload, upload_form
+from tests.distributions import basic_auth, post_upload, upload_form, upload_token
 from tests.e2e.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,10 +97,13 @@ def test_every_path_answers_503_while_the_database_is_down(
     assert not [r for r in caplog.records if r.exc_info], "no traceback in the log"
 
 
-def test_upload_api_answers_503_with_a_reason_while_the_database_is_down(monkeypatch):
+def test_upload_api_answers_503_with_a_reason_while_the_database_is_down(monkeypatch, user):
+    token = upload_token(user.username)
     take_database_down(monkeypatch)
     client = Client(raise_request_exception=False)
-    response = post_upload(client, upload_form())
+    response = client.post(
+        "/legacy/", upload_form(), HTTP_AUTHORIZATION=basic_auth("__token__", token)
+    )
     assert response.status_code == 503
     assert response.reason_phrase.startswith("Service unavailable: the database")
 
