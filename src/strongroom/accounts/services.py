@@ -430,6 +430,16 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
         record_event(EventTag.ACCOUNT_REAUTHENTICATE, request=request, user=user)
 
 
+def set_time_zone(user: User, zone: str) -> None:
+    """The zone history pages use for this user (a display preference: no audit event)."""
+    import zoneinfo
+
+    if zone not in zoneinfo.available_timezones():
+        raise AccountError(_("Choose a time zone from the list."))
+    user.time_zone = zone
+    user.save(update_fields=["time_zone"])
+
+
 # --- passwords --------------------------------------------------------------------------
 
 

@@ -269,7 +269,7 @@ def purge_before(cutoff: datetime) -> int:
         last = doomed.order_by("-sequence").values_list("sequence", "hash").first()
         if last is None:
             return 0
-        sequence, hash_ = last
+        sequence, hash_ = int(last[0] or 0), last[1]
         count, _rows_by_model = doomed.delete()
         ChainCheckpoint.objects.create(
             created=timezone.now(),
