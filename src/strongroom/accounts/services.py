@@ -438,6 +438,29 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
         record_event(EventTag.ACCOUNT_REAUTHENTICATE, request=request, user=user)
 
 
+# --- changes made by staff in the admin -----------------------------------------------------
+
+_STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def record_staff_change(
+    request: HttpRequest, user: User, changed: list[str], *, created: bool = False
+) -> Event:
+    """Audit an administrator's edit of an account (called by the admin, in its transaction).
+
+    ``changed`` names the fields (and "emails" for the address inline) that were saved.
+    """
+    extra: dict[str, object] = {"changed": sorted(changed)}
+    extra.update({flag: getattr(user, flag) for flag in _STAFF_FLAGS if flag in changed})
+    if "emails" in changed:
+        extra["emails"] = sorted(user.emails.values_list("email", flat=True))
+    if created:
+        return record_event(
+            EventTag.ACCOUNT_CREATE, request=request, user=user, extra={"by_staff": True, **extra}
+        )
+    return record_event(EventTag.ACCOUNT_ADMIN_CHANGE, request=request, user=user, extra=extra)
+
+
 def set_time_zone(user: User, zone: str) -> None:
     """The zone history pages use for this user (a display preference: no audit event)."""
     import zoneinfo

@@ -23,6 +23,7 @@ class EventTag(models.TextChoices):
     ACCOUNT_SESSION_REVOKED = "account:session:revoked", _("Session ended")
     ACCOUNT_REAUTHENTICATE = "account:reauthenticate", _("Password confirmed")
     ACCOUNT_RATELIMIT_HIT = "account:ratelimit:hit", _("Rate limit reached")
+    ACCOUNT_ADMIN_CHANGE = "account:admin:change", _("Account changed by an administrator")
     # second factors
     ACCOUNT_TWO_FACTOR_METHOD_ADDED = (
         "account:two_factor:method_added",
@@ -57,6 +58,7 @@ class EventTag(models.TextChoices):
     PROJECT_RELEASE_REMOVE = "project:release:remove", _("Release removed")
     PROJECT_RELEASE_YANK = "project:release:yank", _("Release yanked")
     PROJECT_RELEASE_UNYANK = "project:release:unyank", _("Release un-yanked")
+    PROJECT_ADMIN_CHANGE = "project:admin:change", _("Project changed by an administrator")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

@@ -1,5 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from strongroom.packages import services
 from strongroom.packages.models import File, Project, Release, Role
 
 
@@ -17,6 +21,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.save_by_staff(request, obj, list(form.changed_data))
 
 
 @admin.register(Release)
@@ -40,3 +47,13 @@ class FileAdmin(admin.ModelAdmin):
 @admin.register(Role)
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["project", "user", "role_name"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.role_changed_by_staff(request, obj, "change" if change else "add")
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.role_changed_by_staff(request, obj, "delete")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for role in queryset.select_related("project", "user"):
+            services.role_changed_by_staff(request, role, "delete")

@@ -74,6 +74,43 @@ def create_project(request: HttpRequest | None, user: User, name: str) -> Projec
     return project
 
 
+def save_by_staff(request: HttpRequest, project: Project, changed: list[str]) -> None:
+    """An administrator's edit of a project (the admin's upload limit), with its event."""
+    with transaction.atomic():
+        project.save()
+        record_event(
+            EventTag.PROJECT_ADMIN_CHANGE,
+            request=request,
+            project=project,
+            extra={
+                "project": project.name,
+                "changed": sorted(changed),
+                "upload_limit": project.upload_limit,
+            },
+        )
+
+
+def role_changed_by_staff(request: HttpRequest, role: Role, action: str) -> None:
+    """An administrator added, changed or deleted a role in the admin."""
+    with transaction.atomic():
+        if action == "delete":
+            role.delete()
+        else:
+            role.save()
+        record_event(
+            EventTag.PROJECT_ADMIN_CHANGE,
+            request=request,
+            user=role.user,
+            project=role.project,
+            extra={
+                "project": role.project.name,
+                "role": role.role_name,
+                "member": role.user.username,
+                "action": action,
+            },
+        )
+
+
 def sort_releases(releases: Iterable[Release]) -> list[Release]:
     """Newest version first, by PEP 440 ordering."""
 
