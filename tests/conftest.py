@@ -16,6 +16,8 @@ from tests.e2e.browser import browser  # noqa: F401  (one Chromium per test proc
 from tests.factories import PASSWORD, UserFactory
 from tests.support import require
 
+pytest_plugins = ["tests.emitted_tags"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_rate_limits() -> None:

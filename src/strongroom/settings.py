@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "strongroom.accounts.middleware.SessionTrackingMiddleware",
+    "strongroom.accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -262,6 +263,20 @@ EMAIL_VERIFICATION_MAX_AGE = 6 * 3600
 PASSWORD_RESET_TIMEOUT = 6 * 3600
 REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 15 * 60)
 HISTORY_WINDOW_DAYS = _env_int("HISTORY_WINDOW_DAYS", 90)
+
+# --- audit log ------------------------------------------------------------------------------
+
+# Events older than this are removed by `strongroom audit purge` (a checkpoint keeps the
+# remaining hash chain verifiable).
+AUDIT_RETENTION_DAYS = _env_int("AUDIT_RETENTION_DAYS", 730)
+# Where to forward each event as it is committed: syslog://host:port (UDP, RFC 5424) or an
+# http(s):// URL (one JSON POST per event). Empty: no forwarding.
+AUDIT_FORWARD = _env("AUDIT_FORWARD", "").strip()
+if AUDIT_FORWARD and not AUDIT_FORWARD.startswith(("syslog://", "http://", "https://")):
+    raise ValueError("STRONGROOM_AUDIT_FORWARD must be syslog://host:port or an http(s):// URL")
+AUDIT_FORWARD_TIMEOUT = float(_env("AUDIT_FORWARD_TIMEOUT", "2"))
+# Rows per page on the staff audit page.
+AUDIT_PAGE_SIZE = _env_int("AUDIT_PAGE_SIZE", 50)
 
 # --- second factors ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path(f"{settings.ADMIN_PATH}/", admin.site.urls),
     path("", include("strongroom.accounts.urls")),
+    path("", include("strongroom.events.urls")),
     path("", include("strongroom.mfa.urls")),
     path("", include("strongroom.tokens.urls")),
     path("", include("strongroom.upload.urls")),

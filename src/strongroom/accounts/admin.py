@@ -1,5 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from strongroom.accounts import services
 from strongroom.accounts.models import Email, SessionRecord, User
 
 
@@ -26,6 +30,15 @@ class UserAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["date_joined", "last_login"]
     inlines = [EmailInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """After the account and its addresses are saved (one admin transaction): audit it."""
+        super().save_related(request, form, formsets, change)
+        changed = list(form.changed_data)
+        if any(formset.has_changed() for formset in formsets):
+            changed.append("emails")
+        if changed or not change:
+            services.record_staff_change(request, form.instance, changed, created=not change)
 
 
 @admin.register(SessionRecord)

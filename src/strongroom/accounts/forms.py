@@ -153,3 +153,17 @@ class AddEmailForm(forms.Form):
 
     def clean_email(self) -> str:
         return clean_email_address(self.cleaned_data["email"])
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=_time_zone_choices,
+        help_text=_("Times on your security history are shown in this zone."),
+    )

@@ -37,6 +37,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # IANA name; times on the history pages are shown in it (see web.middleware).
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     USERNAME_FIELD = "username"
     EMAIL_FIELD = "email"

@@ -26,6 +26,7 @@ from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
 from strongroom.accounts.usernames import normalize_username
+from strongroom.events.models import Event
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email, send_security_email
@@ -242,7 +243,7 @@ def add_email(request: HttpRequest, user: User, address: str) -> Email:
                 email = Email.objects.create(user=user, email=address, primary=False)
         except IntegrityError as exc:
             raise AccountError(_("This email address is already in use.")) from exc
-        record_event(
+        event = record_event(
             EventTag.ACCOUNT_EMAIL_ADD, request=request, user=user, extra={"email": address}
         )
         _send_verification(request, email)
@@ -252,6 +253,7 @@ def add_email(request: HttpRequest, user: User, address: str) -> Email:
             {"address": address},
             request=request,
             recipients=_other_verified(user, exclude=address),
+            event=event,
         )
     return email
 
@@ -266,14 +268,19 @@ def remove_email(request: HttpRequest, user: User, email_id: int) -> None:
                 _("You cannot remove your primary address. Make another address primary first.")
             )
         email.delete()
-        record_event(
+        event = record_event(
             EventTag.ACCOUNT_EMAIL_REMOVE, request=request, user=user, extra={"email": email.email}
         )
         recipients = _other_verified(user, exclude=email.email)
         if email.verified:
             recipients.append(email.email)
         send_security_email(
-            user, "email_removed", {"address": email.email}, request=request, recipients=recipients
+            user,
+            "email_removed",
+            {"address": email.email},
+            request=request,
+            recipients=recipients,
+            event=event,
         )
 
 
@@ -292,7 +299,7 @@ def set_primary_email(request: HttpRequest, user: User, email_id: int) -> Email:
             Email.objects.filter(pk=old.pk).update(primary=False)
         Email.objects.filter(pk=target.pk).update(primary=True)
         old_address = old.email if old else ""
-        record_event(
+        event = record_event(
             EventTag.ACCOUNT_EMAIL_PRIMARY_CHANGE,
             request=request,
             user=user,
@@ -304,6 +311,7 @@ def set_primary_email(request: HttpRequest, user: User, email_id: int) -> Email:
             {"address": target.email, "old_address": old_address},
             request=request,
             recipients=[e.email for e in emails if e.verified],
+            event=event,
         )
     return target
 
@@ -348,11 +356,11 @@ def start_session(request: HttpRequest, user: User) -> SessionRecord:
     return record
 
 
-def complete_login(request: HttpRequest, user: User, *, method: str = "password") -> None:
-    """Sign the user in: new session id, session record, audit event."""
+def complete_login(request: HttpRequest, user: User, *, method: str = "password") -> Event:
+    """Sign the user in: new session id, session record, audit event (returned)."""
     with transaction.atomic():
         auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        record_event(
+        return record_event(
             EventTag.ACCOUNT_LOGIN_SUCCESS, request=request, actor=user, extra={"method": method}
         )
 
@@ -430,6 +438,39 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
         record_event(EventTag.ACCOUNT_REAUTHENTICATE, request=request, user=user)
 
 
+# --- changes made by staff in the admin -----------------------------------------------------
+
+_STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def record_staff_change(
+    request: HttpRequest, user: User, changed: list[str], *, created: bool = False
+) -> Event:
+    """Audit an administrator's edit of an account (called by the admin, in its transaction).
+
+    ``changed`` names the fields (and "emails" for the address inline) that were saved.
+    """
+    extra: dict[str, object] = {"changed": sorted(changed)}
+    extra.update({flag: getattr(user, flag) for flag in _STAFF_FLAGS if flag in changed})
+    if "emails" in changed:
+        extra["emails"] = sorted(user.emails.values_list("email", flat=True))
+    if created:
+        return record_event(
+            EventTag.ACCOUNT_CREATE, request=request, user=user, extra={"by_staff": True, **extra}
+        )
+    return record_event(EventTag.ACCOUNT_ADMIN_CHANGE, request=request, user=user, extra=extra)
+
+
+def set_time_zone(user: User, zone: str) -> None:
+    """The zone history pages use for this user (a display preference: no audit event)."""
+    import zoneinfo
+
+    if zone not in zoneinfo.available_timezones():
+        raise AccountError(_("Choose a time zone from the list."))
+    user.time_zone = zone
+    user.save(update_fields=["time_zone"])
+
+
 # --- passwords --------------------------------------------------------------------------
 
 
@@ -455,13 +496,13 @@ def change_password(request: HttpRequest, user: User, current: str, new: str) ->
         user.save(update_fields=["password"])
         ended = end_other_sessions(request, user)
         auth.update_session_auth_hash(request, user)
-        record_event(
+        event = record_event(
             EventTag.ACCOUNT_PASSWORD_CHANGE,
             request=request,
             user=user,
             extra={"sessions_ended": ended},
         )
-        send_security_email(user, "password_changed", request=request)
+        send_security_email(user, "password_changed", request=request, event=event)
 
 
 def request_password_reset(request: HttpRequest, login: str) -> None:
@@ -516,11 +557,11 @@ def reset_password(request: HttpRequest, uidb64: str, token: str, new: str) -> U
         user.set_password(new)
         user.save(update_fields=["password"])
         ended = end_other_sessions(None, user)
-        record_event(
+        event = record_event(
             EventTag.ACCOUNT_PASSWORD_RESET,
             request=request,
             user=user,
             extra={"sessions_ended": ended},
         )
-        send_security_email(user, "password_was_reset", request=request)
+        send_security_email(user, "password_was_reset", request=request, event=event)
     return user

@@ -20,4 +20,10 @@ urlpatterns = [
     path("manage/account/password/", views.change_password, name="change_password"),
     path("manage/account/sessions/", views.sessions, name="sessions"),
     path("manage/account/history/", views.security_history, name="security_history"),
+    path(
+        "manage/account/history/export",
+        views.security_history_export,
+        name="security_history_export",
+    ),
+    path("manage/account/time-zone/", views.time_zone, name="time_zone"),
 ]

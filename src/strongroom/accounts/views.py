@@ -7,13 +7,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from strongroom.accounts import services
@@ -26,10 +25,13 @@ from strongroom.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
     ResetRequestForm,
+    TimeZoneForm,
 )
 from strongroom.accounts.links import InvalidLink
 from strongroom.accounts.models import SessionRecord, User
+from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
+from strongroom.events.views import jsonl_response
 from strongroom.mfa import services as mfa_services
 from strongroom.web.http import wants_html
 from strongroom.web.useragents import describe_user_agent
@@ -187,7 +189,11 @@ def manage(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/manage.html",
-        {"emails": list(user.emails.all()), "add_email_form": AddEmailForm()},
+        {
+            "emails": list(user.emails.all()),
+            "add_email_form": AddEmailForm(),
+            "time_zone_form": TimeZoneForm(initial={"time_zone": user.time_zone}),
+        },
     )
 
 
@@ -334,28 +340,33 @@ def sessions(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/sessions.html", {"rows": rows})
 
 
-_FAILURE_REASONS = {
-    "invalid_password": _lazy("wrong password"),
-    "unknown_user": _lazy("unknown user"),
-    "inactive": _lazy("account disabled"),
-}
-
-
 @login_required
 def security_history(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=settings.HISTORY_WINDOW_DAYS)
     user: User = request.user  # type: ignore[assignment]
     events = Event.objects.filter(user=user, created__gte=since).select_related("actor")[:500]
-    rows = [
-        {
-            "event": e,
-            "client": describe_user_agent(e.user_agent),
-            "reason": _FAILURE_REASONS.get(str(e.extra.get("reason", ""))) if e.extra else None,
-        }
-        for e in events
-    ]
     return render(
         request,
         "accounts/security_history.html",
-        {"rows": rows, "days": settings.HISTORY_WINDOW_DAYS},
+        {"rows": event_rows(events), "days": settings.HISTORY_WINDOW_DAYS},
     )
+
+
+@login_required
+def security_history_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Everything still kept about the account, as JSON Lines (oldest first)."""
+    user: User = request.user  # type: ignore[assignment]
+    return jsonl_response(Event.objects.filter(user=user), f"{user.username}-security-history")
+
+
+@login_required
+@require_POST
+def time_zone(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        services.set_time_zone(user, form.cleaned_data["time_zone"])
+        messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": user.time_zone})
+    else:
+        messages.error(request, _("Choose a time zone from the list."))
+    return redirect("accounts:manage")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from strongroom.events import chain, forwarding
 from strongroom.events.models import Event
 from strongroom.events.tags import EventTag
 from strongroom.web.http import client_ip, user_agent
@@ -41,7 +43,9 @@ def record_event(
 
     ``actor`` is who acted, ``user`` whose history it belongs to (defaults to the actor).
     IP and user agent come from ``request`` unless given. Further keyword arguments name
-    other subjects (``project=...``) that apps add to the model.
+    other subjects (``project=...``) that apps add to the model. The event joins the hash
+    chain (``chain.append``) and, once the transaction commits, is forwarded to the
+    configured collector, if any.
     """
     if not isinstance(tag, EventTag):
         tag = EventTag(tag)
@@ -51,13 +55,18 @@ def record_event(
         request_user = getattr(request, "user", None)
         if actor is None and request_user is not None and request_user.is_authenticated:
             actor = request_user
-    return Event.objects.create(
-        created=timezone.now(),
-        tag=tag.value,
-        actor=actor,
-        user=user if user is not None else actor,
-        ip=_valid_ip(ip),
-        user_agent=(ua or "")[:512],
-        extra=extra or {},
-        **subjects,
+    event = chain.append(
+        Event(
+            created=timezone.now(),
+            tag=tag.value,
+            actor=actor,
+            user=user if user is not None else actor,
+            ip=_valid_ip(ip),
+            user_agent=(ua or "")[:512],
+            extra=chain.normalize_extra(extra),
+            **subjects,
+        )
     )
+    if forwarding.enabled():
+        transaction.on_commit(lambda: forwarding.submit(event))
+    return event

@@ -23,6 +23,7 @@ class EventTag(models.TextChoices):
     ACCOUNT_SESSION_REVOKED = "account:session:revoked", _("Session ended")
     ACCOUNT_REAUTHENTICATE = "account:reauthenticate", _("Password confirmed")
     ACCOUNT_RATELIMIT_HIT = "account:ratelimit:hit", _("Rate limit reached")
+    ACCOUNT_ADMIN_CHANGE = "account:admin:change", _("Account changed by an administrator")
     # second factors
     ACCOUNT_TWO_FACTOR_METHOD_ADDED = (
         "account:two_factor:method_added",
@@ -85,6 +86,7 @@ class EventTag(models.TextChoices):
     PROJECT_CRITICAL_MARKED = "project:critical:marked", _("Marked critical")
     # Staff removed their mark (a project critical by downloads stays critical).
     PROJECT_CRITICAL_UNMARKED = "project:critical:unmarked", _("Critical mark removed")
+    PROJECT_ADMIN_CHANGE = "project:admin:change", _("Project changed by an administrator")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

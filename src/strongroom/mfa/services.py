@@ -164,7 +164,7 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
     factor that now guards the account.
     """
     ended = accounts.end_other_sessions(request, user)
-    record_event(
+    event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_ADDED,
         request=request,
         user=user,
@@ -175,6 +175,7 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
         "two_factor_added",
         {"method": METHOD_LABELS[method], "label": label},
         request=request,
+        event=event,
     )
     if RecoveryCode.objects.filter(user=user).exists():
         return None
@@ -183,7 +184,7 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
 
 def _factor_removed(request: HttpRequest, user: User, method: str, label: str) -> None:
     ended = accounts.end_other_sessions(request, user)
-    record_event(
+    event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_REMOVED,
         request=request,
         user=user,
@@ -198,6 +199,7 @@ def _factor_removed(request: HttpRequest, user: User, method: str, label: str) -
             "still_enabled": has_second_factor(user),
         },
         request=request,
+        event=event,
     )
 
 
@@ -210,13 +212,15 @@ def _issue_recovery_codes(request: HttpRequest, user: User) -> list[str]:
     RecoveryCode.objects.bulk_create(
         [RecoveryCode(user=user, code_hash=recovery.hash_code(code)) for code in codes]
     )
-    record_event(
+    event = record_event(
         EventTag.ACCOUNT_RECOVERY_CODES_GENERATED,
         request=request,
         user=user,
         extra={"count": len(codes)},
     )
-    send_security_email(user, "recovery_codes_generated", {"count": len(codes)}, request=request)
+    send_security_email(
+        user, "recovery_codes_generated", {"count": len(codes)}, request=request, event=event
+    )
     return codes
 
 
@@ -515,11 +519,16 @@ def _finish_login(
         next_url = str(state.get("next", "")) if isinstance(state, dict) else ""
     request.session.pop(CHALLENGE_KEY, None)
     with transaction.atomic():
-        if method in PHISHABLE_METHODS and not devices.is_known_device(request, user):
+        new_device = method in PHISHABLE_METHODS and not devices.is_known_device(request, user)
+        event = accounts.complete_login(request, user, method=method)
+        if new_device:
             send_security_email(
-                user, "new_device_login", {"method": METHOD_LABELS[method]}, request=request
+                user,
+                "new_device_login",
+                {"method": METHOD_LABELS[method]},
+                request=request,
+                event=event,
             )
-        accounts.complete_login(request, user, method=method)
     return LoginOutcome(
         user=user,
         method=method,
@@ -572,13 +581,15 @@ def login_with_recovery_code(
             match.used_at = timezone.now()
             match.save(update_fields=["used_at"])
             left = recovery_codes_left(user)
-            record_event(
+            event = record_event(
                 EventTag.ACCOUNT_RECOVERY_CODES_USED,
                 request=request,
                 user=user,
                 extra={"remaining": left},
             )
-            send_security_email(user, "recovery_code_used", {"remaining": left}, request=request)
+            send_security_email(
+                user, "recovery_code_used", {"remaining": left}, request=request, event=event
+            )
     if match is None:
         _refuse(
             request,

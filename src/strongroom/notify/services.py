@@ -20,8 +20,15 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from strongroom.accounts.models import User
+    from strongroom.events.models import Event
 
 log = logging.getLogger("strongroom.notify")
+
+
+def history_link(event: Event | None) -> str:
+    """The security history page, anchored at ``event``'s row when there is one."""
+    path = reverse("accounts:security_history")
+    return f"{path}#event-{event.pk}" if event is not None and event.pk else path
 
 
 def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -37,9 +44,11 @@ def send_email(
     context: dict[str, Any],
     *,
     request: HttpRequest | None = None,
+    event: Event | None = None,
 ) -> None:
     """Queue one email per recipient, sent once the current transaction commits.
 
+    With ``event``, the link to the security history points at that event's row.
     A failure to send is logged, never raised: the action the email reports on has
     already happened and must not be undone by a mail outage.
     """
@@ -49,7 +58,7 @@ def send_email(
     base = {
         "site_name": settings.SITE_NAME,
         "account_url": absolute_url(request, reverse("accounts:manage")),
-        "history_url": absolute_url(request, reverse("accounts:security_history")),
+        "history_url": absolute_url(request, history_link(event)),
         "when": timezone.now(),
     }
     if request is not None:
@@ -82,9 +91,15 @@ def send_security_email(
     *,
     request: HttpRequest | None = None,
     recipients: Iterable[str] | None = None,
+    event: Event | None = None,
 ) -> None:
-    """A security notice to the user's primary address (or the given addresses)."""
+    """A security notice to the user's primary address (or the given addresses).
+
+    Pass the ``event`` recorded for the same action so the email links straight to it.
+    """
     if recipients is None:
         primary = user.primary_email
         recipients = [primary.email] if primary else []
-    send_email(recipients, template, {"user": user, **(context or {})}, request=request)
+    send_email(
+        recipients, template, {"user": user, **(context or {})}, request=request, event=event
+    )

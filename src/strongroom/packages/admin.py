@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin, messages
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from strongroom.mfa.policy import project_requires_two_factor
-from strongroom.packages import critical
+from strongroom.packages import critical, services
 from strongroom.packages.governance import collaborators_without_two_factor
 from strongroom.packages.models import File, Project, Release, Role, RoleInvitation
 
@@ -58,6 +61,9 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.save_by_staff(request, obj, list(form.changed_data))
 
 
 @admin.register(Release)

@@ -77,6 +77,22 @@ def create_project(request: HttpRequest | None, user: User, name: str) -> Projec
     return project
 
 
+def save_by_staff(request: HttpRequest, project: Project, changed: list[str]) -> None:
+    """An administrator's edit of a project (the admin's upload limit), with its event."""
+    with transaction.atomic():
+        project.save()
+        record_event(
+            EventTag.PROJECT_ADMIN_CHANGE,
+            request=request,
+            project=project,
+            extra={
+                "project": project.name,
+                "changed": sorted(changed),
+                "upload_limit": project.upload_limit,
+            },
+        )
+
+
 def sort_releases(releases: Iterable[Release]) -> list[Release]:
     """Newest version first, by PEP 440 ordering."""
 

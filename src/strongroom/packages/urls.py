@@ -7,6 +7,7 @@ app_name = "packages"
 urlpatterns = [
     path("project/<str:name>/", views.project_detail, name="project"),
     path("project/<str:name>/history/", views.history, name="history"),
+    path("project/<str:name>/history/export", views.history_export, name="history_export"),
     path("project/<str:name>/<str:version>/", views.release_detail, name="release"),
     path("manage/project/<str:name>/delete/", views.delete_project, name="delete_project"),
     path("manage/projects/", gov.your_projects, name="your_projects"),

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion
 
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
+from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
+from strongroom.events.views import jsonl_response
 from strongroom.mfa.policy import TwoFactorNeeded, two_factor_refusal
 from strongroom.packages import services
 from strongroom.packages.forms import ConfirmForm, YankForm
@@ -88,11 +98,30 @@ def release_detail(request: HttpRequest, name: str, version: str) -> HttpRespons
 
 
 def history(request: HttpRequest, name: str) -> HttpResponse:
+    """The project's history, for its Owners only (404 for Maintainers and strangers)."""
     if not request.user.is_authenticated:
         raise Http404
     project = _owned(request, name)
-    events = Event.objects.filter(project=project).select_related("actor")[:500]
-    return render(request, "packages/history.html", {"project": project, "events": events})
+    since = timezone.now() - timedelta(days=settings.HISTORY_WINDOW_DAYS)
+    events = Event.objects.filter(project=project, created__gte=since).select_related("actor")
+    return render(
+        request,
+        "packages/history.html",
+        {
+            "project": project,
+            "rows": event_rows(events[:500]),
+            "days": settings.HISTORY_WINDOW_DAYS,
+        },
+    )
+
+
+def history_export(request: HttpRequest, name: str) -> StreamingHttpResponse:
+    if not request.user.is_authenticated:
+        raise Http404
+    project = _owned(request, name)
+    return jsonl_response(
+        Event.objects.filter(project=project), f"{project.normalized_name}-history"
+    )
 
 
 def _confirm_page(

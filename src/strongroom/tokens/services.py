@@ -34,6 +34,8 @@ from strongroom.web.http import absolute_url, client_ip
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from strongroom.events.models import Event
+
 MAX_NAME_LENGTH = 100
 
 
@@ -143,7 +145,9 @@ def create_token(
             "scope": scope,
             "expires": expires_at.isoformat() if expires_at else None,
         }
-        record_event(EventTag.ACCOUNT_API_TOKEN_ADDED, request=request, user=user, extra=extra)
+        event = record_event(
+            EventTag.ACCOUNT_API_TOKEN_ADDED, request=request, user=user, extra=extra
+        )
         for project in projects:
             record_event(
                 EventTag.PROJECT_API_TOKEN_ADDED,
@@ -162,6 +166,7 @@ def create_token(
                 "tokens_url": absolute_url(request, reverse("tokens:list")),
             },
             request=request,
+            event=event,
         )
     return token, raw
 
@@ -179,10 +184,10 @@ def expiry_from_choice(choice: str, date: datetime | None = None) -> datetime | 
     raise TokenError(_("Choose when the token expires."))
 
 
-def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: dict) -> None:
+def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: dict) -> Event:
     projects = list(token.projects.all())
     base = {"token_id": str(token.pk), "name": token.name, **extra}
-    record_event(tag, request=request, user=token.user, extra=base)
+    event = record_event(tag, request=request, user=token.user, extra=base)
     for project in projects:
         record_event(
             EventTag.PROJECT_API_TOKEN_REMOVED,
@@ -192,6 +197,7 @@ def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: 
             extra={**base, "project": project.normalized_name},
         )
     token.delete()
+    return event
 
 
 def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> ApiToken:
@@ -209,7 +215,9 @@ def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> Api
         )
         if token is None or not may_revoke(actor, token):
             raise TokenError(_("That API token does not exist or was already revoked."))
-        _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED, request, {"revoked_by": actor.username})
+        event = _revoke(
+            token, EventTag.ACCOUNT_API_TOKEN_REMOVED, request, {"revoked_by": actor.username}
+        )
         send_security_email(
             token.user,
             "token_revoked",
@@ -219,6 +227,7 @@ def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> Api
                 "tokens_url": absolute_url(request, reverse("tokens:list")),
             },
             request=request,
+            event=event,
         )
     return token
 
@@ -254,7 +263,7 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
             _check_signature(parsed)
         except macaroons.InvalidToken:
             return False
-        _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED_LEAK, request, {"url": url})
+        event = _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED_LEAK, request, {"url": url})
         send_security_email(
             token.user,
             "token_leaked",
@@ -264,6 +273,7 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
                 "tokens_url": absolute_url(request, reverse("tokens:list")),
             },
             request=None,
+            event=event,
         )
     return True
 

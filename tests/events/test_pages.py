@@ -1,0 +1,214 @@
+"""Who sees what: own history, a project's Owners, staff; time zones; downloads; admin edits."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from strongroom.events.models import Event
+from strongroom.events.services import record_event
+from strongroom.events.tags import EventTag
+from strongroom.packages.models import Role
+from strongroom.packages.services import create_project
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TWINE_UA = (
+    "twine/6.1.0 importlib_metadata/8.5.0 packaging/24.2 requests/2.32.3 "
+    "requests-toolbelt/1.0.0 urllib3/2.2.3 tqdm/4.67.1 CPython/3.12.8"
+)
+
+
+@pytest.fixture
+def people():
+    owner = UserFactory(username="olivia")
+    maintainer = UserFactory(username="max")
+    stranger = UserFactory(username="sam")
+    staff = UserFactory(username="root", staff=True)
+    project = create_project(None, owner, "widget")
+    Role.objects.create(project=project, user=maintainer, role_name=Role.Name.MAINTAINER)
+    record_event(
+        EventTag.FILE_ADD,
+        actor=maintainer,
+        project=project,
+        ip="203.0.113.9",
+        ua=TWINE_UA,
+        extra={"project": "widget", "filename": "widget-1.0.tar.gz"},
+    )
+    record_event(EventTag.ACCOUNT_LOGIN_FAILURE, user=stranger, ip="198.51.100.4")
+    return {"owner": owner, "maintainer": maintainer, "stranger": stranger, "staff": staff}
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_project_history_is_for_owners_and_says_who_and_from_where(people):
+    body = _client(people["owner"]).get("/project/widget/history/").content.decode()
+    assert "widget-1.0.tar.gz" in body
+    assert "max" in body and "203.0.113.9" in body
+    assert "twine 6.1.0 / CPython 3.12" in body
+    for name in ["maintainer", "stranger"]:
+        assert _client(people[name]).get("/project/widget/history/").status_code == 404
+        assert _client(people[name]).get("/project/widget/history/export").status_code == 404
+    assert Client().get("/project/widget/history/").status_code == 404
+
+
+def test_staff_page_is_staff_only(people):
+    for name in ["owner", "maintainer", "stranger"]:
+        assert _client(people[name]).get("/manage/audit/").status_code == 404
+        assert _client(people[name]).get("/manage/audit/export").status_code == 404
+    assert Client().get("/manage/audit/").status_code == 404
+    body = _client(people["staff"]).get("/manage/audit/").content.decode()
+    assert body.count('class="event"') == Event.objects.count()
+
+
+def _tags(response) -> list[str]:
+    return re.findall(r'data-tag="([^"]+)"', response.content.decode())
+
+
+def test_staff_filters_by_user_project_tag_ip_and_dates(people):
+    staff = _client(people["staff"])
+    assert _tags(staff.get("/manage/audit/", {"user": "SAM"})) == ["account:login:failure"]
+    assert set(_tags(staff.get("/manage/audit/", {"project": "Widget"}))) == {
+        "project:create",
+        "file:add",
+    }
+    assert _tags(staff.get("/manage/audit/", {"tag": "file:add"})) == ["file:add"]
+    assert _tags(staff.get("/manage/audit/", {"ip": "198.51.100.4"})) == ["account:login:failure"]
+    tomorrow = (timezone.now() + timedelta(days=1)).date().isoformat()
+    assert _tags(staff.get("/manage/audit/", {"since": tomorrow})) == []
+    assert len(_tags(staff.get("/manage/audit/", {"until": tomorrow}))) == 3
+    # Invalid filters show nothing rather than everything.
+    assert _tags(staff.get("/manage/audit/", {"ip": "not-an-ip"})) == []
+    exported = staff.get("/manage/audit/export", {"tag": "file:add"})
+    lines = b"".join(exported.streaming_content).decode().splitlines()
+    assert [json.loads(line)["tag"] for line in lines] == ["file:add"]
+
+
+def test_staff_page_paginates(people, settings):
+    settings.AUDIT_PAGE_SIZE = 2
+    staff = _client(people["staff"])
+    first = staff.get("/manage/audit/")
+    assert len(_tags(first)) == 2 and 'rel="next"' in first.content.decode()
+    second = staff.get("/manage/audit/", {"page": 2})
+    assert len(_tags(second)) == 1 and 'rel="prev"' in second.content.decode()
+
+
+def test_history_shows_times_in_the_users_time_zone(client, user):
+    client.force_login(user)
+    event = record_event(EventTag.ACCOUNT_LOGOUT, actor=user)
+    utc = client.get("/manage/account/history/").content.decode()
+    assert f'id="event-{event.pk}"' in utc
+    assert event.created.strftime("%Y-%m-%d %H:%M:%S UTC") in utc
+    response = client.post("/manage/account/time-zone/", {"time_zone": "Asia/Tokyo"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Tokyo"
+    tokyo = client.get("/manage/account/history/").content.decode()
+    shown = (event.created + timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S JST")
+    assert shown in tokyo and "Times are in Asia/Tokyo" in tokyo
+    assert client.post("/manage/account/time-zone/", {"time_zone": "Mars/Base"}).status_code == 302
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Tokyo"
+
+
+def test_account_page_has_a_labelled_time_zone_select(client, user):
+    client.force_login(user)
+    body = client.get("/manage/account/").content.decode()
+    assert '<label for="id_time_zone">Time zone</label>' in body
+    assert '<option value="Europe/Paris">' in body
+
+
+def test_own_history_shows_only_own_events_within_the_window(client, user, settings):
+    other = UserFactory()
+    mine = record_event(EventTag.ACCOUNT_LOGOUT, actor=user)
+    old = record_event(EventTag.ACCOUNT_REAUTHENTICATE, actor=user)
+    Event.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=91))
+    record_event(EventTag.ACCOUNT_LOGOUT, actor=other)
+    client.force_login(user)
+    body = client.get("/manage/account/history/").content.decode()
+    assert f'id="event-{mine.pk}"' in body and f'id="event-{old.pk}"' not in body
+    assert body.count('class="event"') == 1
+    export = client.get("/manage/account/history/export")
+    assert export["Content-Disposition"].startswith('attachment; filename="alice-security-history')
+    records = [json.loads(line) for line in b"".join(export.streaming_content).splitlines()]
+    assert {r["id"] for r in records} == {mine.pk, old.pk}  # the download is not windowed
+    assert all(r["user"]["username"] == "alice" for r in records)
+
+
+def test_history_pages_need_no_script_and_no_inline_style(people):
+    for path in ["/manage/audit/", "/project/widget/history/"]:
+        client = _client(people["staff"] if "audit" in path else people["owner"])
+        body = client.get(path).content.decode()
+        assert "<script" not in body.split("<main")[1]
+        assert " style=" not in body
+
+
+def test_security_email_links_to_the_event(
+    client, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.post("/account/login/", {"login": user.username, "password": PASSWORD})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/manage/account/password/",
+            {
+                "current_password": PASSWORD,
+                "new_password": "another-long-passphrase-77",
+                "confirm_password": "another-long-passphrase-77",
+            },
+        )
+    assert response.status_code == 302
+    event = Event.objects.get(tag="account:password:change")
+    (message,) = [m for m in mailoutbox if "password" in m.subject.lower()]
+    assert f"/manage/account/history/#event-{event.pk}" in message.body
+
+
+def test_staff_edit_in_the_admin_is_recorded(people, settings):
+    staff = _client(people["staff"])
+    target = people["stranger"]
+    url = f"/{settings.ADMIN_PATH}/accounts/user/{target.pk}/change/"
+    page = staff.get(url)
+    assert page.status_code == 200
+    form = {
+        "username": target.username,
+        "name": "",
+        "is_active": "",  # unticked: the staff member disables the account
+        "emails-TOTAL_FORMS": "1",
+        "emails-INITIAL_FORMS": "1",
+        "emails-MIN_NUM_FORMS": "0",
+        "emails-MAX_NUM_FORMS": "1000",
+        "emails-0-id": str(target.emails.get().pk),
+        "emails-0-user": str(target.pk),
+        "emails-0-email": target.emails.get().email,
+        "emails-0-primary": "on",
+        "emails-0-verified": "on",
+    }
+    response = staff.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = Event.objects.get(tag="account:admin:change")
+    assert event.user_id == target.pk and event.actor_id == people["staff"].pk
+    assert event.extra["changed"] == ["is_active"] and event.extra["is_active"] is False
+
+
+def test_staff_upload_limit_change_is_recorded_and_roles_are_not_editable(people, settings):
+    staff = _client(people["staff"])
+    role = Role.objects.get(user=people["maintainer"])
+    # Roles change only through the governance services (events and emails), never here.
+    url = f"/{settings.ADMIN_PATH}/packages/role/{role.pk}/delete/"
+    assert staff.post(url, {"post": "yes"}).status_code == 403
+    assert Role.objects.filter(pk=role.pk).exists()
+    project = role.project
+    url = f"/{settings.ADMIN_PATH}/packages/project/{project.pk}/change/"
+    assert staff.post(url, {"upload_limit": "1000"}).status_code == 302
+    latest = Event.objects.filter(tag="project:admin:change").order_by("-sequence").first()
+    assert latest is not None
+    assert latest.extra["changed"] == ["upload_limit"] and latest.extra["upload_limit"] == 1000
