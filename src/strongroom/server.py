@@ -50,8 +50,14 @@ def _ignore_signal(number: int, frame: Any) -> None:
 def _flush_downloads() -> None:
     """gunicorn's worker_int and worker_exit hooks: write the worker's pending download
     counts. Ctrl-C reaches a worker twice (SIGINT from the terminal's process group, then
-    SIGQUIT from the arbiter); a second signal must not cut the write short."""
+    SIGQUIT from the arbiter); a second signal must not cut the write short.
+
+    The write runs in a thread of its own: the signal may have interrupted the main
+    thread in the middle of a query, and its database connection must not be reused
+    from inside the handler.
+    """
     import signal
+    import threading
 
     from strongroom.index.counting import counter
 
@@ -59,7 +65,9 @@ def _flush_downloads() -> None:
     # "OSError: Signal ignored due to race condition".
     for number in (signal.SIGINT, signal.SIGQUIT):
         signal.signal(number, _ignore_signal)
-    counter.flush()
+    writer = threading.Thread(target=counter.flush_and_close, name="download-counts")
+    writer.start()
+    writer.join(timeout=10)
 
 
 def _worker_int(worker: Any) -> None:

@@ -182,7 +182,11 @@ class LiveServer:
         return sorted((self.data_dir / "outbox").glob("*.eml"))
 
     def stop(self, timeout: float = 30) -> int:
-        """Ctrl-C: SIGINT to the server's process group; return its exit code."""
+        """Ctrl-C: SIGINT to the server's process group; return its exit code.
+
+        Its database and storage stay, so a test can still run commands on them after
+        the stop; :meth:`close` releases them.
+        """
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGINT)
@@ -191,10 +195,15 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-                self.cleanup.close()
                 raise
-        self.cleanup.close()
         return int(self.process.returncode)
+
+    def close(self) -> None:
+        """Stop the server and drop the database and prefixes made for it."""
+        try:
+            self.stop()
+        finally:
+            self.cleanup.close()
 
 
 def start_server(
@@ -250,7 +259,7 @@ def start_server(
                 break
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             if time.monotonic() > deadline:
-                server.stop()
+                server.close()
                 raise RuntimeError(
                     f"strongroom serve did not answer:\n{server.log_text()}"
                 ) from exc
@@ -264,4 +273,4 @@ def running_server(data_dir: Path, **kwargs: object) -> Iterator[LiveServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.close()

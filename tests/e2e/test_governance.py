@@ -111,6 +111,7 @@ def test_download_counts_are_flushed_on_graceful_stop_and_rank_critical_projects
         with urllib.request.urlopen(url, timeout=10) as response:
             response.read()
     assert server.stop() == 0
+    assert "Traceback" not in server.log_text()  # the flush on Ctrl-C is clean
     counted = django_script(
         server,
         """

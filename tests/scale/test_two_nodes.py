@@ -109,7 +109,8 @@ def test_a_file_uploaded_through_one_node_installs_through_the_other_at_once(nod
             "sha256_digest": hashlib.sha256(content).hexdigest(),
         },
         files={"content": (filename, content, "application/octet-stream")},
-        auth=("uploader", PASSWORD),
+        # A token minted through node B's CLI: both nodes share the secret and database.
+        auth=("__token__", node_b.create_token("uploader", "two-nodes")),
         timeout=60,
     )
     assert response.status_code == 200, response.text

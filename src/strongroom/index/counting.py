@@ -110,12 +110,18 @@ class DownloadCounter:
                 self._counts.update(counts)
             return 0
 
-    def _flush_in_background(self) -> None:
+    def flush_and_close(self) -> None:
+        """Flush from a thread of its own, then close that thread's connection."""
         try:
             self.flush()
         finally:
+            connection.close()
+
+    def _flush_in_background(self) -> None:
+        try:
+            self.flush_and_close()
+        finally:
             self._flushing = False
-            connection.close()  # this thread's own connection
 
 
 counter = DownloadCounter()

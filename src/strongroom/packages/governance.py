@@ -238,7 +238,7 @@ def check_invitation(token: str, user: User) -> RoleInvitation:
     ):
         raise GovernanceError(_("This invitation link is not valid."))
     invitation = (
-        RoleInvitation.objects.select_for_update()
+        RoleInvitation.objects.select_for_update(of=("self",))
         .select_related("project", "inviter", "invitee")
         .filter(pk=payload["i"])
         .first()
@@ -319,7 +319,7 @@ def revoke_invitation(
     with transaction.atomic():
         require_owner(actor, project)
         invitation = (
-            RoleInvitation.objects.select_for_update()
+            RoleInvitation.objects.select_for_update(of=("self",))
             .select_related("invitee")
             .filter(project=project, pk=invitation_id)
             .first()
