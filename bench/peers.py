@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import signal
@@ -168,6 +169,7 @@ def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[b
 
 def legacy_upload(url: str, user: str, password: str, name: str, version: str, path: Path) -> int:
     """One twine-style upload (POST multipart, Basic auth); the HTTP status."""
+    content = path.read_bytes()
     body, content_type = _multipart(
         {
             ":action": "file_upload",
@@ -177,9 +179,10 @@ def legacy_upload(url: str, user: str, password: str, name: str, version: str, p
             "version": version,
             "filetype": "sdist" if path.name.endswith(".tar.gz") else "bdist_wheel",
             "pyversion": "source" if path.name.endswith(".tar.gz") else "py3",
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
         },
         path.name,
-        path.read_bytes(),
+        content,
     )
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - loopback
@@ -192,6 +195,7 @@ def legacy_upload(url: str, user: str, password: str, name: str, version: str, p
         with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as exc:
+        print(f"upload of {path.name}: {exc.code} {exc.read()[:300]!r}", file=sys.stderr)
         return exc.code
 
 
