@@ -34,15 +34,25 @@ def _cache_headers(response: HttpResponse, etag: str, last_modified: str | None)
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = last_modified
-    response["Cache-Control"] = f"public, max-age={settings.INDEX_CACHE_SECONDS}"
+    response["Cache-Control"] = cache_control()
     return mark_public(response, "Accept")
 
 
 def _not_modified(request: HttpRequest, etag: str, last_modified: str | None) -> bool:
-    none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    return not_modified(
+        request.META.get("HTTP_IF_NONE_MATCH"),
+        request.META.get("HTTP_IF_MODIFIED_SINCE"),
+        etag,
+        last_modified,
+    )
+
+
+def not_modified(
+    none_match: str | None, since_header: str | None, etag: str, last_modified: str | None
+) -> bool:
+    """Whether the conditional request headers let the client keep its copy (304)."""
     if none_match is not None:
         return etag in parse_etags(none_match) or none_match.strip() == "*"
-    since_header = request.META.get("HTTP_IF_MODIFIED_SINCE")
     if not since_header or not last_modified:
         return False
     since = parse_http_date_safe(since_header)
@@ -70,8 +80,16 @@ def _page_response(
 ) -> HttpResponse:
     if _not_modified(request, etag, last_modified):
         return _cache_headers(HttpResponse(status=304), etag, last_modified)
-    content_type = media if media == negotiation.JSON else f"{media}; charset=utf-8"
-    return _cache_headers(HttpResponse(body, content_type=content_type), etag, last_modified)
+    response = HttpResponse(body, content_type=content_type(media))
+    return _cache_headers(response, etag, last_modified)
+
+
+def content_type(media: str) -> str:
+    return media if media == negotiation.JSON else f"{media}; charset=utf-8"
+
+
+def cache_control() -> str:
+    return f"public, max-age={settings.INDEX_CACHE_SECONDS}"
 
 
 def _index_key(serial: int, media: str) -> str:
@@ -88,6 +106,11 @@ def index_page(request: HttpRequest) -> HttpResponse | None:
     media = _negotiate(request)
     if media is None:
         return None
+    return _page_response(request, media, *index_answer(media))
+
+
+def index_answer(media: str) -> tuple[str, str | None, bytes | str]:
+    """(ETag, Last-Modified, body) of ``/simple/`` in ``media``."""
     serial, changed = index_state()
     key = _index_key(serial, media)
     body = cache.get(f"simple:{key}")
@@ -98,7 +121,7 @@ def index_page(request: HttpRequest) -> HttpResponse | None:
         else:
             body = pages.simple_index_html(names)
         cache.set(f"simple:{key}", body, 3600)
-    return _page_response(request, media, f'"{key}"', _http_date(changed), body)
+    return f'"{key}"', _http_date(changed), body
 
 
 @require_safe
@@ -115,11 +138,16 @@ def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse |
     media = _negotiate(request)
     if media is None:
         return None
+    answer = stored_answer(normalized, media)
+    return None if answer is None else _page_response(request, media, *answer)
+
+
+def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
+    """(ETag, Last-Modified, body) of the current stored page, or None (see above)."""
     _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON)
     if page is None:
         return None
-    etag = f'"p{page.project_id}-{page.serial}{_SHORT[media]}"'
-    return _page_response(request, media, etag, page.last_modified, page.body)
+    return f'"p{page.project_id}-{page.serial}{_SHORT[media]}"', page.last_modified, page.body
 
 
 @require_safe
