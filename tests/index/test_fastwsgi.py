@@ -146,3 +146,14 @@ def test_the_served_application_is_the_fast_path():
     from strongroom.wsgi import application
 
     assert isinstance(application, SimpleFastPath)
+
+
+def test_the_raw_index_state_query_matches_the_orm(client, user):
+    from strongroom.index.views import _index_state
+    from strongroom.packages.services import index_state
+
+    assert _index_state() == index_state()
+    assert post_upload(client, upload_form(name="fast-pkg", version="1.0")).status_code == 200
+    serial, changed = _index_state()
+    assert (serial, changed) == index_state()
+    assert serial > 0 and changed is not None and changed.tzinfo is not None
