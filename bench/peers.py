@@ -41,6 +41,9 @@ def wait_http(
                 return
         except OSError:
             time.sleep(0.2)
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session (_popen)
+        process.wait()
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
@@ -106,15 +109,20 @@ def start_strongroom(
     return Server(f"strongroom ({server})", base, process)
 
 
-def start_pypiserver(bin_dir: Path, files: Path, work: Path) -> Server:
+def start_pypiserver(bin_dir: Path, files: Path, work: Path, timeout: float = 300) -> Server:
     port = free_port()
     args = [str(bin_dir / "pypi-server"), "run", "-p", str(port), "-i", "127.0.0.1"]
     args += ["-a", ".", "-P", ".", "--disable-fallback", "--backend", "cached-dir"]
     args += ["--server", "auto", str(files)]  # auto: waitress, installed beside it
     process = _popen(args, work / "pypiserver.log")
     base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/simple/smallproj/", timeout=300, process=process)
-    return Server("pypiserver", base, process)
+    server = Server("pypiserver", base, process)
+    try:
+        wait_http(base + "/simple/smallproj/", timeout=timeout, process=process)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def start_devpi(bin_dir: Path, work: Path) -> Server:
