@@ -42,7 +42,7 @@ def markdown(data: dict[str, Any]) -> str:
             if not row:
                 continue
             if "error" in row:
-                lines.append(f"| {scenario} | {name} | {row['error']} | | | |")
+                lines.append(f"| {scenario} | {name} | failed: {row['error'][:60]} | | | |")
             elif row["rps"] == 0:
                 lines.append(f"| {scenario} | {name} | 0 (every request timed out) | | | |")
             else:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -271,9 +272,13 @@ def main(argv: list[str] | None = None) -> int:
                 "small /simple/<p>/": f"{prefix}/smallproj/",
                 "large /simple/<p>/": f"{prefix}/bigproj/",
                 "index": f"{prefix}/",
-                "download 10 MiB": _download_path(page, "bigfile-1.0-py3-none-any.whl").replace(
-                    server.base, ""
-                ),
+                # devpi's links are relative to the page ("../../+f/...").
+                "download 10 MiB": urllib.parse.urlsplit(
+                    urllib.parse.urljoin(
+                        f"{server.base}{prefix}/bigfile/",
+                        _download_path(page, "bigfile-1.0-py3-none-any.whl"),
+                    )
+                ).path,
             }
             server.json_paths = {
                 "small /simple/<p>/ JSON": f"{prefix}/smallproj/",
