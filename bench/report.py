@@ -130,13 +130,17 @@ def chart(data: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
-        values = [servers[name].get(s, {}).get("rps", 0) or 0.1 for s in scenarios]
+        # Not offered, failed or 0 req/s: no bar (the table says which).
+        values = [servers[name].get(s, {}).get("rps") or float("nan") for s in scenarios]
         ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=name)
     ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(scenarios))])
     ax.set_xticklabels(scenarios, rotation=10)
     ax.set_yscale("log")
     ax.set_ylabel("requests/s (log scale)")
-    ax.set_title("Simple API and download throughput, same machine, same package set")
+    ax.set_title(
+        "Simple API and download throughput, same machine, same package set "
+        "(missing bar: not offered, failed or 0 req/s)"
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
