@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import signal
@@ -40,6 +41,9 @@ def wait_http(
                 return
         except OSError:
             time.sleep(0.2)
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session (_popen)
+        process.wait()
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
@@ -105,15 +109,20 @@ def start_strongroom(
     return Server(f"strongroom ({server})", base, process)
 
 
-def start_pypiserver(bin_dir: Path, files: Path, work: Path) -> Server:
+def start_pypiserver(bin_dir: Path, files: Path, work: Path, timeout: float = 300) -> Server:
     port = free_port()
     args = [str(bin_dir / "pypi-server"), "run", "-p", str(port), "-i", "127.0.0.1"]
     args += ["-a", ".", "-P", ".", "--disable-fallback", "--backend", "cached-dir"]
     args += ["--server", "auto", str(files)]  # auto: waitress, installed beside it
     process = _popen(args, work / "pypiserver.log")
     base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/simple/smallproj/", timeout=300, process=process)
-    return Server("pypiserver", base, process)
+    server = Server("pypiserver", base, process)
+    try:
+        wait_http(base + "/simple/smallproj/", timeout=timeout, process=process)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def start_devpi(bin_dir: Path, work: Path) -> Server:
@@ -168,6 +177,7 @@ def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[b
 
 def legacy_upload(url: str, user: str, password: str, name: str, version: str, path: Path) -> int:
     """One twine-style upload (POST multipart, Basic auth); the HTTP status."""
+    content = path.read_bytes()
     body, content_type = _multipart(
         {
             ":action": "file_upload",
@@ -177,9 +187,10 @@ def legacy_upload(url: str, user: str, password: str, name: str, version: str, p
             "version": version,
             "filetype": "sdist" if path.name.endswith(".tar.gz") else "bdist_wheel",
             "pyversion": "source" if path.name.endswith(".tar.gz") else "py3",
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
         },
         path.name,
-        path.read_bytes(),
+        content,
     )
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     request = urllib.request.Request(  # noqa: S310 - loopback
@@ -192,6 +203,7 @@ def legacy_upload(url: str, user: str, password: str, name: str, version: str, p
         with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as exc:
+        print(f"upload of {path.name}: {exc.code} {exc.read()[:300]!r}", file=sys.stderr)
         return exc.code
 
 

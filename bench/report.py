@@ -10,6 +10,7 @@ SCENARIOS = [
     "large /simple/<p>/",
     "small /simple/<p>/ JSON",
     "large /simple/<p>/ JSON",
+    "index",
     "download 10 MiB",
 ]
 OURS = ("strongroom (granian)", "strongroom (gunicorn)")
@@ -38,30 +39,43 @@ def markdown(data: dict[str, Any]) -> str:
     for scenario in SCENARIOS:
         for name, rows in servers.items():
             row = rows.get(scenario)
-            if row:
+            if not row:
+                continue
+            if "error" in row:
+                lines.append(f"| {scenario} | {name} | failed: {row['error'][:60]} | | | |")
+            elif row["rps"] == 0:
+                lines.append(f"| {scenario} | {name} | 0 (every request timed out) | | | |")
+            else:
                 lines.append(
                     f"| {scenario} | {name} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
                     f"{row['p99_ms']:.2f} | {row['errors']} |"
                 )
-    ours = _ours(servers)
-    if ours:
+    failed = [(n, rows["error"]) for n, rows in servers.items() if "error" in rows]
+    if failed:
+        lines += ["", "Servers that failed:", ""]
+        lines += [f"- {name}: {error}" for name, error in failed]
+    present = [p for p in PEERS if p in servers]
+    for ours in (o for o in OURS if o in servers):
         lines += [
             "",
             f"Ratios: {ours} requests/s divided by the peer's.",
             "",
-            "| scenario | " + " | ".join(p for p in PEERS if p in servers) + " |",
-            "|---|" + "---:|" * sum(p in servers for p in PEERS),
+            "| scenario | " + " | ".join(present) + " |",
+            "|---|" + "---:|" * len(present),
         ]
         for scenario in SCENARIOS:
             mine = servers[ours].get(scenario)
-            if not mine:
+            if not mine or "rps" not in mine:
                 continue
             cells = []
-            for peer in PEERS:
-                if peer not in servers:
-                    continue
+            for peer in present:
                 theirs = servers[peer].get(scenario)
-                cells.append(f"{mine['rps'] / theirs['rps']:.1f}x" if theirs else "n/a")
+                if not theirs or "rps" not in theirs:
+                    cells.append("n/a")
+                elif theirs["rps"] == 0:
+                    cells.append("peer: 0 req/s")
+                else:
+                    cells.append(f"{mine['rps'] / theirs['rps']:.2f}x")
             lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
     lines += ["", "`/simple/` (all projects), time to first byte:", ""]
     lines += ["| server | first request ms | then (median of 5) ms |", "|---|---:|---:|"]
@@ -79,6 +93,9 @@ def markdown(data: dict[str, Any]) -> str:
             "large project's files); its `/simple/` and large page hold only those, so devpi "
             "ratios on those rows flatter devpi.",
         ]
+    for key in ("upload_error", "tokens_error"):
+        if key in data:
+            lines += ["", f"{key}: {data[key]}"]
     if "upload" in data:
         up = data["upload"]
         lines += [
@@ -108,18 +125,22 @@ def chart(data: dict[str, Any], path: Path) -> None:
     except ImportError:
         return
     servers = data["servers"]
-    names = list(servers)
+    names = [n for n in servers if any("rps" in servers[n].get(s, {}) for s in SCENARIOS)]
     scenarios = [s for s in SCENARIOS if any(s in servers[n] for n in names)]
     fig, ax = plt.subplots(figsize=(11, 5))
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
-        values = [servers[name].get(s, {}).get("rps", 0) for s in scenarios]
+        # Not offered, failed or 0 req/s: no bar (the table says which).
+        values = [servers[name].get(s, {}).get("rps") or float("nan") for s in scenarios]
         ax.bar([x + i * width for x in range(len(scenarios))], values, width, label=name)
     ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(scenarios))])
     ax.set_xticklabels(scenarios, rotation=10)
     ax.set_yscale("log")
     ax.set_ylabel("requests/s (log scale)")
-    ax.set_title("Simple API and download throughput, same machine, same package set")
+    ax.set_title(
+        "Simple API and download throughput, same machine, same package set "
+        "(missing bar: not offered, failed or 0 req/s)"
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -75,14 +76,25 @@ def _bench_server(
 ) -> None:
     print(f"== {server.name}", flush=True)
     rows: dict[str, object] = {}
+    results[server.name] = rows
+    budget_end = time.monotonic() + args.server_seconds
     for scenario, path, headers, connections in _scenarios(server):
-        result = load.measure(
-            server.base + path,
-            connections=connections,
-            seconds=args.seconds,
-            repeats=args.repeats,
-            headers=headers,
-        )
+        if time.monotonic() > budget_end:
+            rows[scenario] = {"error": f"skipped: server time budget ({args.server_seconds} s)"}
+            print(f"  {scenario:28} skipped (time budget)", flush=True)
+            continue
+        try:
+            result = load.measure(
+                server.base + path,
+                connections=connections,
+                seconds=args.seconds,
+                repeats=args.repeats,
+                headers=headers,
+            )
+        except Exception as exc:  # a peer that breaks is reported; the run goes on
+            rows[scenario] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+            print(f"  {scenario:28} failed: {rows[scenario]}", flush=True)
+            continue
         rows[scenario] = result.__dict__ | {"connections": connections}
         print(
             f"  {scenario:28} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
@@ -92,11 +104,19 @@ def _bench_server(
     if "index" in server.paths:
         try:
             cold, warm = load.first_byte(server.base + server.paths["index"])
-        except TimeoutError:  # pypiserver on 10,000 projects under load: record, go on
+        except OSError:  # pypiserver on 10,000 projects under load: record, go on
             cold = warm = float("inf")
         rows["index first byte"] = {"cold_ms": cold, "warm_ms": warm}
         print(f"  /simple/ first byte: first {cold:.1f} ms, then {warm:.1f} ms", flush=True)
-    results[server.name] = rows
+
+
+def _failed(results: dict[str, object], name: str, exc: Exception) -> None:
+    """A server that could not be started, seeded or loaded: reported, the run goes on."""
+    message = f"{type(exc).__name__}: {exc}"[:300]
+    print(f"== {name} FAILED: {message}", flush=True)
+    rows = results.setdefault(name, {})
+    assert isinstance(rows, dict)
+    rows["error"] = message
 
 
 def _stop(server: peers.Server | None) -> None:
@@ -119,13 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--devpi-seconds", type=int, default=300, help="time budget to seed devpi")
+    parser.add_argument(
+        "--server-seconds", type=int, default=300, help="time budget to load one server"
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 projects, short runs")
     parser.add_argument("--skip", action="append", default=[], help="a server to leave out")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     args = parser.parse_args(argv)
     if args.quick:
         args.projects, args.big_releases, args.seconds, args.repeats = 1000, 200, 3, 1
-        args.devpi_seconds = 60
+        args.devpi_seconds, args.server_seconds = 60, 120
 
     work: Path = args.work
     shutil.rmtree(work, ignore_errors=True)
@@ -183,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "granian" and "nginx" not in args.skip and shutil.which("nginx"):
                 _static_copy(server.base, work / "static", download)
             _bench_server(server, args, results)
+        except Exception as exc:
+            _failed(results, f"strongroom ({kind})", exc)
         finally:
             _stop(server)
 
@@ -192,16 +217,25 @@ def main(argv: list[str] | None = None) -> int:
             server = peers.start_nginx(work / "static", work)
             server.paths = paths | {"download 10 MiB": download}
             _bench_server(server, args, results)
+        except Exception as exc:
+            _failed(results, "nginx (static)", exc)
         finally:
             _stop(server)
 
-    bin_dir = peers.peers_venv(args.peers_venv)
+    try:
+        bin_dir = peers.peers_venv(args.peers_venv)
+    except Exception as exc:
+        _failed(results, "pypiserver", exc)
+        _failed(results, "devpi", exc)
+        args.skip += ["pypiserver", "devpi"]
     if "pypiserver" not in args.skip:
         server = None
         try:
-            server = peers.start_pypiserver(bin_dir, files, work)
+            server = peers.start_pypiserver(bin_dir, files, work, timeout=args.server_seconds)
             server.paths = paths | {"download 10 MiB": "/packages/bigfile-1.0-py3-none-any.whl"}
             _bench_server(server, args, results)
+        except Exception as exc:
+            _failed(results, "pypiserver", exc)
         finally:
             _stop(server)
 
@@ -238,15 +272,21 @@ def main(argv: list[str] | None = None) -> int:
                 "small /simple/<p>/": f"{prefix}/smallproj/",
                 "large /simple/<p>/": f"{prefix}/bigproj/",
                 "index": f"{prefix}/",
-                "download 10 MiB": _download_path(page, "bigfile-1.0-py3-none-any.whl").replace(
-                    server.base, ""
-                ),
+                # devpi's links are relative to the page ("../../+f/...").
+                "download 10 MiB": urllib.parse.urlsplit(
+                    urllib.parse.urljoin(
+                        f"{server.base}{prefix}/bigfile/",
+                        _download_path(page, "bigfile-1.0-py3-none-any.whl"),
+                    )
+                ).path,
             }
             server.json_paths = {
                 "small /simple/<p>/ JSON": f"{prefix}/smallproj/",
                 "large /simple/<p>/ JSON": f"{prefix}/bigproj/",
             }
             _bench_server(server, args, results)
+        except Exception as exc:
+            _failed(results, "devpi", exc)
         finally:
             _stop(server)
 
@@ -255,12 +295,16 @@ def main(argv: list[str] | None = None) -> int:
         if name in args.skip:
             continue
         out = work / f"{name}.json"
-        subprocess.run(
-            [sys.executable, str(BENCH / f"{name}.py"), "--work", str(work), "--out", str(out)],
-            check=True,
-            env=peers.strongroom_env(),
-        )
-        extra[name] = json.loads(out.read_text())
+        try:
+            subprocess.run(
+                [sys.executable, str(BENCH / f"{name}.py"), "--work", str(work), "--out", str(out)],
+                check=True,
+                timeout=600,
+                env=peers.strongroom_env(),
+            )
+            extra[name] = json.loads(out.read_text())
+        except (subprocess.SubprocessError, OSError, ValueError) as exc:
+            extra[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:300]
 
     meta["seeding"] = seeded
     meta["loadavg_after"] = os.getloadavg()

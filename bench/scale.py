@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Large/small: p50 latency {large['p50_ms'] / small['p50_ms']:.2f}x, "
         f"upload time {large['upload_ms'] / small['upload_ms']:.2f}x "
-        "(goal: latency within 1.2x; upload flat).",
+        "(goal: latency within 1.2x; upload flat): latency check "
+        + ("passed." if large["p50_ms"] <= 1.2 * small["p50_ms"] else "NOT passed."),
     ]
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "scale.md").write_text("\n".join(lines) + "\n")

@@ -97,8 +97,12 @@ def _owner():  # type: ignore[no-untyped-def]
         user = create_user(
             username=OWNER,
             email="owner@bench.invalid",
-            password="bench-owner-pw-7",  # noqa: S106 - a throwaway bench account verified=True
+            password="bench-owner-pw-7",  # noqa: S106 - a throwaway bench account
         )
+    # Tokens need a verified primary address (bench/upload.py, bench/tokens.py).
+    from django.utils import timezone
+
+    user.emails.filter(primary=True).update(verified=True, verified_at=timezone.now())
     return user
 
 

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     user = User.objects.get(username="benchowner")
     _token, raw = create_token(
-        user=user, name=f"verify-bench-{time.time()}", project_names=["smallproj"]
+        user=user, name=f"verify-bench-{time.time()}", project_names=["smallproj"], expires_at=None
     )
     for _ in range(50):
         verify_token(raw)

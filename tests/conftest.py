@@ -32,6 +32,7 @@ def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
     dir and an empty page cache."""
     from django.core.cache import cache
 
+    from strongroom.index.views import forget_index_memo
     from strongroom.storage import reset_storage
 
     settings.FILES_DIR = tmp_path / "files"
@@ -40,6 +41,7 @@ def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.UPLOAD_TEMP_DIR = tmp_path / "upload-tmp"
     reset_storage()
     cache.clear()
+    forget_index_memo()
     yield
     reset_storage()
 

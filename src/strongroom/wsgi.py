@@ -3,4 +3,9 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongroom.settings")
-application = get_wsgi_application()
+_django = get_wsgi_application()
+
+from strongroom.index.fastwsgi import SimpleFastPath  # noqa: E402 - needs django.setup()
+
+# /simple/ and /simple/<name>/ answered before Django's handler; everything else is Django.
+application = SimpleFastPath(_django)

@@ -1,0 +1,116 @@
+"""The hot read path as a bare WSGI callable in front of Django's WSGIHandler.
+
+``GET``/``HEAD`` of ``/simple/`` and ``/simple/<canonical name>/`` (no query string, plain
+HTTP) are answered here with one indexed query on the thread's own database connection:
+no WSGIRequest, no signals, no middleware chain, no HttpResponse. The answer is the one
+Django's SimpleFastPathMiddleware gives (same functions from index.views, same
+negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py compares
+both). Everything else, including every case the fast path cannot answer (406, redirect,
+404, a page not yet stored, HTTPS, SSL redirect, a database error), goes to Django.
+
+The database connection is Django's per-thread one, kept open across requests (Django's
+request signals never run here); it is in autocommit mode, so every request reads the
+latest committed page. A failing query closes it and lets Django answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from strongroom.index import negotiation, views
+from strongroom.index.middleware import _CANONICAL_PROJECT
+from strongroom.web.middleware import CONTENT_SECURITY_POLICY
+
+logger = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_STATUS = {200: "200 OK", 304: "304 Not Modified"}
+
+
+def security_headers() -> list[tuple[str, str]]:
+    """What SecurityMiddleware and SecurityHeadersMiddleware add to a plain-HTTP answer."""
+    headers: list[tuple[str, str]] = []
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    policy = settings.SECURE_REFERRER_POLICY
+    if policy:
+        values = [v.strip() for v in policy.split(",")] if isinstance(policy, str) else policy
+        headers.append(("Referrer-Policy", ",".join(values)))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
+    headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+    headers.append(("Permissions-Policy", "interest-cohort=()"))
+    return headers
+
+
+class SimpleFastPath:
+    def __init__(self, django_app: WSGIApp):
+        self.django_app = django_app
+        # Read once, as Django's middleware reads its settings once.
+        self.enabled = not settings.SECURE_SSL_REDIRECT and not settings.FORCE_SCRIPT_NAME
+        proxy = settings.SECURE_PROXY_SSL_HEADER
+        self.proxy_header = proxy[0] if proxy else None
+        self.security = security_headers()
+        self.cache_control = views.cache_control()
+        self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if self.enabled:
+            answer = self._answer(environ)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(_STATUS[status], headers)
+                return [body]
+        return self.django_app(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        if (
+            environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            or environ.get("QUERY_STRING")
+            or environ.get("SCRIPT_NAME")
+            or environ.get("wsgi.url_scheme") != "http"
+            or (self.proxy_header is not None and self.proxy_header in environ)
+        ):
+            return None
+        path = environ.get("PATH_INFO", "")
+        if path != "/simple/" and _CANONICAL_PROJECT.fullmatch(path) is None:
+            return None
+        media = negotiation.choose(environ.get("HTTP_ACCEPT"))
+        if media is None:
+            return None
+        try:
+            if path == "/simple/":
+                etag, last_modified, body = views.index_answer(media)
+            else:
+                found = views.stored_answer(path[8:-1], media)
+                if found is None:
+                    return None
+                etag, last_modified, body = found
+        except Exception:
+            # A dropped or broken connection: start afresh and let Django answer (and
+            # report) this request.
+            logger.warning("simple fast path: database error, falling back", exc_info=True)
+            connection.close()
+            return None
+        if views.not_modified(
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+            etag,
+            last_modified,
+        ):
+            status, content_type, content = 304, self.default_type, b""
+        else:
+            status, content_type = 200, views.content_type(media)
+            content = body.encode() if isinstance(body, str) else body
+        headers = [("Content-Type", content_type), ("ETag", etag)]
+        if last_modified is not None:
+            headers.append(("Last-Modified", last_modified))
+        headers.append(("Cache-Control", self.cache_control))
+        headers.append(("Vary", "Accept"))
+        headers.extend(self.security)
+        return status, headers, content
