@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from strongroom.index import negotiation, views
 from strongroom.index.middleware import _CANONICAL_PROJECT
@@ -91,10 +91,11 @@ class SimpleFastPath:
                 if found is None:
                     return None
                 etag, last_modified, body = found
-        except Exception:
-            # A dropped or broken connection: start afresh and let Django answer (and
-            # report) this request.
-            logger.warning("simple fast path: database error, falling back", exc_info=True)
+        except DatabaseError as exc:
+            # A dropped or broken connection: start afresh and let Django answer this
+            # request (a 503 while the database is away). An outage is no bug: one line,
+            # no traceback.
+            logger.warning("simple fast path: database error (%s); falling back", exc)
             connection.close()
             return None
         if views.not_modified(
