@@ -28,6 +28,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def create_token(data_dir: Path, user: str, name: str) -> str:
+    """An account-wide API token made with ``strongroom token create`` (its last line)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "strongroom.cli", "token", "create",
+         "--data-dir", str(data_dir), "--user", user, "--name", name],
+        capture_output=True, text=True, check=True, env=strongroom_env(),
+    )  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]
+
+
 def wait_http(
     url: str, timeout: float = 60, process: subprocess.Popen[bytes] | None = None
 ) -> None:

@@ -54,29 +54,7 @@ def _seed(data_dir: Path, projects: int, per_filler: int) -> float:
 
 
 def _measure(data_dir: Path, work: Path, uploads: int, seconds: int) -> dict[str, float]:
-    token = (
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "strongroom.cli",
-                "token",
-                "create",
-                "--data-dir",
-                str(data_dir),
-                "--user",
-                "benchowner",
-                "--name",
-                f"scale-{time.time()}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=peers.strongroom_env(),
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    token = peers.create_token(data_dir, "benchowner", f"scale-{time.time()}")
     server = peers.start_strongroom(data_dir, work, server="granian")
     try:
         runs = [

@@ -12,7 +12,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -72,29 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     wheel = args.work / f"{args.name}-{int(time.time())}.0-py3-none-any.whl"
     version = wheel.name.split("-")[1]
     make_wheel(wheel, args.name, version, args.size_mib)
-    token = (
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "strongroom.cli",
-                "token",
-                "create",
-                "--data-dir",
-                str(data_dir),
-                "--user",
-                "benchowner",
-                "--name",
-                f"upload-bench-{version}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=peers.strongroom_env(),
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    token = peers.create_token(data_dir, "benchowner", f"upload-bench-{version}")
     limit = str((args.size_mib + 64) * 1024 * 1024)
     server = peers.start_strongroom(
         data_dir, args.work, server=args.server, STRONGROOM_UPLOAD_MAX_SIZE=limit
