@@ -425,6 +425,8 @@ ARCHIVE_MAX_RATIO = _env_int("ARCHIVE_MAX_RATIO", 50)
 ARCHIVE_MAX_MEMBERS = _env_int("ARCHIVE_MAX_MEMBERS", 100_000)
 # Seconds a CDN (or client) may keep simple/JSON pages; files are immutable.
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
+# Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.
+INDEX_MEMO_MB = _env_int("INDEX_MEMO_MB", 64)
 
 # --- API tokens ------------------------------------------------------------------------
 

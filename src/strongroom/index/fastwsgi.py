@@ -8,6 +8,10 @@ negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py
 both). Everything else, including every case the fast path cannot answer (406, redirect,
 404, a page not yet stored, HTTPS, SSL redirect, a database error), goes to Django.
 
+Each worker keeps the pages it served in memory and proves them current before reusing
+one (index.memo): on SQLite without a query while nothing was written, otherwise by the
+ETag read without the page.
+
 The database connection is Django's per-thread one, kept open across requests (Django's
 request signals never run here); it is in autocommit mode, so every request reads the
 latest committed page. A failing query closes it and lets Django answer.
@@ -15,6 +19,8 @@ latest committed page. A failing query closes it and lets Django answer.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,6 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from strongroom.index import negotiation, views
+from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
 from strongroom.web.middleware import CONTENT_SECURITY_POLICY
 
@@ -48,6 +55,12 @@ def security_headers() -> list[tuple[str, str]]:
     return headers
 
 
+@functools.lru_cache(maxsize=512)
+def _choose(accept: str | None) -> str | None:
+    # Clients send few distinct Accept headers (pip, uv, browsers); parse each once.
+    return negotiation.choose(accept)
+
+
 class SimpleFastPath:
     def __init__(self, django_app: WSGIApp):
         self.django_app = django_app
@@ -58,6 +71,8 @@ class SimpleFastPath:
         self.security = security_headers()
         self.cache_control = views.cache_control()
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
+        self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
+        self.probe = version_probe() if self.memo is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self.enabled:
@@ -80,17 +95,11 @@ class SimpleFastPath:
         path = environ.get("PATH_INFO", "")
         if path != "/simple/" and _CANONICAL_PROJECT.fullmatch(path) is None:
             return None
-        media = negotiation.choose(environ.get("HTTP_ACCEPT"))
+        media = _choose(environ.get("HTTP_ACCEPT"))
         if media is None:
             return None
         try:
-            if path == "/simple/":
-                etag, last_modified, body = views.index_answer(media)
-            else:
-                found = views.stored_answer(path[8:-1], media)
-                if found is None:
-                    return None
-                etag, last_modified, body = found
+            answer = self._current(path, media)
         except DatabaseError as exc:
             # A dropped or broken connection: start afresh and let Django answer this
             # request (a 503 while the database is away). An outage is no bug: one line,
@@ -98,20 +107,53 @@ class SimpleFastPath:
             logger.warning("simple fast path: database error (%s); falling back", exc)
             connection.close()
             return None
-        if views.not_modified(
-            environ.get("HTTP_IF_NONE_MATCH"),
-            environ.get("HTTP_IF_MODIFIED_SINCE"),
-            etag,
-            last_modified,
-        ):
-            status, content_type, content = 304, self.default_type, b""
-        else:
-            status, content_type = 200, views.content_type(media)
-            content = body.encode() if isinstance(body, str) else body
-        headers = [("Content-Type", content_type), ("ETag", etag)]
-        if last_modified is not None:
-            headers.append(("Last-Modified", last_modified))
+        if answer is None:
+            return None
+        headers = [("Content-Type", answer.content_type), ("ETag", answer.etag)]
+        if answer.last_modified is not None:
+            headers.append(("Last-Modified", answer.last_modified))
         headers.append(("Cache-Control", self.cache_control))
         headers.append(("Vary", "Accept"))
         headers.extend(self.security)
-        return status, headers, content
+        if views.not_modified(
+            environ.get("HTTP_IF_NONE_MATCH"),
+            environ.get("HTTP_IF_MODIFIED_SINCE"),
+            answer.etag,
+            answer.last_modified,
+        ):
+            headers[0] = ("Content-Type", self.default_type)
+            return 304, headers, b""
+        return 200, headers, answer.body
+
+    def _current(self, path: str, media: str) -> Answer | None:
+        """The current answer for ``path`` in ``media`` (see index.memo), or None."""
+        memo = self.memo
+        if memo is None:
+            return self._read(path, media, None)
+        # Read before any query: an entry must never carry a version newer than its content.
+        version = self.probe() if self.probe is not None else None
+        key = (path, media)
+        answer = memo.get(key)
+        if answer is not None:
+            if version is not None and answer.version == version:
+                return answer  # nothing was written anywhere since it was read
+            if views.current_etag(path, media) == answer.etag:
+                if version is not None:
+                    answer = dataclasses.replace(answer, version=version)
+                    memo.put(key, answer)
+                return answer
+        answer = self._read(path, media, version)
+        if answer is not None:
+            memo.put(key, answer)
+        return answer
+
+    def _read(self, path: str, media: str, version: int | None) -> Answer | None:
+        if path == "/simple/":
+            etag, last_modified, body = views.index_answer(media)
+        else:
+            found = views.stored_answer(path[8:-1], media)
+            if found is None:
+                return None
+            etag, last_modified, body = found
+        content = body.encode() if isinstance(body, str) else body
+        return Answer(etag, last_modified, views.content_type(media), content, version)

@@ -83,6 +83,24 @@ def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
     return True, StoredPage(project_id, serial, last_modified, bytes(body))
 
 
+_SERIAL_SQL = (
+    "SELECT p.id, p.last_serial, s.serial "
+    "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
+    "WHERE p.normalized_name = %s"
+)
+
+
+def current_serial(normalized_name: str) -> tuple[int, int] | None:
+    """(project id, serial) of the project's stored page when it is current, without
+    reading the page itself; None when there is no such project or no current page."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SERIAL_SQL, [normalized_name])
+        row = cursor.fetchone()
+    if row is None or row[2] is None or row[1] != row[2]:
+        return None
+    return int(row[0]), int(row[2])
+
+
 def rebuild_all(batch: int = 500) -> int:
     """Store current pages for every project missing one or holding an old one (bulk)."""
     with connection.cursor() as cursor:

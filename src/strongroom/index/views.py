@@ -179,12 +179,27 @@ def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse |
     return None if answer is None else _page_response(request, media, *answer)
 
 
+def _project_etag(project_id: int, serial: int, media: str) -> str:
+    return f'"p{project_id}-{serial}{_SHORT[media]}"'
+
+
+def current_etag(path: str, media: str) -> str | None:
+    """The ETag ``path`` (``/simple/`` or ``/simple/<normalized>/``) would be answered
+    with in ``media`` right now, read without the page: one small query. None when the
+    stored page is not current (the full answer decides)."""
+    if path == "/simple/":
+        serial, _changed = _index_state()
+        return f'"{_index_key(serial, media)}"'
+    found = prerender.current_serial(path[8:-1])
+    return None if found is None else _project_etag(*found, media)
+
+
 def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
     """(ETag, Last-Modified, body) of the current stored page, or None (see above)."""
     _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON)
     if page is None:
         return None
-    return f'"p{page.project_id}-{page.serial}{_SHORT[media]}"', page.last_modified, page.body
+    return _project_etag(page.project_id, page.serial, media), page.last_modified, page.body
 
 
 @require_safe
@@ -206,7 +221,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     # and store it for the next reader.
     stored = prerender.store(project)
     body = stored.json if media == negotiation.JSON else stored.html
-    etag = f'"p{project.pk}-{stored.serial}{_SHORT[media]}"'
+    etag = _project_etag(project.pk, stored.serial, media)
     return _page_response(request, media, etag, stored.last_modified, bytes(body))
 
 
