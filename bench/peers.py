@@ -106,13 +106,12 @@ def strongroom_env(**extra: str) -> dict[str, str]:
 
 
 def start_strongroom(
-    data_dir: Path, work: Path, server: str = "gunicorn", workers: int = 2, **env: str
+    data_dir: Path, work: Path, server: str = "granian", workers: int = 2, **env: str
 ) -> Server:
     port = free_port()
     args = [sys.executable, "-m", "strongroom.cli", "serve", "--data-dir", str(data_dir)]
     args += ["--port", str(port), "--workers", str(workers)]
-    if server != "gunicorn":
-        args += ["--server", server]
+    args += ["--server", server]
     process = _popen(args, work / f"strongroom-{server}.log", strongroom_env(**env))
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/simple/smallproj/", process=process)

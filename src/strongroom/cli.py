@@ -106,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _migrate()
     from django.conf import settings
 
-    from strongroom.server import serve, serve_granian
+    from strongroom.server import serve_granian, serve_gunicorn
     from strongroom.storage import get_storage
     from strongroom.storage.base import StorageUnavailable
 
@@ -119,7 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     print(f"Strongroom is running at http://{shown}:{args.port}/ (data in {settings.DATA_DIR})")
     print("Press Ctrl-C to stop.", flush=True)
-    run = serve_granian if args.server == "granian" else serve
+    run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--server",
         choices=["gunicorn", "granian"],
         default="gunicorn",
-        help="the HTTP server (granian needs `pip install granian`; default: %(default)s)",
+        help="the HTTP server (default: %(default)s; see docs/decisions/0002-app-server.md)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -1,46 +1,71 @@
-"""The production server behind ``strongroom serve``: gunicorn, in-process."""
+"""The servers behind ``strongroom serve``: granian (the default) or gunicorn, in-process.
+
+granian answers HTTP in Rust and calls the WSGI application in a few threads per worker
+process; measured 2-4x gunicorn's requests/s on the simple API (bench/,
+docs/decisions/0002-app-server.md). gunicorn stays available with ``--server gunicorn``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
 
+def granian_worker() -> Any:
+    """The application of one granian worker process (granian calls this factory in each
+    worker, after the fork).
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
-        self.options = options
-        super().__init__()
+    Adds what the server itself does not do for a WSGI application: the access log
+    (web.accesslog, with the worker's pid) and, when the worker stops (Ctrl-C, SIGTERM,
+    a restart), the write of the download counts it holds (index.counting). granian's
+    workers are ``multiprocessing`` processes, whose exit runs ``multiprocessing``'s
+    finalizers once the server loop has returned, and only then.
+    """
+    from multiprocessing import util
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+    from strongroom.web.accesslog import AccessLog
+    from strongroom.wsgi import application
 
-    def load(self) -> Any:
-        from strongroom.wsgi import application
-
-        return application
+    util.Finalize(None, _flush_downloads, exitpriority=10)
+    return AccessLog(application)
 
 
 def serve_granian(*, host: str, port: int, workers: int, threads: int) -> None:
-    """Run on granian (Rust HTTP, WSGI interface) until SIGINT/SIGTERM.
-
-    Measured 2-2.5x gunicorn's requests/s on the simple API (bench/, and
-    docs/decisions/0002-app-server.md).
-    """
+    """Run on granian until SIGINT/SIGTERM; in-flight requests finish (up to 10 s)."""
     from granian.constants import Interfaces
     from granian.server import Server
 
     Server(
-        "strongroom.wsgi:application",
+        "strongroom.server:granian_worker",
+        factory=True,
         address=host,
         port=port,
         interface=Interfaces.WSGI,
         workers=workers,
         blocking_threads=threads,
-        log_access=True,
+        # The access log is written by web.accesslog (a line per request, with the pid).
+        log_access=False,
         websockets=False,
+        respawn_failed_workers=True,
+        workers_kill_timeout=10,
+        process_name="strongroom",
     ).serve()
+
+
+def _gunicorn_app(options: dict[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from strongroom.web.accesslog import AccessLog
+            from strongroom.wsgi import application
+
+            return AccessLog(application)
+
+    return _Gunicorn()
 
 
 def _ignore_signal(number: int, frame: Any) -> None:
@@ -48,9 +73,10 @@ def _ignore_signal(number: int, frame: Any) -> None:
 
 
 def _flush_downloads() -> None:
-    """gunicorn's worker_int and worker_exit hooks: write the worker's pending download
-    counts. Ctrl-C reaches a worker twice (SIGINT from the terminal's process group, then
-    SIGQUIT from the arbiter); a second signal must not cut the write short.
+    """Write the worker's pending download counts as it stops (granian's worker exit,
+    gunicorn's worker_int and worker_exit hooks). Ctrl-C reaches a worker twice (SIGINT
+    from the terminal's process group, then SIGTERM or SIGQUIT from the main process); a
+    second signal must not cut the write short.
 
     The write runs in a thread of its own: the signal may have interrupted the main
     thread in the middle of a query, and its database connection must not be reused
@@ -63,7 +89,7 @@ def _flush_downloads() -> None:
 
     # A no-op handler, not SIG_IGN: a signal already pending would otherwise surface as
     # "OSError: Signal ignored due to race condition".
-    for number in (signal.SIGINT, signal.SIGQUIT):
+    for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
         signal.signal(number, _ignore_signal)
     writer = threading.Thread(target=counter.flush_and_close, name="download-counts")
     writer.start()
@@ -78,19 +104,17 @@ def _worker_exit(server: Any, worker: Any) -> None:
     _flush_downloads()
 
 
-def serve(*, host: str, port: int, workers: int, threads: int) -> None:
-    """Run until SIGINT/SIGTERM; gunicorn then finishes in-flight requests and exits."""
-    _Gunicorn(
+def serve_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    """Run on gunicorn until SIGINT/SIGTERM; in-flight requests finish and it exits."""
+    _gunicorn_app(
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
-            "accesslog": "-",
-            # The worker's pid shows which process answered: limits must hold across all.
-            "access_log_format": (
-                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s'
-            ),
+            # The access log is written by web.accesslog (a line per request, with the
+            # worker's pid), not by gunicorn's logging-based one: a third of the time of a
+            # simple-page request went to it.
             "errorlog": "-",
             "graceful_timeout": 10,
             "timeout": 120,

@@ -18,6 +18,13 @@ def strongroom_server(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
 
 
+@pytest.fixture(params=["gunicorn", "granian"])
+def each_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    """``strongroom serve --workers 2`` on each HTTP server it offers (``--server``)."""
+    with running_server(tmp_path / "data", app_server=request.param) as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server shared by a module's tests (publishing and installing build on it)."""

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -177,6 +178,18 @@ class LiveServer:
             item["Key"].removeprefix(prefix) for page in pages for item in page.get("Contents", [])
         )
 
+    def django(self, code: str) -> str:
+        """Run ``code`` with Django set up on the server's own database; return its stdout."""
+        env = dict(self.env, STRONGROOM_DATA_DIR=str(self.data_dir))
+        env["DJANGO_SETTINGS_MODULE"] = "strongroom.settings"
+        prelude = "import django\ndjango.setup()\n"
+        result = subprocess.run(
+            [sys.executable, "-c", prelude + textwrap.dedent(code)],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
     def outbox(self) -> list[Path]:
         """The emails sent so far, oldest first."""
         return sorted((self.data_dir / "outbox").glob("*.eml"))
@@ -212,6 +225,7 @@ def start_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     embedded: bool = False,
+    app_server: str = "gunicorn",
 ) -> LiveServer:
     """Start ``strongroom serve`` on a free port and wait until it answers.
 
@@ -242,6 +256,8 @@ def start_server(
                 str(port),
                 "--workers",
                 str(workers),
+                "--server",
+                app_server,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

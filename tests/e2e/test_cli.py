@@ -16,9 +16,13 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-unusual-pass-97"
 
 
-def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("app_server", ["gunicorn", "granian"])
+def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, app_server: str
+) -> None:
     data = tmp_path / "data"
-    server = start_server(data, embedded=True)  # this test is about the data dir
+    # This test is about the data dir: embedded whatever the run's configuration.
+    server = start_server(data, embedded=True, app_server=app_server)
     try:
         log = server.log_text()
         port = server.base_url.rsplit(":", 1)[1]

@@ -5,9 +5,6 @@ stop and make a project critical; "Your projects" sorted and filtered in Chromiu
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import urllib.request
 from typing import Any
 
@@ -21,16 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def django_script(server: LiveServer, code: str) -> str:
-    """Run ``code`` with Django set up on the server's own database; return its stdout."""
-    env = dict(server.env, STRONGROOM_DATA_DIR=str(server.data_dir))
-    env["DJANGO_SETTINGS_MODULE"] = "strongroom.settings"
-    prelude = "import django\ndjango.setup()\n"
-    result = subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return server.django(code)
 
 
 def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
@@ -97,9 +85,9 @@ def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
 
 
 def test_download_counts_are_flushed_on_graceful_stop_and_rank_critical_projects(
-    strongroom_server: LiveServer, tmp_path: Any
+    each_server: LiveServer, tmp_path: Any
 ) -> None:
-    server = strongroom_server
+    server = each_server
     server.create_user("popular", "popular@example.org", PASSWORD)
     env = isolated_env(tmp_path / "home")
     token = server.create_token("popular", "ci")
