@@ -1,6 +1,7 @@
-"""Back-to-back: Strongroom on granian, nginx, granian again, on the data of a finished
-`bench/run.py` (its --work dir holds the seeded index and nginx's static copy), so the
-ratio to nginx is not skewed by other load on the machine changing between servers.
+"""Back-to-back: Strongroom on granian and on gunicorn, nginx, then both again, on the
+data of a finished `bench/run.py` (its --work dir holds the seeded index and nginx's
+static copy), so the ratio to nginx is not skewed by other load on the machine changing
+between servers.
 
     PYTHONPATH=src python bench/granian_vs_nginx.py --work /tmp/strongroom-bench
 """
@@ -31,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work: Path = args.work
     out: dict[str, object] = {"loadavg_before": os.getloadavg()}
-    for name in ("granian", "nginx", "granian2"):
+    for name in ("granian", "gunicorn", "nginx", "granian2", "gunicorn2"):
         if name == "nginx":
             server = peers.start_nginx(work / "static", work)
         else:
-            server = peers.start_strongroom(work / "strongroom", work, server="granian")
+            kind = name.rstrip("2")
+            server = peers.start_strongroom(work / "strongroom", work, server=kind)
         try:
-            for path in ("/simple/smallproj/", "/simple/"):
+            for path in ("/simple/smallproj/", "/simple/bigproj/", "/simple/"):
                 r = load.measure(
                     server.base + path, connections=32, seconds=5, repeats=3, headers={}
                 )

@@ -106,7 +106,7 @@ def strongroom_env(**extra: str) -> dict[str, str]:
 
 
 def start_strongroom(
-    data_dir: Path, work: Path, server: str = "granian", workers: int = 2, **env: str
+    data_dir: Path, work: Path, server: str = "gunicorn", workers: int = 2, **env: str
 ) -> Server:
     port = free_port()
     args = [sys.executable, "-m", "strongroom.cli", "serve", "--data-dir", str(data_dir)]

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--size-mib", type=int, default=200)
-    parser.add_argument("--server", default="granian")
+    parser.add_argument("--server", default="gunicorn")
     parser.add_argument("--name", default="uploadbench")
     args = parser.parse_args(argv)
     data_dir = args.work / "strongroom"
