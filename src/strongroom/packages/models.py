@@ -30,6 +30,8 @@ class Project(models.Model):
     last_changed = models.DateTimeField(auto_now_add=True)
     last_serial = models.BigIntegerField(default=0)
     # Set by an administrator to allow larger files than STRONGROOM_UPLOAD_MAX_SIZE.
+    # Indexed (Meta): every upload reads the largest one before the body
+    # (upload.services), and MAX() over an index is one lookup, not a scan of every project.
     upload_limit = models.BigIntegerField(
         _("upload limit in bytes"), null=True, blank=True, help_text=_("Empty: the site default.")
     )
@@ -46,6 +48,7 @@ class Project(models.Model):
 
     class Meta:
         ordering = ["normalized_name"]
+        indexes = [models.Index(fields=["upload_limit"], name="project_upload_limit_idx")]
 
     def __str__(self) -> str:
         return self.name
