@@ -17,10 +17,6 @@ from tests.e2e.test_token_uploads import twine
 pytestmark = pytest.mark.e2e
 
 
-def django_script(server: LiveServer, code: str) -> str:
-    return server.django(code)
-
-
 def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
     server: LiveServer, tmp_path: Any
 ) -> None:
@@ -38,8 +34,7 @@ def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
     )
     assert first.returncode == 0, first.stdout + first.stderr
     # The Owner invites the Maintainer, who accepts (the services the web pages call).
-    django_script(
-        server,
+    server.django(
         """
         from strongroom.accounts.models import User
         from strongroom.packages import governance
@@ -67,8 +62,7 @@ def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
     mails = [p.read_text(errors="replace") for p in server.outbox()]
     assert any("critmaint@example.org" in m and "critical project" in m for m in mails)
     # The Maintainer turns on an authenticator app (written to the server's database).
-    django_script(
-        server,
+    server.django(
         """
         import pyotp
         from strongroom.accounts.models import User
@@ -100,8 +94,7 @@ def test_download_counts_are_flushed_on_graceful_stop_and_rank_critical_projects
             response.read()
     assert server.stop() == 0
     assert "Traceback" not in server.log_text()  # the flush on Ctrl-C is clean
-    counted = django_script(
-        server,
+    counted = server.django(
         """
         from django.db.models import Sum
         from strongroom.index.models import DownloadCount
@@ -116,8 +109,7 @@ def test_download_counts_are_flushed_on_graceful_stop_and_rank_critical_projects
 @pytest.mark.browser
 def test_projects_page_sorted_and_filtered_in_chromium(server: LiveServer, page: Any) -> None:
     server.create_user("manyprojects", "manyprojects@example.org", PASSWORD)
-    django_script(
-        server,
+    server.django(
         """
         from strongroom.accounts.models import User
         from strongroom.packages.models import Project, Role

@@ -74,21 +74,16 @@ def uv_install(server: LiveServer, target: Path, requirement: str, home: Path) -
 
 def yank(server: LiveServer, version: str, reason: str) -> None:
     """Yank through the service layer in the server's own database."""
-    code = (
-        "import django; django.setup();"
-        "from django.test import RequestFactory;"
-        "from strongroom.packages.models import Release;"
-        "from strongroom.packages.services import yank_release;"
-        f"r = Release.objects.get(project__normalized_name='{NAME}', version='{version}');"
-        "owner = r.project.roles.get().user;"
-        f"yank_release(RequestFactory().post('/'), owner, r, '{reason}')"
+    server.django(
+        f"""
+        from django.test import RequestFactory
+        from strongroom.packages.models import Release
+        from strongroom.packages.services import yank_release
+        release = Release.objects.get(project__normalized_name="{NAME}", version="{version}")
+        owner = release.project.roles.get().user
+        yank_release(RequestFactory().post("/"), owner, release, "{reason}")
+        """
     )
-    env = dict(
-        server.env,
-        STRONGROOM_DATA_DIR=str(server.data_dir),
-        DJANGO_SETTINGS_MODULE="strongroom.settings",
-    )
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
 
 
 def test_pip_and_uv_install_the_newest_then_skip_a_yanked_release(published, tmp_path):

@@ -122,8 +122,3 @@ class PageMemo:
             while self._size > self.max_bytes:
                 _key, dropped = self._entries.popitem(last=False)
                 self._size -= len(dropped.body)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0

@@ -63,11 +63,12 @@ def on_project_changed(sender: object, project: Project, **kwargs: object) -> No
     store(project)
 
 
-_FRESH_SQL = (
-    "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} "
+# A project and its stored page, by name: the page is current when s.serial = p.last_serial.
+_PAGE_OF = (
     "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
     "WHERE p.normalized_name = %s"
 )
+_FRESH_SQL = "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} " + _PAGE_OF
 
 
 def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
@@ -83,11 +84,7 @@ def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
     return True, StoredPage(project_id, serial, last_modified, bytes(body))
 
 
-_SERIAL_SQL = (
-    "SELECT p.id, p.last_serial, s.serial "
-    "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
-    "WHERE p.normalized_name = %s"
-)
+_SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial " + _PAGE_OF
 
 
 def current_serial(normalized_name: str) -> tuple[int, int] | None:
