@@ -42,12 +42,22 @@ def _migrate(verbosity: int = 0) -> None:
             call_command("migrate", interactive=False, verbosity=verbosity)
             return
         with connection.cursor() as cursor:
+            # Waiting for another node's migration, or rewriting a big table, may take
+            # longer than a request's statement timeout (settings.DATABASE_STATEMENT_TIMEOUT).
+            cursor.execute("SET statement_timeout = 0")
+            driver = connection.connection
+            reply_timeout = getattr(driver, "reply_timeout", None)
+            if reply_timeout is not None:
+                driver.reply_timeout = None
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
         try:
             call_command("migrate", interactive=False, verbosity=verbosity)
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+                cursor.execute("RESET statement_timeout")
+            if reply_timeout is not None:
+                driver.reply_timeout = reply_timeout
     except OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
