@@ -7,8 +7,7 @@ import os
 import time
 
 import pytest
-from django.db import connection
-from django.db.utils import DatabaseErrorWrapper
+from django.db import OperationalError
 from django.test import Client
 
 from strongroom.events.models import Event
@@ -44,8 +43,17 @@ def raw_client() -> Client:
     return Client(raise_request_exception=False)
 
 
+@pytest.fixture
+def folder_storage(settings):  # type: ignore[no-untyped-def]
+    """The folder store, also on the scale-out pass (these faults are the local disk's)."""
+    settings.FILE_STORAGE_BACKEND = "strongroom.storage.filesystem.FilesystemStorage"
+    reset_storage()
+    yield
+    reset_storage()
+
+
 def test_a_storage_fault_after_the_commit_keeps_the_file_and_repair_publishes_it(
-    raw_client, user, settings
+    raw_client, user, settings, folder_storage
 ):  # type: ignore[no-untyped-def]
     files = settings.FILES_DIR
     files.mkdir(parents=True)
@@ -78,7 +86,7 @@ def test_a_storage_fault_after_the_commit_keeps_the_file_and_repair_publishes_it
     assert not list((files / ".staging").iterdir())
 
 
-def test_repair_removes_stale_partials_but_keeps_uploads_in_flight(user, settings):  # type: ignore[no-untyped-def]
+def test_repair_removes_stale_partials_but_keeps_uploads_in_flight(user, settings, folder_storage):  # type: ignore[no-untyped-def]
     staging = settings.FILES_DIR / ".staging"
     staging.mkdir(parents=True)
     bodies = settings.UPLOAD_TEMP_DIR
@@ -110,7 +118,9 @@ def test_repair_removes_stale_partials_but_keeps_uploads_in_flight(user, setting
     assert at_start.bodies_removed == 1 and at_start.storage.published == []
 
 
-def test_a_repair_never_removes_the_staged_copy_of_a_committed_file(raw_client, user, settings):  # type: ignore[no-untyped-def]
+def test_a_repair_never_removes_the_staged_copy_of_a_committed_file(
+    raw_client, user, settings, folder_storage
+):  # type: ignore[no-untyped-def]
     files = settings.FILES_DIR
     files.mkdir(parents=True)
     (files / "packages").write_bytes(b"")
@@ -166,6 +176,7 @@ def test_a_full_file_store_is_a_507_leaving_no_row_and_no_partial_copy(
     mount = tmp_path / "tiny-files"
     mount_tiny_tmpfs(mount, size="64k")
     settings.FILES_DIR = mount
+    settings.FILE_STORAGE_BACKEND = "strongroom.storage.filesystem.FilesystemStorage"
     reset_storage()
     try:
         response = post_upload(raw_client, _big_wheel_form())
@@ -186,14 +197,16 @@ def test_a_full_sqlite_disk_is_507_not_the_database_outage(tmp_path):  # type: i
     try:
         database = sqlite3.connect(mount / "full.sqlite3")
         database.execute("CREATE TABLE t (data BLOB)")
-        with pytest.raises(Exception) as caught, DatabaseErrorWrapper(connection):
+        with pytest.raises(sqlite3.OperationalError) as caught:
             for _ in range(100):
                 database.execute("INSERT INTO t VALUES (?)", [os.urandom(4096)])
                 database.commit()
         database.close()
     finally:
         unmount(mount)
-    error = caught.value
+    # What Django's error wrapper makes of it (django.db.utils.DatabaseErrorWrapper).
+    error = OperationalError(*caught.value.args)
+    error.__cause__ = caught.value
     assert outage_status(error) == 507
     message = outage_message(error) or ""
     assert "disk is full" in message and "cannot be reached" not in message
