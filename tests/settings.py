@@ -33,3 +33,8 @@ if S3_BUCKET:  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Each process's download counter flushes on a timer (index.counting); in the test process
+# it must not write into whichever test's database is open a minute later. Tests of the
+# timer set their own interval (or run a real server).
+DOWNLOAD_FLUSH_SECONDS = 24 * 3600

@@ -34,3 +34,25 @@ def stored_files() -> list[str]:
     if not root.exists():
         return []
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def mount_tiny_tmpfs(path: os.PathLike[str] | str, *, size: str = "64k", inodes: int = 64) -> None:
+    """Mount a tmpfs of ``size`` bytes and ``inodes`` inodes at ``path``: a real disk that
+    fills up. Needs root (or CAP_SYS_ADMIN); skips otherwise (fails on CI). Unmount with
+    :func:`unmount`."""
+    import subprocess
+    from pathlib import Path
+
+    Path(path).mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={inodes}", "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    require(mounted.returncode == 0, f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+
+
+def unmount(path: os.PathLike[str] | str) -> None:
+    import subprocess
+
+    subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)

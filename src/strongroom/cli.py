@@ -42,12 +42,22 @@ def _migrate(verbosity: int = 0) -> None:
             call_command("migrate", interactive=False, verbosity=verbosity)
             return
         with connection.cursor() as cursor:
+            # Waiting for another node's migration, or rewriting a big table, may take
+            # longer than a request's statement timeout (settings.DATABASE_STATEMENT_TIMEOUT).
+            cursor.execute("SET statement_timeout = 0")
+            driver = connection.connection
+            reply_timeout = getattr(driver, "reply_timeout", None)
+            if reply_timeout is not None:
+                driver.reply_timeout = None
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
         try:
             call_command("migrate", interactive=False, verbosity=verbosity)
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+                cursor.execute("RESET statement_timeout")
+            if reply_timeout is not None:
+                driver.reply_timeout = reply_timeout
     except OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
@@ -109,9 +119,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from strongroom.server import serve_granian, serve_gunicorn
     from strongroom.storage import get_storage
     from strongroom.storage.base import StorageUnavailable
+    from strongroom.upload.repair import repair_files
 
     try:
         get_storage().prepare()  # e.g. create the S3 bucket
+        # Before any worker runs: publish files a crash left committed but unpublished,
+        # remove partial bodies and staged copies of uploads that died.
+        _print_repair(repair_files(at_start=True))
     except StorageUnavailable as exc:
         raise SystemExit(f"error: the file storage cannot be reached: {exc}") from None
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
@@ -122,6 +136,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
+
+
+def _print_repair(repaired: Any) -> None:
+    report = repaired.storage
+    if report.published or report.removed or repaired.bodies_removed or report.failed:
+        print(
+            f"Repair: published {len(report.published)} file(s) left in staging, removed "
+            f"{len(report.removed)} stale staged cop(ies) and {repaired.bodies_removed} "
+            f"partial upload bod(ies); {len(report.failed)} still unpublished.",
+            flush=True,
+        )
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Publish committed files left in staging; remove what died over an hour ago."""
+    _setup(args.data_dir)
+    from strongroom.storage.base import StorageUnavailable
+    from strongroom.upload.repair import repair_files
+
+    try:
+        repaired = repair_files(at_start=False)
+    except StorageUnavailable as exc:
+        raise SystemExit(f"error: the file storage cannot be reached: {exc}") from None
+    _print_repair(repaired)
+    for path in repaired.storage.published:
+        print(f"published {path}")
+    for path in repaired.storage.failed:
+        print(f"still unpublished: {path}")
+    return 1 if repaired.storage.failed else 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -303,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
+
+    repair = commands.add_parser(
+        "repair",
+        parents=[common],
+        help="publish files an outage left unpublished; remove stale partial uploads",
+    )
+    repair.set_defaults(func=cmd_repair)
 
     def account_args(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--username", required=True)

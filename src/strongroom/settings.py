@@ -142,6 +142,11 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------
 
 DATABASE_URL = _env("DATABASE_URL", "")
+# PostgreSQL outages answer 503 within these bounds instead of holding requests: seconds to
+# connect, seconds a statement may run (the server cancels it), and the client's own
+# deadline for any reply (a frozen server cancels nothing; strongroom.db.postgresql).
+DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 3)
+DATABASE_STATEMENT_TIMEOUT = _env_int("DATABASE_STATEMENT_TIMEOUT", 10)
 
 
 def _database_from_url(url: str) -> dict[str, object]:
@@ -149,7 +154,7 @@ def _database_from_url(url: str) -> dict[str, object]:
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise ValueError("STRONGROOM_DATABASE_URL must be a postgresql:// URL")
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "strongroom.db.postgresql",
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -157,6 +162,12 @@ def _database_from_url(url: str) -> dict[str, object]:
         "PORT": str(parsed.port or ""),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+            "options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}",
+        },
+        # A few seconds more than the statement timeout, so the server normally cancels.
+        "REPLY_TIMEOUT": DATABASE_STATEMENT_TIMEOUT + 5,
     }
 
 

@@ -3,6 +3,8 @@
 Each worker process adds to a counter in its own memory (a dict under a lock). Every
 DOWNLOAD_FLUSH_EVERY downloads or DOWNLOAD_FLUSH_SECONDS, whichever comes first, a
 background thread writes the aggregated counts, one row per file and day, to the database;
+the seconds are kept by a timer thread of the worker's own (started with its first
+download), so counts are written even when no further download arrives;
 the gunicorn ``worker_int``/``worker_exit`` hooks (strongroom.server) flush what is left
 when a worker stops (Ctrl-C, SIGTERM). A crash loses at most one interval's counts, which
 is acceptable for ranking projects by popularity. Why not Redis or a spool file: the
@@ -13,6 +15,7 @@ the database write is already aggregated and rare.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -70,9 +73,12 @@ class DownloadCounter:
         self._since_flush = 0
         self._last_flush = clock()
         self._flushing = False
+        self._timer_pid = 0  # the process whose timer thread runs (none after a fork)
 
     def count(self, sha256: str) -> None:
         """Count one download; may start a background flush. Never touches the database."""
+        if self._timer_pid != os.getpid():
+            self._start_timer()
         day = timezone.now().date()
         with self._lock:
             self._counts[(sha256, day)] += 1
@@ -85,6 +91,31 @@ class DownloadCounter:
                 self._flushing = True
         if due:
             threading.Thread(target=self._flush_in_background, daemon=True).start()
+
+    def _start_timer(self) -> None:
+        with self._lock:
+            if self._timer_pid == os.getpid():
+                return
+            self._timer_pid = os.getpid()
+        threading.Thread(target=self._flush_on_timer, name="download-counts", daemon=True).start()
+
+    def _flush_on_timer(self) -> None:
+        """Every DOWNLOAD_FLUSH_SECONDS, write what was counted: an idle worker that is
+        killed loses at most that interval's counts."""
+        pid = os.getpid()
+        while self._timer_pid == pid:
+            interval = float(settings.DOWNLOAD_FLUSH_SECONDS)
+            time.sleep(min(max(interval, 0.05), 1.0))  # a changed setting applies within 1 s
+            with self._lock:
+                due = (
+                    bool(self._counts)
+                    and not self._flushing
+                    and self._clock() - self._last_flush >= interval
+                )
+                if due:
+                    self._flushing = True
+            if due:
+                self._flush_in_background()
 
     def pending(self) -> int:
         with self._lock:

@@ -43,9 +43,33 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return start, end
 
 
-def _chunks(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+def _is_local_file(handle: BinaryIO) -> bool:
+    try:
+        handle.fileno()
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+        return False
+    return True
+
+
+def _first_chunk(handle: BinaryIO, start: int, length: int) -> bytes:
+    """Read the first chunk now, before the status line is sent: a store that answered
+    the size but fails to read (S3 HEAD fine, GET failing) then raises StorageUnavailable
+    into the outage handler (a 503), instead of breaking a 200 mid-stream."""
     try:
         handle.seek(start)
+        return handle.read(min(CHUNK, length))
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _chunks(handle: BinaryIO, start: int, length: int, first: bytes = b"") -> Iterator[bytes]:
+    try:
+        if first:
+            yield first
+            length -= len(first)
+        else:
+            handle.seek(start)
         while length > 0:
             data = handle.read(min(CHUNK, length))
             if not data:
@@ -80,13 +104,18 @@ def file_response(
         handle.close()
         return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     content_type = content_type_for(path)
-    if isinstance(wanted, tuple):
-        start, end = wanted
+    remote = not _is_local_file(handle)
+    if isinstance(wanted, tuple) or (remote and size > 0):
+        start, end = wanted if isinstance(wanted, tuple) else (0, size - 1)
         length = end - start + 1
+        first = _first_chunk(handle, start, length)
         response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            _chunks(handle, start, length), status=206, content_type=content_type
+            _chunks(handle, start, length, first),
+            status=206 if isinstance(wanted, tuple) else 200,
+            content_type=content_type,
         )
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        if isinstance(wanted, tuple):
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
     else:
         length = size
         response = FileResponse(handle, content_type=content_type)

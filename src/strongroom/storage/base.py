@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import abc
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,24 +14,83 @@ class StorageUnavailable(Exception):
     """The storage could not be reached or refused to work; callers answer 503."""
 
 
+class StorageFull(StorageUnavailable):
+    """The storage has no room left (no space, no inode, a quota); callers answer 507."""
+
+
+# The errors that mean "no room": a full disk, no free inode, a quota, a size limit.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_error(error: OSError) -> StorageUnavailable:
+    """The storage exception for a local ``OSError``: full, or otherwise unavailable."""
+    if error.errno in NO_ROOM:
+        return StorageFull(str(error))
+    return StorageUnavailable(str(error))
+
+
+@dataclass
+class RepairReport:
+    """What :meth:`Storage.repair` did: paths published, staged entries removed."""
+
+    published: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
 class Storage(abc.ABC):
     """Where package files live. Paths are relative, ``/``-separated, and never contain ``..``.
 
     Any method may raise :class:`StorageUnavailable` when the store is down.
+
+    Writes happen in two steps. ``stage`` copies the bytes to a staging place (the slow
+    part, done before any database transaction) and remembers the final path beside
+    them; ``publish_on_commit``, called inside the transaction that records the file,
+    moves everything this thread staged into place once that transaction commits. A
+    rolled-back transaction's staged copies are removed by ``discard_staged``. After the
+    commit nothing is ever deleted: a publication that fails keeps its staged copy, is
+    reported by ``take_unpublished`` and is finished later by ``repair``.
     """
+
+    # True when other servers write to the same store (their uploads may be in flight).
+    shared = False
 
     def prepare(self) -> None:
         """Create what the store needs before the first write (``serve`` calls it)."""
         return None
 
     @abc.abstractmethod
-    def save(self, path: str, source: Path | bytes) -> None:
-        """Stage ``source`` (a local file, which is consumed, or bytes) to appear at ``path``
-        once the current database transaction commits."""
+    def stage(self, path: str, source: Path | bytes) -> None:
+        """Copy ``source`` (a local file, which is consumed, or bytes) to a staging place,
+        to appear at ``path`` once ``publish_on_commit``'s transaction commits. Raises
+        :class:`StorageFull` when there is no room, leaving nothing partial behind."""
+
+    @abc.abstractmethod
+    def publish_on_commit(self) -> None:
+        """Publish what this thread staged when the current transaction commits."""
 
     @abc.abstractmethod
     def discard_staged(self) -> None:
         """Remove everything this thread staged that has not been committed yet."""
+
+    def take_unpublished(self) -> list[str]:
+        """Paths committed by this thread whose publication failed (kept for ``repair``);
+        forgets them."""
+        return []
+
+    @abc.abstractmethod
+    def repair(self, is_committed: Callable[[str], bool], staged_before: float) -> RepairReport:
+        """Finish what a crash or an outage left in staging.
+
+        A staged copy whose final path ``is_committed`` is published; one that is not
+        committed, or a partial copy, is removed when it was written before
+        ``staged_before`` (a Unix time: older than any upload still in flight).
+        """
+
+    def save(self, path: str, source: Path | bytes) -> None:
+        """``stage`` and ``publish_on_commit`` at once (inside a transaction)."""
+        self.stage(path, source)
+        self.publish_on_commit()
 
     @abc.abstractmethod
     def open(self, path: str) -> BinaryIO:

@@ -1,9 +1,11 @@
 """Files in an S3-compatible bucket (``settings.S3_BUCKET`` under ``settings.S3_PREFIX``).
 
-Writes keep the interface's promise: ``save`` uploads to a staging key inside the
-transaction (so an unreachable store fails the upload before anything is committed),
-and the commit copies it to its final key and deletes the staging object. A rolled-back
-transaction deletes its staged objects, so nothing is left behind. Final keys are
+Writes keep the interface's promise: ``stage`` uploads to a staging key before the
+transaction (so an unreachable store fails the upload before anything is committed, and
+no lock is held while the bytes travel), and the commit copies it to its final key and
+deletes the staging object. A rolled-back transaction deletes its staged objects, so
+nothing is left behind; a copy that fails after the commit keeps the staged object (its
+user metadata names the final path) for ``repair``. Final keys are
 content-addressed, which is why a copy (not a direct write) is used: two racing uploads
 of the same file must never let the loser remove what the winner published.
 
@@ -17,8 +19,10 @@ import io
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote, unquote
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,11 +30,19 @@ from django.conf import settings
 from django.db import transaction
 from storages.backends.s3 import S3Storage as DjangoS3Storage
 
-from strongroom.storage.base import Storage, StorageUnavailable, is_safe_path
+from strongroom.storage.base import (
+    RepairReport,
+    Storage,
+    StorageUnavailable,
+    is_safe_path,
+    storage_error,
+)
 
 log = logging.getLogger(__name__)
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# The user-metadata key of a staged object that names its final path.
+_TARGET = "strongroom-target"
 
 
 def _is_missing(error: ClientError) -> bool:
@@ -76,7 +88,11 @@ class _ObjectReader(io.RawIOBase):
                 self._body = self._obj.get(Range=f"bytes={self._pos}-")["Body"]
             except (BotoCoreError, ClientError) as exc:
                 raise _unavailable(exc) from exc
-        data = self._body.read(len(buffer))
+        try:
+            data = self._body.read(len(buffer))
+        except (BotoCoreError, ClientError, OSError) as exc:  # the body broke off
+            self._drop_body()
+            raise _unavailable(exc) from exc
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -92,6 +108,8 @@ class _ObjectReader(io.RawIOBase):
 
 
 class S3Storage(Storage):
+    shared = True
+
     def __init__(self, bucket: str | None = None, prefix: str | None = None):
         self.bucket_name = bucket or settings.S3_BUCKET
         self.prefix = (settings.S3_PREFIX if prefix is None else prefix).strip("/")
@@ -127,10 +145,11 @@ class S3Storage(Storage):
     def _object(self, key: str) -> Any:
         return self.backend.bucket.Object(key)
 
-    def _pending(self) -> list[str]:
+    def _pending(self) -> list[tuple[str, str]]:
+        """(staging key, final key) of what this thread staged and has not committed."""
         if not hasattr(self._local, "pending"):
             self._local.pending = []
-        pending: list[str] = self._local.pending
+        pending: list[tuple[str, str]] = self._local.pending
         return pending
 
     # --- the interface -------------------------------------------------------------------
@@ -157,43 +176,97 @@ class S3Storage(Storage):
             raise _unavailable(exc) from exc
         self._bucket_ready = True
 
-    def save(self, path: str, source: Path | bytes) -> None:
+    def stage(self, path: str, source: Path | bytes) -> None:
         final = self.key(path)
         staging = self.key(f".staging/{uuid.uuid4().hex}")
         self.prepare()
+        # The final path rides on the staged object, so ``repair`` can publish it later.
+        extra = {"Metadata": {_TARGET: quote(path, safe="/")}}
         try:
             if isinstance(source, bytes):
-                self._object(staging).upload_fileobj(io.BytesIO(source))
+                self._object(staging).upload_fileobj(io.BytesIO(source), ExtraArgs=extra)
             else:
                 with source.open("rb") as handle:
-                    self._object(staging).upload_fileobj(handle)
+                    self._object(staging).upload_fileobj(handle, ExtraArgs=extra)
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(exc) from exc
+        except OSError as exc:  # reading the local file
+            raise storage_error(exc) from exc
         if isinstance(source, Path):
             source.unlink(missing_ok=True)
-        self._pending().append(staging)
+        self._pending().append((staging, final))
 
-        def publish() -> None:
+    def publish_on_commit(self) -> None:
+        batch = list(self._pending())
+        if batch:
+            transaction.on_commit(lambda: self._publish_committed(batch))
+
+    def _publish_committed(self, batch: list[tuple[str, str]]) -> None:
+        """Runs after the commit: the staged objects now belong to committed rows, so they
+        are never discarded; one that cannot be copied stays for ``repair``."""
+        pending = self._pending()
+        for item in batch:
+            if item in pending:
+                pending.remove(item)
+        for staging, final in batch:
             try:
-                self._object(final).copy({"Bucket": self.bucket_name, "Key": staging})
-                self._object(staging).delete()
+                self._publish(staging, final)
             except (BotoCoreError, ClientError) as exc:
-                # Committed, but not published: the staging object is kept for repair.
-                log.error("could not publish %s from %s: %s", final, staging, exc)
-                raise _unavailable(exc) from exc
-            if staging in self._pending():
-                self._pending().remove(staging)
+                log.error(
+                    "committed but not published: %s (kept as %s for repair): %s",
+                    final,
+                    staging,
+                    exc,
+                )
+                self._unpublished().append(final)
 
-        transaction.on_commit(publish, robust=False)
+    def _publish(self, staging: str, final: str) -> None:
+        self._object(final).copy({"Bucket": self.bucket_name, "Key": staging})
+        self._object(staging).delete()
+
+    def _unpublished(self) -> list[str]:
+        if not hasattr(self._local, "unpublished"):
+            self._local.unpublished = []
+        unpublished: list[str] = self._local.unpublished
+        return unpublished
+
+    def take_unpublished(self) -> list[str]:
+        unpublished = self._unpublished()
+        taken = list(unpublished)
+        unpublished.clear()
+        return taken
 
     def discard_staged(self) -> None:
         pending = self._pending()
         while pending:
-            staging = pending.pop()
+            staging, _final = pending.pop()
             try:
                 self._object(staging).delete()
             except (BotoCoreError, ClientError) as exc:
                 log.warning("could not remove staged object %s: %s", staging, exc)
+
+    def repair(self, is_committed: Callable[[str], bool], staged_before: float) -> RepairReport:
+        report = RepairReport()
+        prefix = self.key(".staging") + "/"
+        try:
+            for summary in self.backend.bucket.objects.filter(Prefix=prefix):
+                obj = self._object(summary.key)
+                obj.load()
+                path = unquote(obj.metadata.get(_TARGET, ""))
+                if path and is_safe_path(path) and is_committed(path):
+                    try:
+                        self._publish(summary.key, self.key(path))
+                    except (BotoCoreError, ClientError) as exc:
+                        log.error("could not publish %s from %s: %s", path, summary.key, exc)
+                        report.failed.append(path)
+                    else:
+                        report.published.append(path)
+                elif summary.last_modified.timestamp() < staged_before:
+                    obj.delete()
+                    report.removed.append(summary.key)
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(exc) from exc
+        return report
 
     def _head(self, path: str) -> tuple[Any, int]:
         obj = self._object(self.key(path))

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 class UploadError(Exception):
-    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403, 413 or 503.
+    """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403, 413, 503
+    or 507.
 
     ``user`` and ``token_id`` name who was refused when that is known before the
     uploader is (a token that failed verification, an account refused a password).
@@ -36,3 +37,15 @@ def forbidden(message: str, **who: object) -> UploadError:
 
 def too_large(message: str) -> UploadError:
     return UploadError(message, 413)
+
+
+class PublishPending(Exception):
+    """The upload was committed but its file could not be published yet (a storage fault
+    after the commit); the staged copy is kept for repair. Not a refusal: nothing is
+    recorded as refused, and the client is told not to upload again."""
+
+    status = 503
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

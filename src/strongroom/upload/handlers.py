@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -34,7 +35,8 @@ class HashingUploadHandler(FileUploadHandler):
     """Accepts one file field, ``content``; other file fields are skipped and noted.
 
     Bytes beyond ``max_size`` stop the upload (``too_large`` is set) and the partial
-    file is removed.
+    file is removed; so does a local write error (a full disk, no inode for the temporary
+    file), which is kept in ``write_error`` for the answer.
     """
 
     chunk_size = 256 * 1024
@@ -43,6 +45,7 @@ class HashingUploadHandler(FileUploadHandler):
         super().__init__(request)
         self.max_size = max_size
         self.too_large = False
+        self.write_error: OSError | None = None
         self.unexpected_fields: list[str] = []
         self._handle: Any = None
         self._path: Path | None = None
@@ -56,8 +59,11 @@ class HashingUploadHandler(FileUploadHandler):
             self.unexpected_fields.append(field_name)
             raise SkipFile()
         directory = Path(settings.UPLOAD_TEMP_DIR)
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=directory)
+        except OSError as exc:
+            self._stop_on_write_error(exc)
         self._handle = os.fdopen(fd, "wb")
         self._path = Path(name)
         self._size = 0
@@ -75,13 +81,19 @@ class HashingUploadHandler(FileUploadHandler):
             raise StopUpload(connection_reset=False)
         for digest in self._hashes.values():
             digest.update(raw_data)
-        self._handle.write(raw_data)
+        try:
+            self._handle.write(raw_data)
+        except OSError as exc:
+            self._stop_on_write_error(exc)
         return None
 
     def file_complete(self, file_size: int) -> HashedUpload | None:
         if self._handle is None or self._path is None:
             return None
-        self._handle.close()
+        try:
+            self._handle.close()  # writes what is still buffered
+        except OSError as exc:
+            self._stop_on_write_error(exc)
         self._handle = None
         self.result = HashedUpload(
             self._path,
@@ -91,12 +103,18 @@ class HashingUploadHandler(FileUploadHandler):
         )
         return self.result
 
+    def _stop_on_write_error(self, error: OSError) -> NoReturn:
+        self.write_error = error
+        self._abandon()
+        raise StopUpload(connection_reset=False)
+
     def upload_interrupted(self) -> None:
         self._abandon()
 
     def _abandon(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+                self._handle.close()
             self._handle = None
         if self._path is not None:
             self._path.unlink(missing_ok=True)

@@ -21,10 +21,10 @@ from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
 from strongroom.storage import get_storage
-from strongroom.storage.base import StorageUnavailable
+from strongroom.storage.base import StorageFull, StorageUnavailable
 from strongroom.upload import archives, checks
 from strongroom.upload.auth import Uploader, check_token_scope
-from strongroom.upload.errors import UploadError, forbidden
+from strongroom.upload.errors import PublishPending, UploadError, forbidden
 from strongroom.web.http import absolute_url
 
 if TYPE_CHECKING:
@@ -144,7 +144,8 @@ def _store(
     core: bytes | None,
     upload: HashedUpload,
 ) -> File:
-    storage = get_storage()
+    """Record the file in one transaction; what ``accept_upload`` staged is published
+    when it commits."""
     user = uploader.user
     version, canonical = checks.normalized_version(dist.version)
     with transaction.atomic():
@@ -171,7 +172,6 @@ def _store(
                 project=project,
                 extra={"project": project.name, "version": version},
             )
-        path = storage_path(upload.sha256, dist.filename)
         file = File.objects.create(
             release=release,
             project=project,
@@ -180,16 +180,14 @@ def _store(
             python_version=dist.python_version,
             requires_python=release.requires_python,
             size=upload.size or 0,
-            path=path,
+            path=storage_path(upload.sha256, dist.filename),
             sha256_digest=upload.sha256,
             blake2_256_digest=upload.blake2_256,
             md5_digest=upload.md5,
             uploader=user,
             metadata_sha256=hashlib.sha256(core).hexdigest() if core is not None else "",
         )
-        storage.save(path, upload.path)
-        if core is not None:
-            storage.save(file.metadata_path, core)
+        get_storage().publish_on_commit()
         packages.bump_serial(project)
         record_event(
             EventTag.FILE_ADD,
@@ -220,8 +218,14 @@ def accept_upload(
     if UsedFilename.objects.filter(filename=dist.filename).exists():
         raise _already_used(dist.filename)
     storage = get_storage()
+    path = storage_path(upload.sha256, dist.filename)
     try:
-        return _store(request, uploader, dist, metadata, core, upload)
+        # The slow part (a copy, an S3 upload) before the transaction: no lock is held
+        # while the bytes travel, neither the database's nor the audit chain's.
+        storage.stage(path, upload.path)
+        if core is not None:
+            storage.stage(f"{path}.metadata", core)
+        file = _store(request, uploader, dist, metadata, core, upload)
     except IntegrityError:
         # Lost a race: the same filename (or a new project's name) was committed meanwhile.
         storage.discard_staged()
@@ -229,6 +233,15 @@ def accept_upload(
             raise _already_used(dist.filename) from None
         raise UploadError(
             _("Another upload changed this project at the same time; try again.")
+        ) from None
+    except StorageFull:
+        storage.discard_staged()
+        raise UploadError(
+            _(
+                "The server has no room left to store the file, so it was not stored; "
+                "try again later."
+            ),
+            507,
         ) from None
     except StorageUnavailable:
         storage.discard_staged()
@@ -239,3 +252,15 @@ def accept_upload(
     except BaseException:
         storage.discard_staged()
         raise
+    # Committed: from here on nothing is deleted. A publication that failed keeps its
+    # staged copy, which ``strongroom repair`` (and every start) publishes.
+    if storage.take_unpublished():
+        raise PublishPending(
+            _(
+                "The file %(filename)s was recorded, but the file storage failed while "
+                "publishing it. It is kept and will be published when the storage recovers "
+                "(strongroom repair); do not upload it again."
+            )
+            % {"filename": dist.filename}
+        )
+    return file

@@ -11,8 +11,9 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from strongroom.storage.base import NO_ROOM
 from strongroom.upload.auth import authenticate_upload, record_refusal
-from strongroom.upload.errors import UploadError, too_large
+from strongroom.upload.errors import PublishPending, UploadError, too_large
 from strongroom.upload.handlers import HashedUpload, HashingUploadHandler
 from strongroom.upload.services import accept_upload, largest_upload_limit
 
@@ -53,6 +54,22 @@ def _drain(request: HttpRequest, limit: int) -> None:
         pass
 
 
+def _write_refusal(error: OSError) -> UploadError:
+    """The answer when the body could not be written to the upload temp dir."""
+    log.warning("could not write an upload body: %s", error)
+    if error.errno in NO_ROOM:
+        return UploadError(
+            _(
+                "The server has no room left to receive the file (its disk is full); "
+                "try again later."
+            ),
+            507,
+        )
+    return UploadError(
+        _("The server could not write the file to its temporary folder; try again later."), 503
+    )
+
+
 def _parse(request: HttpRequest, handler: HashingUploadHandler) -> HashedUpload:
     try:
         request.POST  # noqa: B018 - runs the streaming multipart parser
@@ -63,6 +80,8 @@ def _parse(request: HttpRequest, handler: HashingUploadHandler) -> HashedUpload:
         raise UploadError(_("Too many form fields.")) from None
     except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError, ValueError):
         raise UploadError(_("The request is not a valid multipart/form-data upload.")) from None
+    if handler.write_error is not None:
+        raise _write_refusal(handler.write_error)
     if handler.too_large:
         raise too_large(
             _("File too large. The limit for this project is %(limit)d MiB.")
@@ -114,6 +133,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         log.info("upload refused (%s): %s", error.status, error.message)
         record_refusal(request, error, uploader, _project_field(request, body_read))
         return error_response(error)
+    except PublishPending as pending:
+        log.error("upload committed, publication pending: %s", pending.message)
+        return error_response(UploadError(pending.message, pending.status))
     finally:
         handler.cleanup()
     return HttpResponse("OK\n", content_type="text/plain")

@@ -16,14 +16,34 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
-from strongroom.storage.base import StorageUnavailable
+from strongroom.storage.base import StorageFull, StorageUnavailable
 
 log = logging.getLogger("strongroom.outage")
 RETRY_AFTER_SECONDS = 30
 
 
+def is_disk_full(error: BaseException | None) -> bool:
+    """A database or storage error that means "no room left", not "cannot be reached":
+    SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100), a full store."""
+    if isinstance(error, StorageFull):
+        return True
+    if not isinstance(error, DatabaseError):
+        return False
+    cause = error.__cause__
+    if getattr(cause, "sqlite_errorname", "") == "SQLITE_FULL":
+        return True
+    return getattr(cause, "sqlstate", "") == "53100"
+
+
+def outage_status(error: BaseException | None) -> int:
+    """507 Insufficient Storage for a full disk, else 503."""
+    return 507 if is_disk_full(error) else 503
+
+
 def outage_message(error: BaseException | None) -> str | None:
     """The sentence for the client when ``error`` is an outage, else None."""
+    if is_disk_full(error):
+        return _("Insufficient storage: the server's disk is full. Try again later.")
     if isinstance(error, OperationalError | InterfaceError):
         return _("Service unavailable: the database cannot be reached. Try again shortly.")
     if isinstance(error, StorageUnavailable):
@@ -38,8 +58,8 @@ def _is_connection_error(error: DatabaseError) -> bool:
     return cause is not None and type(cause).__name__ in {"OperationalError", "InterfaceError"}
 
 
-def unavailable_response(message: str) -> HttpResponse:
-    response = HttpResponse(message + "\n", status=503, content_type="text/plain; charset=utf-8")
+def unavailable_response(message: str, status: int = 503) -> HttpResponse:
+    response = HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
     response.reason_phrase = " ".join(message.split())
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
@@ -52,8 +72,9 @@ def outage_response() -> HttpResponse | None:
     message = outage_message(error)
     if message is None:
         return None
-    log.warning("503 %s: %s", type(error).__name__, str(error).strip().splitlines()[0:1])
-    return unavailable_response(message)
+    status = outage_status(error)
+    log.warning("%d %s: %s", status, type(error).__name__, str(error).strip().splitlines()[0:1])
+    return unavailable_response(message, status)
 
 
 class OutageLogFilter(logging.Filter):
@@ -62,4 +83,5 @@ class OutageLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and outage_message(record.exc_info[1]) is not None:
             return False
-        return not (record.levelno >= logging.ERROR and getattr(record, "status_code", 0) == 503)
+        status = getattr(record, "status_code", 0)
+        return not (record.levelno >= logging.ERROR and status in {503, 507})
