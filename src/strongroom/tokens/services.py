@@ -23,6 +23,7 @@ from strongroom.packages.models import Project, Role
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import (
     Caveat,
+    CaveatError,
     Expiry,
     OwnedBy,
     Permission,
@@ -375,8 +376,9 @@ def verify_token(
     caveats = stored + parsed.caveats
     try:
         check_all(caveats, context, str(token.user_id))
-    except ValueError as exc:
-        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}, token) from None
+    except CaveatError as exc:
+        # Each caveat says in a full sentence what the token does not allow.
+        raise TokenError(str(exc), token) from None
     ApiToken.objects.filter(pk=token.pk).update(
         last_used=context.now, last_used_ip=client_ip(request) if request is not None else None
     )
