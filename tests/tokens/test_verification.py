@@ -278,3 +278,12 @@ def test_legacy_never_answers_500_for_appended_caveats(client, user, caveats):
     real = _real(user)
     response = _upload(client, _append(real, *caveats))
     assert response.status_code in (200, 400, 403), response.status_code
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.one_of(st.binary(max_size=200), st.text(max_size=200), caveat_like.map(json.dumps)))
+def test_the_caveat_parser_refuses_only_with_malformed_caveat(raw):
+    from strongroom.tokens.caveats import MalformedCaveat, parse_caveat
+
+    with contextlib.suppress(MalformedCaveat):
+        parse_caveat(raw)
