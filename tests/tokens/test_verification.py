@@ -287,3 +287,10 @@ def test_the_caveat_parser_refuses_only_with_malformed_caveat(raw):
 
     with contextlib.suppress(MalformedCaveat):
         parse_caveat(raw)
+
+
+def test_an_expired_token_is_refused_before_the_upload_body_is_read(user):
+    now = int(timezone.now().timestamp())
+    raw = _append(_token(user), json.dumps({"v": 1, "t": "expiry", "nbf": 0, "exp": now - 1}))
+    with pytest.raises(services.TokenError, match="expired on"):
+        services.identify_token(raw)

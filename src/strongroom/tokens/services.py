@@ -323,7 +323,31 @@ def identify_token(raw: str) -> PresentedToken:
     For refusing a bad token early (before an upload's body is read). It grants nothing:
     whatever the request then does is authorised by :func:`verify_token`. TokenError says why.
     """
-    return PresentedToken(raw=raw, token=_identify(raw)[0])
+    token, parsed = _identify(raw)
+    # Refuse early what no request could use (expired, someone else's), so an expired
+    # token cannot make the server receive a whole upload first. The project scope and
+    # the permission wait for verify_token, which re-checks all of this anyway.
+    early = TokenContext(
+        now=timezone.now(), permission=Permission.UPLOAD, project_id=None, project_name=""
+    )
+    try:
+        for caveat in _caveats(token, parsed):
+            if not isinstance(caveat, Projects):
+                caveat.check(early, str(token.user_id))
+    except CaveatError as exc:
+        raise TokenError(str(exc), token) from None
+    return PresentedToken(raw=raw, token=token)
+
+
+def _caveats(token: ApiToken, parsed: macaroons.ParsedToken) -> list[Caveat]:
+    """The server's caveats (stored) and the holder's (appended to the string)."""
+    try:
+        stored = [parse_caveat_dict(c) for c in token.caveats]
+    except (ValueError, TypeError):
+        raise TokenError(
+            _("Invalid API token: its stored caveats are unreadable."), token
+        ) from None
+    return stored + parsed.caveats
 
 
 def _identify(raw: str) -> tuple[ApiToken, macaroons.ParsedToken]:
@@ -367,13 +391,7 @@ def verify_token(
     nothing else, whatever the string.
     """
     token, parsed = _identify(raw)
-    try:
-        stored = [parse_caveat_dict(c) for c in token.caveats]
-    except (ValueError, TypeError):
-        raise TokenError(
-            _("Invalid API token: its stored caveats are unreadable."), token
-        ) from None
-    caveats = stored + parsed.caveats
+    caveats = _caveats(token, parsed)
     try:
         check_all(caveats, context, str(token.user_id))
     except CaveatError as exc:
