@@ -272,6 +272,20 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_audit_rekey(args: argparse.Namespace) -> int:
+    """Re-hash the audit chain under the current key (after a key rotation)."""
+    _setup(args.data_dir)
+    _migrate()
+    from strongroom.events.chain import rekey_chain
+
+    result = rekey_chain()
+    if not result.ok:
+        print(f"{result}; nothing was re-hashed", file=sys.stderr)
+        return 1
+    print(f"audit log re-hashed under the current key: {result.checked} events")
+    return 0
+
+
 def cmd_audit_purge(args: argparse.Namespace) -> int:
     _setup(args.data_dir)
     _migrate()
@@ -408,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="recompute the hash chain; exit 1 if it is broken"
     )
     verify.set_defaults(func=cmd_audit_verify)
+    rekey = audit_commands.add_parser(
+        "rekey",
+        parents=[common],
+        help="re-hash the audit log under the current secret key (after a rotation)",
+    )
+    rekey.set_defaults(func=cmd_audit_rekey)
     purge = audit_commands.add_parser(
         "purge", parents=[common], help="remove events older than the retention period"
     )

@@ -7,6 +7,7 @@ variable with a typed default suited to the embedded deployment (SQLite and a fo
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -76,6 +77,12 @@ if not SECRET_KEY:
             "STRONGROOM_DATABASE_URL is used"
         )
     SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
+# Previous secret keys, newest first, separated by commas or spaces: after a rotation they
+# keep sessions, signed links, API tokens, TOTP secrets and the audit chain verifiable,
+# while everything new is made with SECRET_KEY (see strongroom/keys.py, docs/deployment.md).
+SECRET_KEY_FALLBACKS = [
+    item for item in re.split(r"[\s,]+", _env("SECRET_KEY_FALLBACKS", "")) if item
+]
 DEBUG = _env_bool("DEBUG", False)
 
 SITE_NAME = _env("SITE_NAME", "Strongroom")

@@ -111,3 +111,32 @@ def test_concurrent_writer_processes_keep_one_unbroken_chain_on_sqlite(tmp_path:
     result = run_cli("audit", "verify", data_dir=data)
     assert result.returncode == 0, result.stderr
     assert "160 events verified" in result.stdout
+
+
+def test_rotating_the_secret_key_keeps_the_chain_verifiable_and_rekey_retires_the_old(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    old, new = "old-cli-secret-" * 4, "new-cli-secret-" * 4
+    before = cli_env(STRONGROOM_SECRET_KEY=old)
+    rotated = cli_env(STRONGROOM_SECRET_KEY=new, STRONGROOM_SECRET_KEY_FALLBACKS=old)
+    alone = cli_env(STRONGROOM_SECRET_KEY=new)
+    _user(data, "erin")  # written under the generated key: not ours to verify later
+    (data / "secret_key").unlink()
+    with sqlite3.connect(data / "strongroom.sqlite3") as db:
+        db.execute("DELETE FROM events_event")
+        db.execute("DELETE FROM events_chainhead")
+    stdin = PASSWORD + "\n"
+    for name, env in (("frank", before), ("grace", rotated)):
+        made = run_cli(
+            "user", "create", "--username", name, "--email", f"{name}@example.org",
+            "--verified", "--password-stdin", data_dir=data, stdin=stdin, env=env,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    assert run_cli("audit", "verify", data_dir=data, env=rotated).returncode == 0
+    refused = run_cli("audit", "verify", data_dir=data, env=alone)
+    assert refused.returncode == 1 and "#1, account:create) was altered" in refused.stderr
+    rekeyed = run_cli("audit", "rekey", data_dir=data, env=rotated)
+    assert rekeyed.returncode == 0 and "2 events" in rekeyed.stdout, rekeyed.stderr
+    ok = run_cli("audit", "verify", data_dir=data, env=alone)
+    assert ok.returncode == 0 and "2 events verified" in ok.stdout, ok.stderr

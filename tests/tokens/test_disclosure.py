@@ -92,3 +92,13 @@ def test_signed_body_cannot_be_swapped(client, user, scanner_key):
 def test_unsigned_or_garbage_reports_are_400(client, scanner_key, headers):
     response = client.post(URL, b"[]", content_type="application/json", **headers)
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, json.dumps([{"token": "strongroom-" + "A" * 20_000, "url": "x"}]).encode()],
+)
+def test_hostile_signed_reports_are_answered_cleanly(client, scanner_key, body):
+    response = _post(client, body, scanner_key)
+    assert response.status_code in (200, 400)

@@ -7,24 +7,34 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymacaroons import Macaroon
 
+from strongroom.keys import DerivedKey
 from strongroom.tokens import macaroons
-from strongroom.tokens.caveats import Expiry, OwnedBy, ProjectRef, Projects, UploadContext
+from strongroom.tokens.caveats import (
+    Expiry,
+    OwnedBy,
+    Permission,
+    ProjectRef,
+    Projects,
+    TokenContext,
+)
 
 PREFIX = "strongroom-"
-SECRET = "instance-secret"
+KEY = DerivedKey(key_id="k1", key=b"instance tokens key")
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def _mint(*caveats, token_id="tok-1"):
     return macaroons.mint(
-        prefix=PREFIX, location="test", secret=SECRET, token_id=token_id, caveats=list(caveats)
+        prefix=PREFIX, location="test", key=KEY, token_id=token_id, caveats=list(caveats)
     )
 
 
 def _verify(raw, project="alpha", project_id="p-alpha", now=NOW, user="u-1"):
     parsed = macaroons.parse(raw, prefix=PREFIX)
-    ctx = UploadContext(now=now, project_id=project_id, project_name=project)
-    macaroons.verify(parsed, secret=SECRET, context=ctx, token_user=user)
+    ctx = TokenContext(
+        now=now, permission=Permission.UPLOAD, project_id=project_id, project_name=project
+    )
+    macaroons.verify(parsed, keys=[KEY], context=ctx, token_user=user)
     return parsed
 
 
@@ -77,7 +87,8 @@ def test_removing_a_caveat_breaks_the_signature():
 
 
 def test_token_signed_with_another_instance_secret_is_refused():
-    raw = macaroons.mint(prefix=PREFIX, location="x", secret="other", token_id="tok-1", caveats=[])
+    other = DerivedKey(key_id=KEY.key_id, key=b"another instance's key")
+    raw = macaroons.mint(prefix=PREFIX, location="x", key=other, token_id="tok-1", caveats=[])
     with pytest.raises(macaroons.InvalidToken):
         _verify(raw)
 
@@ -112,8 +123,8 @@ def test_any_string_is_parsed_or_refused_cleanly(text):
 
 
 def _verify_any(parsed):
-    ctx = UploadContext(now=NOW, project_id="p", project_name="p")
-    macaroons.verify(parsed, secret=SECRET, context=ctx, token_user="u")
+    ctx = TokenContext(now=NOW, permission=Permission.UPLOAD, project_id="p", project_name="p")
+    macaroons.verify(parsed, keys=[KEY], context=ctx, token_user="u")
     raise macaroons.InvalidToken("verified a random string")  # should be impossible
 
 

@@ -21,7 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from strongroom import ratelimit
+from strongroom import keys, ratelimit
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
@@ -70,7 +70,10 @@ def login_key(login: str) -> str:
     """A keyed hash of an attempted login name: stable for counting and searching,
     useless to someone who reads the audit log hoping to find a mistyped password."""
     normalized = normalize_username(login).lower()
-    digest = hmac.new(settings.SECRET_KEY.encode(), normalized.encode("utf-8"), hashlib.sha256)
+    # Keyed with its own derived key; after a key rotation the hashes of new attempts
+    # differ from older ones, which only restarts the counting of unknown logins.
+    key = keys.current(keys.Purpose.LOGIN).key
+    digest = hmac.new(key, normalized.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:32]
 
 

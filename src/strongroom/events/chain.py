@@ -1,7 +1,11 @@
 """The audit log's hash chain: append, verify, purge.
 
-Each event's ``hash`` is an HMAC-SHA256, keyed with a secret derived from SECRET_KEY, over a
-canonical JSON of its content and the previous event's hash. Someone who can write to the
+Each event's ``hash`` is an HMAC-SHA256, keyed with the audit key (``strongroom.keys``), over
+a canonical JSON of its content and the previous event's hash. After a key rotation, events
+written under an old key verify under it while it stays in ``SECRET_KEY_FALLBACKS`` (or
+under the derivation used before per-purpose keys); without it, they are reported as
+broken: verification fails closed. ``rekey_chain`` re-hashes a chain that verifies under
+the current key alone, so the old key can then be retired. Someone who can write to the
 database but does not hold the key cannot edit, remove or insert an event without
 ``verify_chain`` naming the first place the chain breaks.
 
@@ -22,10 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from strongroom import keys
 from strongroom.events.models import ChainCheckpoint, ChainHead, Event
 
 VERSION = 1
@@ -33,9 +37,13 @@ _HEAD = 1
 
 
 def _key() -> bytes:
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"strongroom audit chain v1", hashlib.sha256
-    ).digest()
+    return keys.current(keys.Purpose.AUDIT).key
+
+
+def _accepted_keys() -> list[bytes]:
+    """The current audit key first, then each fallback, then the pre-upgrade derivations."""
+    accepted = keys.candidates(keys.Purpose.AUDIT) + keys.legacy_candidates(keys.Purpose.AUDIT)
+    return [k.key for k in accepted]
 
 
 def normalize_extra(extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -72,8 +80,10 @@ def content_hash(
     user_agent: str,
     extra: dict[str, Any],
     prev_hash: str,
+    key: bytes | None = None,
 ) -> str:
-    """The keyed hash of one event's content and its predecessor's hash."""
+    """The keyed hash of one event's content and its predecessor's hash (current key
+    unless ``key`` is given)."""
     canonical = json.dumps(
         [
             VERSION,
@@ -92,11 +102,12 @@ def content_hash(
         separators=(",", ":"),
         ensure_ascii=True,
     )
-    return hmac.new(_key(), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or _key(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def _event_hash(event: Event) -> str:
+def _event_hash(event: Event, key: bytes | None = None) -> str:
     return content_hash(
+        key=key,
         sequence=event.sequence or 0,
         created=event.created,
         tag=event.tag,
@@ -110,9 +121,17 @@ def _event_hash(event: Event) -> str:
     )
 
 
-def checkpoint_mac(sequence: int, hash_: str) -> str:
+def checkpoint_mac(sequence: int, hash_: str, key: bytes | None = None) -> str:
     message = json.dumps(["checkpoint", VERSION, sequence, hash_]).encode()
-    return hmac.new(_key(), message, hashlib.sha256).hexdigest()
+    return hmac.new(key or _key(), message, hashlib.sha256).hexdigest()
+
+
+def _matching_key(stored: str, compute: Any, accepted: list[bytes]) -> bytes | None:
+    """The first accepted key under which ``compute(key)`` gives ``stored``."""
+    for key in accepted:
+        if hmac.compare_digest(stored, compute(key)):
+            return key
+    return None
 
 
 def _locked_head() -> ChainHead:
@@ -178,11 +197,14 @@ def _rows(after: int) -> Iterator[Event]:
 
 def verify_chain() -> Verification:
     """Recompute the chain from the last checkpoint; name the first event that breaks it."""
+    accepted = _accepted_keys()
     checkpoint = ChainCheckpoint.objects.order_by("-sequence").first()
     expected_seq, expected_prev = 1, ""
     if checkpoint is not None:
-        if not hmac.compare_digest(
-            checkpoint.mac, checkpoint_mac(checkpoint.sequence, checkpoint.hash)
+        cp = checkpoint
+        if (
+            _matching_key(cp.mac, lambda k: checkpoint_mac(cp.sequence, cp.hash, k), accepted)
+            is None
         ):
             return Verification(
                 False, 0, f"the purge checkpoint at #{checkpoint.sequence} was altered"
@@ -197,6 +219,8 @@ def verify_chain() -> Verification:
             outside.pk,
         )
     checked = 0
+    # Events come in runs written under one key: try the last one that matched first.
+    last_key = accepted[0]
     for event in _rows(expected_seq - 1):
         seq = event.sequence or 0
         if seq != expected_seq:
@@ -209,7 +233,11 @@ def verify_chain() -> Verification:
                 event.pk,
                 seq,
             )
-        if not hmac.compare_digest(event.hash, _event_hash(event)):
+        if hmac.compare_digest(event.hash, _event_hash(event, last_key)):
+            matched: bytes | None = last_key
+        else:
+            matched = _matching_key(event.hash, lambda k, e=event: _event_hash(e, k), accepted)
+        if matched is None:
             return Verification(
                 False,
                 checked,
@@ -227,6 +255,7 @@ def verify_chain() -> Verification:
                 event.pk,
                 seq,
             )
+        last_key = matched
         checked += 1
         expected_seq, expected_prev = seq + 1, event.hash
     head = ChainHead.objects.filter(pk=_HEAD).first()
@@ -279,3 +308,41 @@ def purge_before(cutoff: datetime) -> int:
             mac=checkpoint_mac(sequence, hash_),
         )
     return count
+
+
+# --- key rotation -----------------------------------------------------------------------------
+
+
+def rekey_chain() -> Verification:
+    """Re-hash the whole chain (and its checkpoint) under the current audit key.
+
+    Only a chain that verifies under the accepted keys is re-hashed, in one transaction
+    holding the chain head; afterwards it verifies under the current key alone, so old
+    keys can leave ``SECRET_KEY_FALLBACKS``. Returns the verification it started from
+    (nothing is written when that failed).
+    """
+    with transaction.atomic():
+        head = _locked_head()
+        before = verify_chain()
+        if not before.ok:
+            return before
+        checkpoint = ChainCheckpoint.objects.order_by("-sequence").first()
+        prev = ""
+        if checkpoint is not None:
+            checkpoint.mac = checkpoint_mac(checkpoint.sequence, checkpoint.hash)
+            checkpoint.save(update_fields=["mac"])
+            prev = checkpoint.hash
+        batch: list[Event] = []
+        for event in _rows(checkpoint.sequence if checkpoint is not None else 0):
+            event.prev_hash = prev
+            event.hash = _event_hash(event)
+            prev = event.hash
+            batch.append(event)
+            if len(batch) >= 1000:
+                Event.objects.bulk_update(batch, ["prev_hash", "hash"])
+                batch = []
+        Event.objects.bulk_update(batch, ["prev_hash", "hash"])
+        if before.checked:
+            head.hash = prev
+            head.save(update_fields=["hash"])
+    return before

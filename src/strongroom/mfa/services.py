@@ -545,8 +545,19 @@ def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             raise MfaError(_("No authenticator app is set up for this account."))
+        try:
+            secret = secrets_box.unseal(device.secret)
+        except ValueError:
+            # Sealed under a key this server no longer holds: refuse, never guess.
+            raise MfaError(
+                _(
+                    "Your authenticator app cannot be checked because the server's secret "
+                    "key changed. Use a security key or a recovery code, then set up the "
+                    "app again."
+                )
+            ) from None
         check = totp.verify_totp(
-            secrets_box.unseal(device.secret),
+            secret,
             code,
             now=_now(now),
             last_used_step=device.last_used_step,
@@ -554,7 +565,10 @@ def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None
         if check.ok:
             device.last_used_step = check.step
             device.last_used = timezone.now()
-            device.save(update_fields=["last_used_step", "last_used"])
+            # Sealed under a fallback key: re-seal with the current one, so the old key
+            # can be retired once every authenticator has been used.
+            device.secret = secrets_box.refreshed(device.secret)
+            device.save(update_fields=["last_used_step", "last_used", "secret"])
     if not check.ok:
         reason = "reused_totp" if check.status is totp.TotpStatus.REUSED else "invalid_totp"
         _refuse(request, user, method="totp", reason=reason, message=_totp_message(check))

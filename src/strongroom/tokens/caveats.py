@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 CAVEAT_VERSION = 1
+# Timestamps outside 1970..9999 are no date this server could have written: refusing them
+# at parse time keeps every later comparison and message on ordinary integers.
+MAX_TIMESTAMP = 253402300799
 
 
 class CaveatError(ValueError):
@@ -30,13 +34,29 @@ class ProjectRef:
     name: str
 
 
+class Permission(StrEnum):
+    """What a request wants a token to allow."""
+
+    UPLOAD = "upload"
+
+
+# Every token grants upload and nothing else; a request for any other permission is refused
+# until a caveat exists that grants it.
+GRANTED_PERMISSIONS = frozenset({Permission.UPLOAD})
+
+
 @dataclass(frozen=True)
-class UploadContext:
-    """What is being done with the token."""
+class TokenContext:
+    """Everything a request does with a token; every caveat is checked against all of it.
+
+    There are no defaults: a caller cannot leave the project out and have a scoped token
+    pass for lack of a project to compare with.
+    """
 
     now: datetime
-    project_id: str | None
-    project_name: str  # normalised name of the project being uploaded to
+    permission: Permission
+    project_id: str | None  # None: a project that does not exist yet
+    project_name: str  # normalised name of the project acted on
 
 
 @dataclass(frozen=True)
@@ -47,12 +67,12 @@ class Expiry:
     def to_json(self) -> dict[str, Any]:
         return {"v": 1, "t": "expiry", "nbf": self.not_before, "exp": self.expires_at}
 
-    def check(self, ctx: UploadContext, token_user: str) -> None:
+    def check(self, ctx: TokenContext, token_user: str) -> None:
         now = int(ctx.now.timestamp())
         if now < self.not_before:
             raise CaveatError("This API token is not valid yet.")
         if self.expires_at is not None and now >= self.expires_at:
-            when = datetime.fromtimestamp(self.expires_at).strftime("%Y-%m-%d %H:%M UTC")
+            when = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
             raise CaveatError(f"This API token expired on {when}.")
 
 
@@ -67,7 +87,7 @@ class Projects:
             "p": [{"id": p.id, "n": p.name} for p in self.projects],
         }
 
-    def check(self, ctx: UploadContext, token_user: str) -> None:
+    def check(self, ctx: TokenContext, token_user: str) -> None:
         for project in self.projects:
             # The server names projects by id and name; an id that no longer matches
             # means the name was freed and registered again by someone else. A holder
@@ -87,7 +107,7 @@ class OwnedBy:
     def to_json(self) -> dict[str, Any]:
         return {"v": 1, "t": "user", "id": self.user_id}
 
-    def check(self, ctx: UploadContext, token_user: str) -> None:
+    def check(self, ctx: TokenContext, token_user: str) -> None:
         if self.user_id != token_user:
             raise CaveatError("This API token does not belong to its owner.")
 
@@ -100,18 +120,35 @@ def _int(value: Any, *, optional: bool = False) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedCaveat("expected an integer timestamp")
+    if not 0 <= value <= MAX_TIMESTAMP:
+        raise MalformedCaveat("timestamp out of range")
     return value
+
+
+_FIELDS = {
+    "expiry": {"v", "t", "nbf", "exp"},
+    "projects": {"v", "t", "p"},
+    "user": {"v", "t", "id"},
+}
 
 
 def parse_caveat(raw: str | bytes) -> Caveat:
     """Decode one caveat; raise MalformedCaveat for anything outside the known set."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: deeply nested arrays; ValueError also covers integers too long
+        # for int() and invalid UTF-8 in bytes.
         raise MalformedCaveat("caveat is not JSON") from exc
-    if not isinstance(data, dict) or data.get("v") != CAVEAT_VERSION:
+    if not isinstance(data, dict) or type(data.get("v")) is not int or data["v"] != CAVEAT_VERSION:
         raise MalformedCaveat("unknown caveat version")
     kind = data.get("t")
+    fields = _FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        raise MalformedCaveat(f"unknown caveat type {str(kind)[:40]!r}")
+    if not set(data) <= fields:
+        # A field this server does not know may be a restriction it would fail to apply.
+        raise MalformedCaveat(f"unknown field in a {kind} caveat")
     if kind == "expiry":
         nbf = _int(data.get("nbf"))
         assert nbf is not None
@@ -124,24 +161,25 @@ def parse_caveat(raw: str | bytes) -> Caveat:
         for item in items:
             if (
                 not isinstance(item, dict)
+                or not set(item) <= {"id", "n"}
                 or not isinstance(item.get("id", ""), str)
                 or not isinstance(item.get("n"), str)
             ):
                 raise MalformedCaveat("a project is {id, n}")
             refs.append(ProjectRef(id=item.get("id", ""), name=item["n"]))
         return Projects(projects=tuple(refs))
-    if kind == "user":
-        if not isinstance(data.get("id"), str):
-            raise MalformedCaveat("a user caveat needs an id")
-        return OwnedBy(user_id=data["id"])
-    raise MalformedCaveat(f"unknown caveat type {kind!r}")
+    if not isinstance(data.get("id"), str):
+        raise MalformedCaveat("a user caveat needs an id")
+    return OwnedBy(user_id=data["id"])
 
 
 def serialize_caveat(caveat: Caveat) -> str:
     return json.dumps(caveat.to_json(), separators=(",", ":"), sort_keys=True)
 
 
-def check_all(caveats: Sequence[Caveat], ctx: UploadContext, token_user: str) -> None:
-    """Raise CaveatError for the first caveat that does not hold."""
+def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> None:
+    """Raise CaveatError unless the token allows ``ctx``: its permission, then every caveat."""
+    if ctx.permission not in GRANTED_PERMISSIONS:
+        raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
     for caveat in caveats:
         caveat.check(ctx, token_user)

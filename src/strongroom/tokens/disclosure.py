@@ -66,7 +66,7 @@ def verify_report(
         raise BadReport("The report's signature is not valid.") from exc
     try:
         items: Any = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested arrays
         raise BadReport("The report is not JSON.") from exc
     if not isinstance(items, list) or len(items) > MAX_REPORTED_TOKENS:
         raise BadReport("The report must be a JSON list.")

@@ -1,7 +1,13 @@
 """Minting and verifying the macaroons behind API tokens.
 
-The root key of each token is derived from the instance secret and the token id, so
-the database alone (which holds ids and caveats) is not enough to rebuild a token.
+The root key of each token is derived from the tokens key (see ``strongroom.keys``) and the
+token id, so the database alone (which holds ids and caveats) is not enough to rebuild a
+token. The identifier names which key: ``{"v": 2, "id": ..., "k": <key id>}``. Version 1
+identifiers (tokens minted before per-purpose keys) keyed the root key with the instance
+secret itself; they still verify, under each secret the server still accepts.
+
+A token string is accepted only in the one spelling this server writes: decoding and
+re-encoding it must give the same characters back, so no two strings are the same token.
 """
 
 from __future__ import annotations
@@ -14,17 +20,19 @@ from dataclasses import dataclass
 from pymacaroons import Macaroon, Verifier
 from pymacaroons.exceptions import MacaroonException
 
+from strongroom.keys import DerivedKey
 from strongroom.tokens.caveats import (
     Caveat,
     CaveatError,
     MalformedCaveat,
-    UploadContext,
+    TokenContext,
     check_all,
     parse_caveat,
     serialize_caveat,
 )
 
-IDENTIFIER_VERSION = 1
+IDENTIFIER_VERSION = 2
+LEGACY_IDENTIFIER_VERSION = 1
 MAX_TOKEN_LENGTH = 16 * 1024
 
 
@@ -41,18 +49,25 @@ class ParsedToken:
     token_id: str
     macaroon: Macaroon
     caveats: list[Caveat]
+    version: int = IDENTIFIER_VERSION
+    key_id: str = ""  # the tokens key that made it (version 2)
 
 
-def derive_key(secret: str, token_id: str) -> bytes:
+def root_key(key: DerivedKey, token_id: str) -> bytes:
+    """The macaroon root key of one token, under the tokens key ``key``."""
     return hmac.new(
-        secret.encode(), b"strongroom.tokens.root-key:" + token_id.encode(), hashlib.sha256
+        key.key, b"strongroom.tokens.root-key:" + token_id.encode(), hashlib.sha256
     ).digest()
 
 
-def mint(*, prefix: str, location: str, secret: str, token_id: str, caveats: list[Caveat]) -> str:
-    identifier = json.dumps({"v": IDENTIFIER_VERSION, "id": token_id}, separators=(",", ":"))
+def mint(
+    *, prefix: str, location: str, key: DerivedKey, token_id: str, caveats: list[Caveat]
+) -> str:
+    identifier = json.dumps(
+        {"v": IDENTIFIER_VERSION, "id": token_id, "k": key.key_id}, separators=(",", ":")
+    )
     macaroon = Macaroon(
-        location=location, identifier=identifier, key=derive_key(secret, token_id), version=1
+        location=location, identifier=identifier, key=root_key(key, token_id), version=1
     )
     for caveat in caveats:
         macaroon.add_first_party_caveat(serialize_caveat(caveat))
@@ -68,6 +83,10 @@ def parse(raw: str, *, prefix: str) -> ParsedToken:
     body = raw[len(prefix) :].strip()
     try:
         macaroon = Macaroon.deserialize(body)
+        if macaroon.version != 1 or macaroon.serialize() != body:
+            # The decoder ignores what follows the last packet, padding and the base64
+            # alphabet: only the spelling mint() writes names the token.
+            raise MalformedToken("The API token is not in its canonical form.")
         identifier = json.loads(macaroon.identifier)
         caveat_ids = [c.caveat_id for c in macaroon.caveats]
         if any(c.verification_key_id or c.location for c in macaroon.caveats):
@@ -79,33 +98,69 @@ def parse(raw: str, *, prefix: str) -> ParsedToken:
         raise MalformedToken("The API token is malformed.") from exc
     except Exception as exc:  # pymacaroons raises assorted errors on hostile input
         raise MalformedToken("The API token is malformed.") from exc
-    if (
-        not isinstance(identifier, dict)
-        or identifier.get("v") != IDENTIFIER_VERSION
-        or not isinstance(identifier.get("id"), str)
-    ):
+    if not isinstance(identifier, dict) or not isinstance(identifier.get("id"), str):
         raise MalformedToken("The API token is malformed.")
-    return ParsedToken(token_id=identifier["id"], macaroon=macaroon, caveats=caveats)
+    version = identifier.get("v")
+    if version == IDENTIFIER_VERSION and set(identifier) == {"v", "id", "k"}:
+        key_id = identifier["k"]
+        if not isinstance(key_id, str):
+            raise MalformedToken("The API token is malformed.")
+    elif version == LEGACY_IDENTIFIER_VERSION and set(identifier) == {"v", "id"}:
+        key_id = ""
+    else:
+        raise MalformedToken("The API token is malformed.")
+    return ParsedToken(
+        token_id=identifier["id"],
+        macaroon=macaroon,
+        caveats=caveats,
+        version=version,
+        key_id=key_id,
+    )
 
 
-def verify_signature(parsed: ParsedToken, *, secret: str) -> None:
-    """Check the HMAC chain alone; raise InvalidToken. Caveats are checked separately."""
+def _signature_holds(parsed: ParsedToken, key: bytes) -> bool:
     verifier = Verifier()
-    # Caveats are checked below with their reasons; here only the HMAC chain.
+    # Caveats are checked by check_all with their reasons; here only the HMAC chain.
     verifier.satisfy_general(lambda _caveat: True)
     try:
-        ok = verifier.verify(parsed.macaroon, derive_key(secret, parsed.token_id))
-    except MacaroonException as exc:
-        raise InvalidToken("The API token is not valid.") from exc
-    except Exception as exc:
-        raise InvalidToken("The API token is not valid.") from exc
-    if not ok:
+        return bool(verifier.verify(parsed.macaroon, key))
+    except MacaroonException:
+        return False
+    except Exception:  # pymacaroons raises assorted errors on hostile input
+        return False
+
+
+def verify_signature(
+    parsed: ParsedToken, *, keys: list[DerivedKey], legacy_keys: list[DerivedKey]
+) -> None:
+    """Check the HMAC chain alone against the keys the server accepts; raise InvalidToken.
+
+    ``keys`` are the accepted tokens keys, current first; a version 2 token is checked
+    under the one whose id it names. ``legacy_keys`` are the instance secrets as keys, for
+    version 1 tokens.
+    """
+    if parsed.version == LEGACY_IDENTIFIER_VERSION:
+        roots = [root_key(k, parsed.token_id) for k in legacy_keys]
+    else:
+        roots = [
+            root_key(k, parsed.token_id)
+            for k in keys
+            if hmac.compare_digest(k.key_id.encode(), parsed.key_id.encode())
+        ]
+    if not any(_signature_holds(parsed, root) for root in roots):
         raise InvalidToken("The API token is not valid.")
 
 
-def verify(parsed: ParsedToken, *, secret: str, context: UploadContext, token_user: str) -> None:
-    """Check the signature, then every caveat the token carries; raise InvalidToken."""
-    verify_signature(parsed, secret=secret)
+def verify(
+    parsed: ParsedToken,
+    *,
+    keys: list[DerivedKey],
+    legacy_keys: list[DerivedKey] | None = None,
+    context: TokenContext,
+    token_user: str,
+) -> None:
+    """Check the signature, then the context against every caveat; raise InvalidToken."""
+    verify_signature(parsed, keys=keys, legacy_keys=legacy_keys or [])
     try:
         check_all(parsed.caveats, context, token_user)
     except CaveatError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -15,16 +17,19 @@ from django.utils.translation import gettext as _
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
+from strongroom.keys import Purpose, candidates, current, legacy_candidates
 from strongroom.notify.services import send_security_email
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import (
     Caveat,
+    CaveatError,
     Expiry,
     OwnedBy,
+    Permission,
     ProjectRef,
     Projects,
-    UploadContext,
+    TokenContext,
     check_all,
     parse_caveat,
 )
@@ -51,12 +56,25 @@ class TokenError(Exception):
 
 
 @dataclass(frozen=True)
+class PresentedToken:
+    """A token string that is ours, exists and whose signature holds: it says who holds it
+    and authorises nothing. Only :func:`verify_token`, given what the request does, does."""
+
+    raw: str
+    token: ApiToken
+
+    @property
+    def user(self) -> User:
+        return self.token.user
+
+
+@dataclass(frozen=True)
 class VerifiedToken:
-    """A token whose signature, owner and expiry hold; its project scope is checked
-    with :func:`check_token_project` once the upload names its project."""
+    """A token that allows the :class:`TokenContext` it was verified against."""
 
     token: ApiToken
     caveats: list[Caveat]
+    context: TokenContext
 
     @property
     def user(self) -> User:
@@ -134,7 +152,7 @@ def create_token(
         raw = macaroons.mint(
             prefix=settings.TOKEN_PREFIX,
             location=_location(),
-            secret=settings.SECRET_KEY,
+            key=current(Purpose.TOKENS),
             token_id=str(token.pk),
             caveats=caveats,
         )
@@ -209,9 +227,15 @@ def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> Api
 
     if request is not None and needs_reauthentication(request):
         raise TokenError(_("Confirm your password before revoking an API token."))
+    token_uuid = _uuid_or_none(token_id)
     with transaction.atomic():
         token = (
-            ApiToken.objects.select_for_update().select_related("user").filter(pk=token_id).first()
+            ApiToken.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=token_uuid)
+            .first()
+            if token_uuid is not None
+            else None
         )
         if token is None or not may_revoke(actor, token):
             raise TokenError(_("That API token does not exist or was already revoked."))
@@ -278,9 +302,9 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
     return True
 
 
-def _uuid_or_none(value: str) -> str | None:
-    import uuid
-
+def _uuid_or_none(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
     try:
         return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
@@ -288,15 +312,45 @@ def _uuid_or_none(value: str) -> str | None:
 
 
 def _check_signature(parsed: macaroons.ParsedToken) -> None:
-    # A context no caveat is checked against: the signature alone.
-    macaroons.verify_signature(parsed, secret=settings.SECRET_KEY)
+    macaroons.verify_signature(
+        parsed, keys=candidates(Purpose.TOKENS), legacy_keys=legacy_candidates(Purpose.TOKENS)
+    )
 
 
-def verify_token(raw: str, *, request: HttpRequest | None = None) -> VerifiedToken:
-    """Check a presented token: format, existence, signature, owner and expiry.
+def identify_token(raw: str) -> PresentedToken:
+    """Who holds this token string: format, existence, signature and an active account.
 
-    One database lookup by token id plus HMAC work. Raises TokenError saying why.
+    For refusing a bad token early (before an upload's body is read). It grants nothing:
+    whatever the request then does is authorised by :func:`verify_token`. TokenError says why.
     """
+    token, parsed = _identify(raw)
+    # Refuse early what no request could use (expired, someone else's), so an expired
+    # token cannot make the server receive a whole upload first. The project scope and
+    # the permission wait for verify_token, which re-checks all of this anyway.
+    early = TokenContext(
+        now=timezone.now(), permission=Permission.UPLOAD, project_id=None, project_name=""
+    )
+    try:
+        for caveat in _caveats(token, parsed):
+            if not isinstance(caveat, Projects):
+                caveat.check(early, str(token.user_id))
+    except CaveatError as exc:
+        raise TokenError(str(exc), token) from None
+    return PresentedToken(raw=raw, token=token)
+
+
+def _caveats(token: ApiToken, parsed: macaroons.ParsedToken) -> list[Caveat]:
+    """The server's caveats (stored) and the holder's (appended to the string)."""
+    try:
+        stored = [parse_caveat_dict(c) for c in token.caveats]
+    except (ValueError, TypeError):
+        raise TokenError(
+            _("Invalid API token: its stored caveats are unreadable."), token
+        ) from None
+    return stored + parsed.caveats
+
+
+def _identify(raw: str) -> tuple[ApiToken, macaroons.ParsedToken]:
     try:
         parsed = macaroons.parse(raw, prefix=settings.TOKEN_PREFIX)
     except macaroons.MalformedToken as exc:
@@ -308,42 +362,46 @@ def verify_token(raw: str, *, request: HttpRequest | None = None) -> VerifiedTok
     if token is None:
         raise TokenError(_("Invalid API token: it was revoked or does not exist."))
     try:
-        macaroons.verify_signature(parsed, secret=settings.SECRET_KEY)
+        _check_signature(parsed)
     except macaroons.InvalidToken:
         raise TokenError(_("Invalid API token: the signature does not match."), token) from None
-    stored = [parse_caveat_dict(c) for c in token.caveats]
-    caveats = stored + parsed.caveats
-    now = timezone.now()
-    unscoped = [c for c in caveats if not isinstance(c, Projects)]
-    try:
-        check_all(
-            unscoped, UploadContext(now=now, project_id=None, project_name=""), str(token.user_id)
-        )
-    except ValueError as exc:
-        raise TokenError(_("Invalid API token: %(why)s") % {"why": str(exc)}, token) from None
     if not token.user.is_active:
         raise TokenError(_("Invalid API token: its account is disabled."), token)
-    ApiToken.objects.filter(pk=token.pk).update(
-        last_used=now, last_used_ip=client_ip(request) if request is not None else None
+    return token, parsed
+
+
+def upload_context(project: Project | None, name: str, now: datetime | None = None) -> TokenContext:
+    """The context of uploading to ``project`` (None: creating a project called ``name``)."""
+    return TokenContext(
+        now=now or timezone.now(),
+        permission=Permission.UPLOAD,
+        project_id=str(project.pk) if project is not None else None,
+        project_name=project.normalized_name if project is not None else name,
     )
-    return VerifiedToken(token=token, caveats=caveats)
+
+
+def verify_token(
+    raw: str, context: TokenContext, *, request: HttpRequest | None = None
+) -> VerifiedToken:
+    """Does this token allow ``context``? Format, existence, signature, then every caveat
+    (stored and appended by the holder) against the whole context: permission, project,
+    time. A caveat this server does not know refuses the token.
+
+    One database lookup by token id plus HMAC work. Raises TokenError saying why, and
+    nothing else, whatever the string.
+    """
+    token, parsed = _identify(raw)
+    caveats = _caveats(token, parsed)
+    try:
+        check_all(caveats, context, str(token.user_id))
+    except CaveatError as exc:
+        # Each caveat says in a full sentence what the token does not allow.
+        raise TokenError(str(exc), token) from None
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used=context.now, last_used_ip=client_ip(request) if request is not None else None
+    )
+    return VerifiedToken(token=token, caveats=caveats, context=context)
 
 
 def parse_caveat_dict(data: dict) -> Caveat:
-    import json
-
     return parse_caveat(json.dumps(data))
-
-
-def check_token_project(verified: VerifiedToken, project: Project | None, name: str) -> None:
-    """Refuse the upload when the token's scope does not include this project."""
-    ctx = UploadContext(
-        now=datetime.now(UTC),
-        project_id=str(project.pk) if project is not None else None,
-        project_name=name,
-    )
-    scoped = [c for c in verified.caveats if isinstance(c, Projects)]
-    try:
-        check_all(scoped, ctx, str(verified.token.user_id))
-    except ValueError as exc:
-        raise TokenError(str(exc), verified.token) from None

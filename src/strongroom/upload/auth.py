@@ -19,7 +19,13 @@ from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa.services import has_second_factor
 from strongroom.packages.models import Project
-from strongroom.tokens.services import TokenError, VerifiedToken, check_token_project, verify_token
+from strongroom.tokens.services import (
+    PresentedToken,
+    TokenError,
+    identify_token,
+    upload_context,
+    verify_token,
+)
 from strongroom.upload.errors import UploadError, forbidden
 from strongroom.web.http import absolute_url
 
@@ -28,10 +34,14 @@ TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
 
 @dataclass(frozen=True)
 class Uploader:
-    """The authenticated uploader, and the token they used (None for a password)."""
+    """The authenticated uploader, and the token they used (None for a password).
+
+    A token here only says who holds it; :func:`check_token_scope` verifies it against the
+    project once the upload names one.
+    """
 
     user: User
-    token: VerifiedToken | None = None
+    token: PresentedToken | None = None
 
     def describe(self) -> dict[str, str]:
         if self.token is None:
@@ -82,15 +92,19 @@ def record_refusal(
 
 def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
     try:
-        verified = verify_token(raw, request=request)
+        presented = identify_token(raw)
     except TokenError as exc:
-        token = exc.token
-        raise forbidden(
-            str(exc),
-            user=token.user if token is not None else None,
-            token_id=str(token.pk) if token is not None else None,
-        ) from None
-    return Uploader(user=verified.user, token=verified)
+        raise _token_refusal(exc) from None
+    return Uploader(user=presented.user, token=presented)
+
+
+def _token_refusal(exc: TokenError) -> UploadError:
+    token = exc.token
+    return forbidden(
+        str(exc),
+        user=token.user if token is not None else None,
+        token_id=str(token.pk) if token is not None else None,
+    )
 
 
 def _password_uploader(request: HttpRequest, username: str, password: str) -> Uploader:
@@ -151,10 +165,11 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
 def check_token_scope(
     request: HttpRequest, uploader: Uploader, project: Project | None, name: str
 ) -> None:
-    """A token may upload only to the projects in its scope (a new one: account-wide only)."""
+    """Verify the uploader's token for uploading to this project: every caveat, its scope
+    included (a new project: account-wide tokens only)."""
     if uploader.token is None:
         return
     try:
-        check_token_project(uploader.token, project, name)
+        verify_token(uploader.token.raw, upload_context(project, name), request=request)
     except TokenError as exc:
-        raise forbidden(str(exc)) from None
+        raise _token_refusal(exc) from None
