@@ -230,6 +230,25 @@ def check_consistent(dist: Distribution, metadata: Metadata, source: str) -> Non
         )
 
 
+def check_dist_info(dist: Distribution, directory: str) -> None:
+    """A wheel's ``{name}-{version}.dist-info`` must name the wheel's own project and
+    version (canonicalised, as pip compares them), or pip refuses to install it."""
+    stem = directory.removesuffix(".dist-info")
+    name, sep, version = stem.rpartition("-")
+    try:
+        same = bool(sep) and (
+            canonicalize_name(name) == canonicalize_name(dist.name)
+            and Version(version) == dist.version
+        )
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise UploadError(
+            _("The wheel's %(directory)s directory does not match the filename %(filename)s.")
+            % {"directory": directory[:200], "filename": dist.filename}
+        )
+
+
 def normalized_version(version: Version) -> tuple[str, str]:
     """(normalised PEP 440 string, canonical form used for uniqueness)."""
     return str(version), canonicalize_version(version, strip_trailing_zero=True)

@@ -104,7 +104,8 @@ def validate_file(
     if filetype != checks.WHEEL:
         archives.inspect_sdist(upload.path, dist.filename, limits)
         return dist, None
-    core = archives.wheel_metadata(upload.path, limits)
+    dist_info, core = archives.wheel_metadata(upload.path, limits)
+    checks.check_dist_info(dist, dist_info)
     checks.check_consistent(dist, checks.core_metadata(core), "METADATA")
     return dist, core
 
