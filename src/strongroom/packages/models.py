@@ -134,9 +134,15 @@ class File(models.Model):
 
 
 class UsedFilename(models.Model):
-    """Every filename ever accepted: a filename is never accepted twice, even after deletion."""
+    """Every filename ever accepted: a filename is never accepted twice, even after deletion.
+
+    ``key`` is the distribution the filename names (packages.filenames.filename_key): a
+    case variant or another spelling of the version is the same file, and a release's
+    sdist is one whatever its extension. Unique, so a race between spellings has one winner.
+    """
 
     filename = models.CharField(max_length=255, unique=True)
+    key = models.CharField(max_length=255, unique=True)
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

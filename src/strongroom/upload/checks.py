@@ -23,6 +23,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from strongroom.packages import filenames
 from strongroom.upload.errors import UploadError, too_large
 
 # 1.0 to 2.4 as specified; 2.5 (PEP 794) too, because current flit_core and twine emit it
@@ -77,6 +78,8 @@ class Distribution:
     name: str
     version: Version
     python_version: str
+    # The distribution it names, however spelled (packages.filenames): never accepted twice.
+    key: str
 
 
 # --- the request itself -------------------------------------------------------------------
@@ -199,9 +202,10 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
         if filetype == WHEEL:
             if not filename.endswith(".whl"):
                 raise UploadError(_("Invalid filename: a bdist_wheel must end in .whl."))
-            name, version, _build, tags = parse_wheel_filename(filename)
+            name, version, build, tags = parse_wheel_filename(filename)
             pythons = sorted({tag.interpreter for tag in tags})
             python_version = ".".join(pythons)
+            key = filenames.wheel_key(name, version, build, tags)
         else:
             if not filename.endswith((".tar.gz", ".zip")):
                 raise UploadError(
@@ -209,11 +213,12 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
                 )
             name, version = parse_sdist_filename(filename)
             python_version = "source"
+            key = filenames.sdist_key(name, version)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         raise UploadError(
             _("Invalid filename: %(problem)s") % {"problem": str(exc)[:300]}
         ) from None
-    return Distribution(filename, filetype, str(name), version, python_version[:50])
+    return Distribution(filename, filetype, str(name), version, python_version[:50], key)
 
 
 def check_consistent(dist: Distribution, metadata: Metadata, source: str) -> None:
