@@ -26,6 +26,9 @@ class IndexSerial(models.Model):
 class Project(models.Model):
     name = models.CharField(_("name"), max_length=200)
     normalized_name = models.CharField(max_length=200, unique=True)
+    # packages.names.confusable_skeleton(name): a new name may not share it (indexed: every
+    # new project looks it up), unless staff allowed that name (ConfusableNameAllowance).
+    skeleton = models.CharField(max_length=200, db_index=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     last_changed = models.DateTimeField(auto_now_add=True)
     last_serial = models.BigIntegerField(default=0)
@@ -147,6 +150,19 @@ class UsedFilename(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ConfusableNameAllowance(models.Model):
+    """Staff allowed a project name that looks like an existing project's (audited)."""
+
+    normalized_name = models.CharField(max_length=200, unique=True)
+    allowed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.normalized_name
 
 
 class Role(models.Model):

@@ -168,7 +168,10 @@ def _store(
     with transaction.atomic():
         project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
         if project is None:
-            project = packages.create_project(request, user, metadata.name)
+            try:
+                project = packages.create_project(request, user, metadata.name)
+            except packages.PackageError as exc:
+                raise UploadError(str(exc)) from None
         else:
             check_permission(request, uploader, project, project.normalized_name)
         refusal = _already_used(dist)
