@@ -122,7 +122,9 @@ def seed_strongroom(
     from django.db import transaction
     from django.utils import timezone
 
+    from strongroom.packages.filenames import filename_key
     from strongroom.packages.models import File, IndexSerial, Project, Release, Role, UsedFilename
+    from strongroom.packages.names import confusable_skeleton
 
     owner = _owner()
     files_dir = Path(settings.FILES_DIR)
@@ -141,7 +143,13 @@ def seed_strongroom(
         for name in by_project:
             serial += 1
             project_rows.append(
-                Project(name=name, normalized_name=name, last_serial=serial, last_changed=now)
+                Project(
+                    name=name,
+                    normalized_name=name,
+                    skeleton=confusable_skeleton(name),
+                    last_serial=serial,
+                    last_changed=now,
+                )
             )
         Project.objects.bulk_create(project_rows)
         project_ids = dict(
@@ -199,7 +207,8 @@ def seed_strongroom(
             )
         File.objects.bulk_create(file_rows, batch_size=5000)
         UsedFilename.objects.bulk_create(
-            [UsedFilename(filename=d.filename) for d in group], batch_size=5000
+            [UsedFilename(filename=d.filename, key=filename_key(d.filename)) for d in group],
+            batch_size=5000,
         )
         counts["projects"] += len(project_rows)
         counts["releases"] += len(release_rows)

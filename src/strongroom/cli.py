@@ -261,6 +261,24 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project_allow_name(args: argparse.Namespace) -> int:
+    """Staff allow a project name that looks like an existing project's (audited)."""
+    _setup(args.data_dir)
+    _migrate()
+    from strongroom.accounts.models import User
+    from strongroom.packages.services import PackageError, allow_confusable_name
+
+    staff = User.objects.filter(username__iexact=args.by, is_staff=True).first()
+    if staff is None:
+        raise SystemExit(f"error: no staff account named {args.by!r}")
+    try:
+        allow_confusable_name(staff, args.name)
+    except PackageError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"{args.name} may now be created, although it looks like an existing project.")
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """Recompute the audit log's hash chain; exit 1 naming the first broken event."""
     _setup(args.data_dir)
@@ -416,6 +434,16 @@ def build_parser() -> argparse.ArgumentParser:
     critical_mark.add_argument("--by", required=True, help="the staff account doing it")
     critical_mark.add_argument("--unmark", action="store_true", help="remove the staff mark")
     critical_mark.set_defaults(func=cmd_critical_mark)
+    project = commands.add_parser("project", help="projects")
+    project_commands = project.add_subparsers(dest="project_command", required=True)
+    allow_name = project_commands.add_parser(
+        "allow-name",
+        parents=[common],
+        help="allow a new project name that looks like an existing one, as a staff account",
+    )
+    allow_name.add_argument("name")
+    allow_name.add_argument("--by", required=True, help="the staff account doing it")
+    allow_name.set_defaults(func=cmd_project_allow_name)
     audit = commands.add_parser("audit", help="check, export and trim the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser(

@@ -441,6 +441,9 @@ UPLOAD_MAX_SIZE = _env_int("UPLOAD_MAX_SIZE", 100 * 1024 * 1024)
 ARCHIVE_MAX_UNCOMPRESSED = _env_int("ARCHIVE_MAX_UNCOMPRESSED", 2 * 1024 * 1024 * 1024)
 ARCHIVE_MAX_RATIO = _env_int("ARCHIVE_MAX_RATIO", 50)
 ARCHIVE_MAX_MEMBERS = _env_int("ARCHIVE_MAX_MEMBERS", 100_000)
+# Milliseconds of one description's rendering (packages.rendering, in a child process);
+# past it the description is shown as escaped plain text.
+DESCRIPTION_RENDER_MS = _env_int("DESCRIPTION_RENDER_MS", 2000)
 # Seconds a CDN (or client) may keep simple/JSON pages; files are immutable.
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
 # Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.

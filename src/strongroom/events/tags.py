@@ -87,6 +87,7 @@ class EventTag(models.TextChoices):
     # Staff removed their mark (a project critical by downloads stays critical).
     PROJECT_CRITICAL_UNMARKED = "project:critical:unmarked", _("Critical mark removed")
     PROJECT_ADMIN_CHANGE = "project:admin:change", _("Project changed by an administrator")
+    PROJECT_NAME_ALLOW = "project:name:allow", _("Look-alike project name allowed by staff")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

@@ -26,6 +26,9 @@ class IndexSerial(models.Model):
 class Project(models.Model):
     name = models.CharField(_("name"), max_length=200)
     normalized_name = models.CharField(max_length=200, unique=True)
+    # packages.names.confusable_skeleton(name): a new name may not share it (indexed: every
+    # new project looks it up), unless staff allowed that name (ConfusableNameAllowance).
+    skeleton = models.CharField(max_length=200, db_index=True, default="")
     created = models.DateTimeField(auto_now_add=True)
     last_changed = models.DateTimeField(auto_now_add=True)
     last_serial = models.BigIntegerField(default=0)
@@ -134,13 +137,32 @@ class File(models.Model):
 
 
 class UsedFilename(models.Model):
-    """Every filename ever accepted: a filename is never accepted twice, even after deletion."""
+    """Every filename ever accepted: a filename is never accepted twice, even after deletion.
+
+    ``key`` is the distribution the filename names (packages.filenames.filename_key): a
+    case variant or another spelling of the version is the same file, and a release's
+    sdist is one whatever its extension. Unique, so a race between spellings has one winner.
+    """
 
     filename = models.CharField(max_length=255, unique=True)
+    key = models.CharField(max_length=255, unique=True)
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ConfusableNameAllowance(models.Model):
+    """Staff allowed a project name that looks like an existing project's (audited)."""
+
+    normalized_name = models.CharField(max_length=200, unique=True)
+    allowed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.normalized_name
 
 
 class Role(models.Model):

@@ -3,6 +3,7 @@ with its audit event."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -15,7 +16,15 @@ from packaging.version import InvalidVersion, Version
 
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.packages.models import File, IndexSerial, Project, Release, Role
+from strongroom.packages.models import (
+    ConfusableNameAllowance,
+    File,
+    IndexSerial,
+    Project,
+    Release,
+    Role,
+)
+from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.signals import project_changed
 from strongroom.storage import get_storage
 
@@ -28,6 +37,10 @@ if TYPE_CHECKING:
 
 class PackageError(Exception):
     """A refused change; ``str(exc)`` is the sentence to show."""
+
+
+# PEP 508 names: what packaging.metadata accepts for an upload's Name.
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 def _bump_index() -> int:
@@ -63,9 +76,42 @@ def is_owner(user: User | None, project: Project) -> bool:
     return role_of(user, project) == Role.Name.OWNER
 
 
+def confusable_with(name: str) -> str | None:
+    """The name of an existing project that ``name`` looks like, unless staff allowed it."""
+    normalized = canonicalize_name(name)
+    like = (
+        Project.objects.filter(skeleton=confusable_skeleton(name))
+        .exclude(normalized_name=normalized)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if like is None or ConfusableNameAllowance.objects.filter(normalized_name=normalized).exists():
+        return None
+    return like
+
+
 def create_project(request: HttpRequest | None, user: User, name: str) -> Project:
-    """Create a project with ``user`` as its Owner (caller holds the transaction)."""
-    project = Project.objects.create(name=name, normalized_name=canonicalize_name(name))
+    """Create a project with ``user`` as its Owner (caller holds the transaction).
+
+    Refused (PackageError) when the name looks like an existing project's: same
+    confusable skeleton (packages.names), unless staff allowed the name.
+    """
+    # New projects take turns on the index's serial row (which the caller's bump_serial
+    # locks anyway), so two look-alike names created at once cannot both pass the check.
+    IndexSerial.objects.get_or_create(pk=1)
+    IndexSerial.objects.select_for_update().filter(pk=1).values_list("pk", flat=True).first()
+    like = confusable_with(name)
+    if like is not None:
+        raise PackageError(
+            _(
+                "The name '%(name)s' is too similar to the existing project '%(like)s'. "
+                "Choose another name, or ask the index's staff to allow this one."
+            )
+            % {"name": name, "like": like}
+        )
+    project = Project.objects.create(
+        name=name, normalized_name=canonicalize_name(name), skeleton=confusable_skeleton(name)
+    )
     Role.objects.create(project=project, user=user, role_name=Role.Name.OWNER)
     record_event(
         EventTag.PROJECT_CREATE,
@@ -75,6 +121,39 @@ def create_project(request: HttpRequest | None, user: User, name: str) -> Projec
         extra={"project": project.name},
     )
     return project
+
+
+def allow_confusable_name(staff: User, name: str) -> ConfusableNameAllowance:
+    """Staff allow the project name ``name`` although it looks like an existing project's.
+
+    Audited (``project:name:allow``). Only an active staff account may; a name that is
+    not valid, already exists, or looks like no project is refused, so every allowance
+    on record was needed.
+    """
+    if not (staff.is_active and staff.is_staff):
+        raise PackageError(_("Only staff can allow a project name."))
+    normalized = canonicalize_name(name)
+    if not _VALID_NAME.match(name):
+        raise PackageError(_("'%(name)s' is not a valid project name.") % {"name": name[:200]})
+    with transaction.atomic():
+        if Project.objects.filter(normalized_name=normalized).exists():
+            raise PackageError(_("The project '%(name)s' already exists.") % {"name": name})
+        skeleton = confusable_skeleton(name)
+        like = sorted(Project.objects.filter(skeleton=skeleton).values_list("name", flat=True))
+        if not like:
+            raise PackageError(
+                _("'%(name)s' looks like no existing project: it needs no allowance.")
+                % {"name": name}
+            )
+        allowance, _created = ConfusableNameAllowance.objects.get_or_create(
+            normalized_name=normalized, defaults={"allowed_by": staff}
+        )
+        record_event(
+            EventTag.PROJECT_NAME_ALLOW,
+            actor=staff,
+            extra={"name": normalized, "skeleton": skeleton, "like": ", ".join(like)[:500]},
+        )
+    return allowance
 
 
 def save_by_staff(request: HttpRequest, project: Project, changed: list[str]) -> None:

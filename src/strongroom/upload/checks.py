@@ -23,6 +23,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from strongroom.packages import filenames
 from strongroom.upload.errors import UploadError, too_large
 
 # 1.0 to 2.4 as specified; 2.5 (PEP 794) too, because current flit_core and twine emit it
@@ -77,6 +78,8 @@ class Distribution:
     name: str
     version: Version
     python_version: str
+    # The distribution it names, however spelled (packages.filenames): never accepted twice.
+    key: str
 
 
 # --- the request itself -------------------------------------------------------------------
@@ -199,9 +202,10 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
         if filetype == WHEEL:
             if not filename.endswith(".whl"):
                 raise UploadError(_("Invalid filename: a bdist_wheel must end in .whl."))
-            name, version, _build, tags = parse_wheel_filename(filename)
+            name, version, build, tags = parse_wheel_filename(filename)
             pythons = sorted({tag.interpreter for tag in tags})
             python_version = ".".join(pythons)
+            key = filenames.wheel_key(name, version, build, tags)
         else:
             if not filename.endswith((".tar.gz", ".zip")):
                 raise UploadError(
@@ -209,11 +213,12 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
                 )
             name, version = parse_sdist_filename(filename)
             python_version = "source"
+            key = filenames.sdist_key(name, version)
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         raise UploadError(
             _("Invalid filename: %(problem)s") % {"problem": str(exc)[:300]}
         ) from None
-    return Distribution(filename, filetype, str(name), version, python_version[:50])
+    return Distribution(filename, filetype, str(name), version, python_version[:50], key)
 
 
 def check_consistent(dist: Distribution, metadata: Metadata, source: str) -> None:
@@ -227,6 +232,25 @@ def check_consistent(dist: Distribution, metadata: Metadata, source: str) -> Non
         raise UploadError(
             _("The version in %(source)s (%(version)s) does not match the filename %(filename)s.")
             % {"source": source, "version": str(metadata.version), "filename": dist.filename}
+        )
+
+
+def check_dist_info(dist: Distribution, directory: str) -> None:
+    """A wheel's ``{name}-{version}.dist-info`` must name the wheel's own project and
+    version (canonicalised, as pip compares them), or pip refuses to install it."""
+    stem = directory.removesuffix(".dist-info")
+    name, sep, version = stem.rpartition("-")
+    try:
+        same = bool(sep) and (
+            canonicalize_name(name) == canonicalize_name(dist.name)
+            and Version(version) == dist.version
+        )
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise UploadError(
+            _("The wheel's %(directory)s directory does not match the filename %(filename)s.")
+            % {"directory": directory[:200], "filename": dist.filename}
         )
 
 

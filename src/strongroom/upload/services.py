@@ -42,19 +42,36 @@ def storage_path(sha256: str, filename: str) -> str:
     return f"packages/{sha256[:2]}/{sha256[2:4]}/{sha256}/{filename}"
 
 
-def _already_used(filename: str) -> UploadError:
-    if File.objects.filter(filename=filename).exists():
-        return UploadError(
-            _("File already exists ('%(filename)s'). Use a different version.")
-            % {"filename": filename}
-        )
-    return UploadError(
-        _(
-            "The filename %(filename)s has already been used (by a deleted file). "
-            "Use a different version."
-        )
-        % {"filename": filename}
+def _already_used(dist: checks.Distribution) -> UploadError | None:
+    """Why ``dist`` cannot be accepted again, if a file of that distribution was ever
+    accepted (under this filename or another spelling of it); None if never."""
+    used = (
+        UsedFilename.objects.filter(key=dist.key).values_list("filename", flat=True).first()
+        or UsedFilename.objects.filter(filename=dist.filename)
+        .values_list("filename", flat=True)
+        .first()
     )
+    if used is None:
+        return None
+    if File.objects.filter(filename=used).exists():
+        if used == dist.filename:
+            message = _("File already exists ('%(filename)s'). Use a different version.")
+        elif dist.packagetype == checks.SDIST:
+            message = _(
+                "File already exists: this release already has a source distribution "
+                "('%(used)s'), and a release has only one. Use a different version."
+            )
+        else:
+            message = _(
+                "File already exists: '%(used)s' is the same file as '%(filename)s' "
+                "(names and versions compare normalised). Use a different version."
+            )
+    else:
+        message = _(
+            "The filename %(filename)s has already been used (by a deleted file, "
+            "'%(used)s'). Use a different version."
+        )
+    return UploadError(message % {"filename": dist.filename, "used": used})
 
 
 def check_permission(
@@ -104,7 +121,8 @@ def validate_file(
     if filetype != checks.WHEEL:
         archives.inspect_sdist(upload.path, dist.filename, limits)
         return dist, None
-    core = archives.wheel_metadata(upload.path, limits)
+    dist_info, core = archives.wheel_metadata(upload.path, limits)
+    checks.check_dist_info(dist, dist_info)
     checks.check_consistent(dist, checks.core_metadata(core), "METADATA")
     return dist, core
 
@@ -151,12 +169,16 @@ def _store(
     with transaction.atomic():
         project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
         if project is None:
-            project = packages.create_project(request, user, metadata.name)
+            try:
+                project = packages.create_project(request, user, metadata.name)
+            except packages.PackageError as exc:
+                raise UploadError(str(exc)) from None
         else:
             check_permission(request, uploader, project, project.normalized_name)
-        if UsedFilename.objects.filter(filename=dist.filename).exists():
-            raise _already_used(dist.filename)
-        UsedFilename.objects.create(filename=dist.filename)
+        refusal = _already_used(dist)
+        if refusal is not None:
+            raise refusal
+        UsedFilename.objects.create(filename=dist.filename, key=dist.key)
         release = Release.objects.filter(project=project, canonical_version=canonical).first()
         if release is None:
             release = Release.objects.create(
@@ -215,8 +237,9 @@ def accept_upload(
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
     dist, core = validate_file(form, upload, filetype, metadata)
-    if UsedFilename.objects.filter(filename=dist.filename).exists():
-        raise _already_used(dist.filename)
+    refusal = _already_used(dist)
+    if refusal is not None:
+        raise refusal
     storage = get_storage()
     path = storage_path(upload.sha256, dist.filename)
     try:
@@ -229,8 +252,9 @@ def accept_upload(
     except IntegrityError:
         # Lost a race: the same filename (or a new project's name) was committed meanwhile.
         storage.discard_staged()
-        if UsedFilename.objects.filter(filename=dist.filename).exists():
-            raise _already_used(dist.filename) from None
+        refusal = _already_used(dist)
+        if refusal is not None:
+            raise refusal from None
         raise UploadError(
             _("Another upload changed this project at the same time; try again.")
         ) from None
