@@ -102,6 +102,10 @@ def _validate_new_account(username: str, email: str, password: str) -> tuple[str
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from strongroom.web.hosts import serve_environment
+
+    # Before Django reads its settings; the workers inherit the environment.
+    os.environ.update(serve_environment(os.environ, args.host, args.port))
     _setup(args.data_dir)
     _migrate()
     from django.conf import settings
@@ -117,7 +121,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     host = args.host
     shown = f"[{host}]" if ":" in host else host
-    print(f"Strongroom is running at http://{shown}:{args.port}/ (data in {settings.DATA_DIR})")
+    print(f"Strongroom is running at {settings.BASE_URL}/ (data in {settings.DATA_DIR})")
+    print(f"Listening on {shown}:{args.port}; links in emails use {settings.BASE_URL}/")
+    print(
+        "Host names answered: "
+        + ", ".join(settings.ALLOWED_HOSTS)
+        + " (set STRONGROOM_BASE_URL and STRONGROOM_ALLOWED_HOSTS for others)"
+    )
     print("Press Ctrl-C to stop.", flush=True)
     run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)

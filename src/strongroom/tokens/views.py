@@ -50,7 +50,7 @@ def create(request: HttpRequest) -> HttpResponse:
         except services.TokenError as exc:
             form.add_error(None, str(exc))
         else:
-            index_url = absolute_url(request, "/legacy/")
+            index_url = absolute_url("/legacy/")
             return render(
                 request,
                 "tokens/created.html",

@@ -26,10 +26,10 @@ def wants_html(request: HttpRequest) -> bool:
     return "text/html" in request.META.get("HTTP_ACCEPT", "")
 
 
-def absolute_url(request: HttpRequest | None, path: str) -> str:
-    """An absolute link for emails: the configured BASE_URL, else the request's host."""
-    if settings.BASE_URL:
-        return settings.BASE_URL + path
-    if request is not None:
-        return request.build_absolute_uri(path)
-    return path
+def absolute_url(path: str) -> str:
+    """An absolute link on the configured base URL (``settings.BASE_URL``).
+
+    Every absolute link (emails, the JSON API, API error messages) is built here, and
+    never from the request's ``Host``, which the client chooses (see web.hosts).
+    """
+    return settings.BASE_URL + path
