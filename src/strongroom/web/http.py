@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -33,3 +39,23 @@ def absolute_url(path: str) -> str:
     never from the request's ``Host``, which the client chooses (see web.hosts).
     """
     return settings.BASE_URL + path
+
+
+def keep_out_of_caches(response: HttpResponse) -> HttpResponse:
+    """Mark ``response`` ``Cache-Control: no-store``: no shared cache, browser cache or
+    back-button history keeps a copy of it."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def shows_secret(view: View) -> View:
+    """For every page that shows a secret (a new API token, a TOTP key and its QR code,
+    recovery codes, a page at a link carrying a one-time token): each of its answers,
+    whatever the outcome, is ``no-store``."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return keep_out_of_caches(view(request, *args, **kwargs))
+
+    wrapper.shows_secret = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
