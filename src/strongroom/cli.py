@@ -53,13 +53,29 @@ def _migrate(verbosity: int = 0) -> None:
         raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
 
 
+def _usage_error(message: str) -> SystemExit:
+    """Exit 2 (a usage error, as argparse does) with ``message`` on standard error."""
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Password (again): ") != first:
-        raise SystemExit("error: the two passwords do not match")
+    if not sys.stdin.isatty():
+        # getpass would read the password from a pipe, or end in EOFError without one.
+        raise _usage_error(
+            "no terminal to ask for the password: run this in a terminal, or pass "
+            "--password-stdin and write the password to standard input"
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Password (again): ") != first:
+            raise SystemExit("error: the two passwords do not match")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        raise _usage_error("no password was given") from None
     return first
 
 
