@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,19 +119,17 @@ def serve_environment(environ: Mapping[str, str], host: str, port: int) -> dict[
 # --- checking requests --------------------------------------------------------------------
 
 
-def _request_hosts(meta: Mapping[str, Any]) -> Iterable[str]:
-    """Every host a request names: Host (or SERVER_NAME), each X-Forwarded-Host value and
-    the authority of an absolute-form request line (``GET http://host/path``)."""
-    host = meta.get("HTTP_HOST")
-    if host is None:
-        host = meta.get("SERVER_NAME", "")
-    yield str(host)
+def _extra_hosts(meta: Mapping[str, Any]) -> list[str]:
+    """The hosts a request names besides Host: each X-Forwarded-Host value and the
+    authority of an absolute-form request line (``GET http://host/path``)."""
+    hosts: list[str] = []
     forwarded = meta.get("HTTP_X_FORWARDED_HOST")
     if forwarded is not None:
-        yield from (part.strip() for part in str(forwarded).split(","))
+        hosts += (part.strip() for part in str(forwarded).split(","))
     raw_uri = meta.get("RAW_URI") or meta.get("REQUEST_URI") or ""
     if "://" in raw_uri[:16]:
-        yield urlsplit(raw_uri).netloc.rpartition("@")[2]
+        hosts.append(urlsplit(raw_uri).netloc.rpartition("@")[2])
+    return hosts
 
 
 class HostCheck:
@@ -158,7 +156,15 @@ class HostCheck:
         return verdict
 
     def allows(self, meta: Mapping[str, Any]) -> bool:
-        return all(self.host_allowed(host) for host in _request_hosts(meta))
+        """True when Host (or SERVER_NAME without one), every X-Forwarded-Host value and
+        an absolute request line's authority are all allowed."""
+        host = meta.get("HTTP_HOST")
+        if not self.host_allowed(str(meta.get("SERVER_NAME", "")) if host is None else host):
+            return False
+        raw_uri = meta.get("RAW_URI") or meta.get("REQUEST_URI") or ""
+        if "HTTP_X_FORWARDED_HOST" not in meta and "://" not in raw_uri[:16]:
+            return True  # the common case: one dictionary look-up
+        return all(self.host_allowed(extra) for extra in _extra_hosts(meta))
 
 
 class AllowedHostsMiddleware:
