@@ -63,13 +63,29 @@ def _migrate(verbosity: int = 0) -> None:
         raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
 
 
+def _usage_error(message: str) -> SystemExit:
+    """Exit 2 (a usage error, as argparse does) with ``message`` on standard error."""
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _read_password(from_stdin: bool, *, confirm: bool = True) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Password (again): ") != first:
-        raise SystemExit("error: the two passwords do not match")
+    if not sys.stdin.isatty():
+        # getpass would read the password from a pipe, or end in EOFError without one.
+        raise _usage_error(
+            "no terminal to ask for the password: run this in a terminal, or pass "
+            "--password-stdin and write the password to standard input"
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Password (again): ") != first:
+            raise SystemExit("error: the two passwords do not match")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        raise _usage_error("no password was given") from None
     return first
 
 
@@ -112,6 +128,10 @@ def _validate_new_account(username: str, email: str, password: str) -> tuple[str
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from strongroom.web.hosts import serve_environment
+
+    # Before Django reads its settings; the workers inherit the environment.
+    os.environ.update(serve_environment(os.environ, args.host, args.port))
     _setup(args.data_dir)
     _migrate()
     from django.conf import settings
@@ -131,7 +151,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     host = args.host
     shown = f"[{host}]" if ":" in host else host
-    print(f"Strongroom is running at http://{shown}:{args.port}/ (data in {settings.DATA_DIR})")
+    print(f"Strongroom is running at {settings.BASE_URL}/ (data in {settings.DATA_DIR})")
+    print(f"Listening on {shown}:{args.port}; links in emails use {settings.BASE_URL}/")
+    print(
+        "Host names answered: "
+        + ", ".join(settings.ALLOWED_HOSTS)
+        + " (set STRONGROOM_BASE_URL and STRONGROOM_ALLOWED_HOSTS for others)"
+    )
     print("Press Ctrl-C to stop.", flush=True)
     run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)

@@ -1,8 +1,9 @@
-"""The servers behind ``strongroom serve``: granian (the default) or gunicorn, in-process.
+"""The servers behind ``strongroom serve``: gunicorn (the default) or granian, in-process.
 
-granian answers HTTP in Rust and calls the WSGI application in a few threads per worker
-process; measured 2-4x gunicorn's requests/s on the simple API (bench/,
-docs/decisions/0002-app-server.md). gunicorn stays available with ``--server gunicorn``.
+gunicorn is the default (docs/decisions/0002-app-server.md): it passes the reason phrase
+through, in which twine shows why an upload was refused. granian, offered with
+``--server granian``, answers HTTP in Rust and calls the WSGI application in a few threads
+per worker process; measured several times gunicorn's requests/s on the simple API (bench/).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlparse
 
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
+
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(f"STRONGROOM_{name}", default)
@@ -86,9 +88,13 @@ SECRET_KEY_FALLBACKS = [
 DEBUG = _env_bool("DEBUG", False)
 
 SITE_NAME = _env("SITE_NAME", "Strongroom")
-# The public base URL used in emails; when empty, links are built from the request.
-BASE_URL = _env("BASE_URL", "").rstrip("/")
-ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["*"])
+# The public base URL of every absolute link (emails, the JSON API, the upload API's
+# messages); never taken from a request. `strongroom serve` derives it from --host/--port
+# when unset; elsewhere (commands, tests) the default is that of the default host and port.
+BASE_URL = (_env("BASE_URL", "").strip() or derive_base_url()).rstrip("/")
+# Requests naming any other host (Host, X-Forwarded-Host, an absolute request line) get
+# 400 before a view runs (web.hosts). Derived like BASE_URL when unset.
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", derive_allowed_hosts(DEFAULT_HOST, BASE_URL))
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -110,6 +116,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # An unknown host name gets 400 before anything else runs.
+    "strongroom.web.hosts.AllowedHostsMiddleware",
     "strongroom.index.middleware.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "strongroom.web.middleware.SecurityHeadersMiddleware",

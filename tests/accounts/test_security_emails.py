@@ -41,7 +41,7 @@ def assert_security_notice(message, what: str) -> None:
         assert "203.0.113.9" in part
         assert "Firefox 128 on Linux" in part
         assert "If this wasn't you" in part or "If this wasn&#x27;t you" in part
-        assert "http://testserver/manage/account/" in part
+        assert "http://localhost:8000/manage/account/" in part
     assert message.subject.startswith("[Strongroom] ")
     assert "<html" in html and "<html" not in message.body
 
@@ -96,8 +96,8 @@ def test_password_reset_mails_link_then_notice(user, mailoutbox):
     client = Client(HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="203.0.113.9")
     client.post("/account/reset-password/", {"login": "alice@example.org"})
     (request_mail,) = mailoutbox
-    assert "http://testserver/account/reset-password/" in request_mail.body
-    link = request_mail.body.split("http://testserver", 1)[1].split()[0]
+    assert "http://localhost:8000/account/reset-password/" in request_mail.body
+    link = request_mail.body.split("http://localhost:8000", 1)[1].split()[0]
     client.post(link, {"new_password": NEW, "confirm_password": NEW})
     notice = mailoutbox[-1]
     assert notice is not request_mail

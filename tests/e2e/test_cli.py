@@ -26,7 +26,9 @@ def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(
     try:
         log = server.log_text()
         port = server.base_url.rsplit(":", 1)[1]
-        assert f"Strongroom is running at http://127.0.0.1:{port}/" in log
+        # localhost, not 127.0.0.1: browsers refuse security keys on an IP address.
+        assert f"Strongroom is running at http://localhost:{port}/" in log
+        assert f"links in emails use http://localhost:{port}/" in log
         key = data / "secret_key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         first_key = key.read_text()
@@ -140,3 +142,21 @@ def test_user_create_refuses_bad_input_with_a_message(
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("piped", ["", "a-long-unusual-pass-97\n"])
+def test_createadmin_without_a_terminal_or_password_stdin_says_how(
+    tmp_path: Path, piped: str
+) -> None:
+    """Issue 21, item 17: no traceback, a sentence naming --password-stdin, exit 2; and a
+    password piped in without the flag is not read behind the user's back."""
+    data = tmp_path / "data"
+    result = run_cli(
+        "createadmin", "--username", "root2", "--email", "root2@example.org",
+        data_dir=data, stdin=piped,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--password-stdin" in result.stderr and "no terminal" in result.stderr
+    with sqlite3.connect(data / "strongroom.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM accounts_user").fetchone()[0] == 0

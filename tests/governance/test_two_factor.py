@@ -67,7 +67,7 @@ def test_maintainer_without_two_factor_is_refused_uploads_with_a_link(client, pr
     refused = _upload(client, maintainer)
     assert refused.status_code == 403
     assert "widget is a critical project" in refused.reason_phrase
-    assert "http://testserver/help/two-factor/" in refused.reason_phrase
+    assert "http://localhost:8000/help/two-factor/" in refused.reason_phrase
     assert Event.objects.filter(tag="account:upload:refused", user=maintainer).exists()
     give_totp(maintainer)
     assert _upload(client, maintainer, version="2.1").status_code == 200

@@ -20,7 +20,7 @@ def test_project_json_in_pypi_shape(client, wheel):
     assert data["info"]["version"] == "1.1" and data["info"]["requires_python"] == ">=3.8"
     assert list(data["releases"]) == ["1.0", "1.1"]
     assert data["urls"][0]["digests"]["sha256"] == wheel.sha256_digest
-    assert data["urls"][0]["url"] == f"http://testserver/{wheel.path}"
+    assert data["urls"][0]["url"] == f"http://localhost:8000/{wheel.path}"
     assert data["last_serial"] == wheel.project.last_serial
 
 

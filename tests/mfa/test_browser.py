@@ -221,3 +221,38 @@ def test_totp_setup_login_replay_and_recovery_code(session: Session, server):
     page.get_by_label("Recovery code", exact=True).fill(codes[0])
     page.get_by_role("button", name="Use recovery code").click()
     assert "This recovery code was already used" in page.content()
+
+
+def test_by_ip_address_the_login_page_explains_security_keys_and_links_to_the_name(
+    session: Session, server
+):
+    """Issue 21, item 17: Chromium refuses WebAuthn on an IP address ("This is an invalid
+    domain."); the page says so before and after the attempt, in words, with a link."""
+    port = server.base_url.rsplit(":", 1)[1]
+    page = session.page
+    page.goto(f"http://127.0.0.1:{port}/account/login/")
+    notice = page.locator("#webauthn-needs-name")
+    expect(notice).to_contain_text("by its IP address (127.0.0.1)")
+    link = notice.get_by_role("link", name="Open this page on the site's name")
+    assert link.get_attribute("href") == f"{server.base_url}/account/login/"
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    error = page.locator("[data-webauthn-error]")
+    expect(error).to_contain_text("Your browser refused to use a security key on this address")
+    assert "invalid domain" not in error.inner_text()
+    link.click()
+    page.wait_for_url(f"{server.base_url}/account/login/")
+    assert not page.locator("#webauthn-needs-name").count()
+
+
+def test_registering_a_key_twice_says_what_happened(session: Session, server):
+    server.create_user("twicekey", "twicekey@example.org", PASSWORD)
+    session.password_login("twicekey")
+    session.add_key("Only key")
+    session.go("/manage/account/webauthn-provision")
+    page = session.page
+    page.get_by_label("Name for this key").fill("Same key again")
+    page.get_by_role("button", name="Register the key").click()
+    error = page.locator("[data-webauthn-error]")
+    expect(error).to_contain_text("This security key is already registered to your account.")
+    assert "InvalidStateError" not in error.inner_text()
+    assert len(session.credentials()) == 1

@@ -112,7 +112,7 @@ def test_admin_path_is_configurable(tmp_path):
         "from django.core.management import call_command\n"
         "call_command('migrate', verbosity=0)\n"
         "from django.test import Client\n"
-        "c = Client()\n"
+        "c = Client(HTTP_HOST='localhost')  # testserver is not an allowed host\n"
         "print(c.get('/backstage/').status_code, c.get('/admin/').status_code)\n"
     )
     env = cli_env(  # embedded: the run's STRONGROOM_* (a scale-out database) dropped

@@ -125,7 +125,7 @@ def _count_login_failure(request: HttpRequest, login: str, user: User | None) ->
 
 def _send_verification(request: HttpRequest | None, email: Email) -> None:
     token = make_verification_token(email)
-    link = absolute_url(request, reverse("accounts:verify_email") + f"?token={token}")
+    link = absolute_url(reverse("accounts:verify_email") + f"?token={token}")
     send_email(
         [email.email],
         "verify_email",
@@ -531,7 +531,7 @@ def request_password_reset(request: HttpRequest, login: str) -> None:
         return
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    link = absolute_url(request, reverse("accounts:reset_password", args=[uid, token]))
+    link = absolute_url(reverse("accounts:reset_password", args=[uid, token]))
     with transaction.atomic():
         record_event(EventTag.ACCOUNT_PASSWORD_RESET_REQUEST, request=request, user=user)
         send_email([primary.email], "password_reset", {"user": user, "link": link}, request=request)

@@ -33,7 +33,7 @@ from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response
 from strongroom.mfa import services as mfa_services
-from strongroom.web.http import wants_html
+from strongroom.web.http import shows_secret, wants_html
 from strongroom.web.useragents import describe_user_agent
 
 
@@ -93,6 +93,7 @@ def register(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, title, submit, status=400 if form.errors else 200)
 
 
+@shows_secret
 def verify_email(request: HttpRequest) -> HttpResponse:
     """GET shows a button, POST verifies: mail scanners that prefetch links use no POST."""
     token = request.POST.get("token") or request.GET.get("token") or ""
@@ -288,6 +289,7 @@ def request_password_reset(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, title, submit, status=400 if form.errors else 200)
 
 
+@shows_secret
 def reset_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     try:
         user = services.check_reset_link(uidb64, token)

@@ -6,7 +6,8 @@ no WSGIRequest, no signals, no middleware chain, no HttpResponse. The answer is 
 Django's SimpleFastPathMiddleware gives (same functions from index.views, same
 negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py compares
 both). Everything else, including every case the fast path cannot answer (406, redirect,
-404, a page not yet stored, HTTPS, SSL redirect, a database error), goes to Django.
+404, a page not yet stored, HTTPS, SSL redirect, a database error, a host name the index
+does not answer for), goes to Django.
 
 Each worker keeps the pages it served in memory and proves them current before reusing
 one (index.memo): on SQLite without a query while nothing was written, otherwise by the
@@ -31,6 +32,7 @@ from django.db import DatabaseError, connection
 from strongroom.index import negotiation, views
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
+from strongroom.web.hosts import HostCheck
 from strongroom.web.middleware import CONTENT_SECURITY_POLICY
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ class SimpleFastPath:
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
         self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
         self.probe = version_probe() if self.memo is not None else None
+        # A request for an unknown host goes to Django, which refuses it (web.hosts).
+        self.hosts = HostCheck(settings.ALLOWED_HOSTS)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self.enabled:
@@ -90,6 +94,7 @@ class SimpleFastPath:
             or environ.get("SCRIPT_NAME")
             or environ.get("wsgi.url_scheme") != "http"
             or (self.proxy_header is not None and self.proxy_header in environ)
+            or not self.hosts.allows(environ)
         ):
             return None
         path = environ.get("PATH_INFO", "")

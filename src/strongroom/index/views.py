@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
+from strongroom.web.http import absolute_url
 
 _SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 
@@ -225,12 +225,6 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     return _page_response(request, media, etag, stored.last_modified, bytes(body))
 
 
-def _absolute(request: HttpRequest) -> Callable[[str], str]:
-    if settings.BASE_URL:
-        return lambda path: settings.BASE_URL + path
-    return request.build_absolute_uri
-
-
 @require_safe
 def project_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
     normalized = canonicalize_name(name)
@@ -253,7 +247,7 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     last_modified = _http_date(project.last_changed)
     if _not_modified(request, etag, last_modified):
         return _cache_headers(HttpResponse(status=304), etag, last_modified)
-    document = project_document(project, release, _absolute(request), get_storage().url)
+    document = project_document(project, release, absolute_url, get_storage().url)
     if document is None:
         raise Http404
     response = JsonResponse(document, json_dumps_params={"separators": (",", ":")})

@@ -23,7 +23,7 @@ from strongroom.mfa.forms import (
     TotpCodeForm,
 )
 from strongroom.mfa.models import SecurityKey
-from strongroom.web.http import wants_html
+from strongroom.web.http import shows_secret, wants_html
 
 
 def _user(request: HttpRequest) -> User:
@@ -61,6 +61,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
 # --- authenticator app ------------------------------------------------------------------
 
 
+@shows_secret
 @reauthentication_required
 def totp_provision(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -100,6 +101,7 @@ def totp_delete(request: HttpRequest) -> HttpResponse:
 # --- recovery codes -------------------------------------------------------------------
 
 
+@shows_secret
 @reauthentication_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -112,7 +114,8 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         services.keep_fresh_codes(request, codes)
         return redirect("mfa:recovery_codes")
     codes = services.take_fresh_codes(request)
-    response = render(
+    # Codes are shown once: shows_secret keeps them out of every cache, the back button's too.
+    return render(
         request,
         "mfa/recovery_codes.html",
         {
@@ -121,9 +124,6 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
             "mfa": services.summary(user),
         },
     )
-    # Codes are shown once: keep them out of every cache, including the back button's.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 # --- security keys and passkeys ---------------------------------------------------------

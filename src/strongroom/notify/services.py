@@ -57,8 +57,8 @@ def send_email(
         return
     base = {
         "site_name": settings.SITE_NAME,
-        "account_url": absolute_url(request, reverse("accounts:manage")),
-        "history_url": absolute_url(request, history_link(event)),
+        "account_url": absolute_url(reverse("accounts:manage")),
+        "history_url": absolute_url(history_link(event)),
         "when": timezone.now(),
     }
     if request is not None:

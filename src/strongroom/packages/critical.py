@@ -59,12 +59,12 @@ def _became_critical(
                 "needs_two_factor": two_factor_refusal(user, project) is not None,
                 "since": project.critical_since,
                 "project_url": absolute_url(
-                    request, reverse("packages:project", args=[project.normalized_name])
+                    reverse("packages:project", args=[project.normalized_name])
                 ),
-                "critical_help_url": absolute_url(request, reverse("packages:critical_help")),
-                "two_factor_help_url": absolute_url(request, reverse("mfa:help")),
-                "tokens_help_url": absolute_url(request, reverse("tokens:create")),
-                "projects_url": absolute_url(request, reverse("packages:your_projects")),
+                "critical_help_url": absolute_url(reverse("packages:critical_help")),
+                "two_factor_help_url": absolute_url(reverse("mfa:help")),
+                "tokens_help_url": absolute_url(reverse("tokens:create")),
+                "projects_url": absolute_url(reverse("packages:your_projects")),
             },
             request=request,
         )

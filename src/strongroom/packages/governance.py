@@ -102,7 +102,7 @@ def _notify(
             "project": project,
             "summary": summary,
             "collaborators_url": absolute_url(
-                request, reverse("packages:collaborators", args=[project.normalized_name])
+                reverse("packages:collaborators", args=[project.normalized_name])
             ),
         },
         request=request,
@@ -198,7 +198,7 @@ def invite(
                 "project": project,
                 "role": _role_label(role_name),
                 "inviter": actor.username,
-                "invitation_url": absolute_url(request, link),
+                "invitation_url": absolute_url(link),
                 "expires": invitation.created + _max_age(),
                 "requires_two_factor": two_factor_refusal(invitee, project),
             },
@@ -519,7 +519,7 @@ def set_two_factor_required(
                 "project": project,
                 "summary": summary,
                 "collaborators_url": absolute_url(
-                    request, reverse("packages:settings", args=[project.normalized_name])
+                    reverse("packages:settings", args=[project.normalized_name])
                 ),
             },
             request=request,

@@ -33,6 +33,7 @@ from strongroom.packages.forms import ConfirmForm, YankForm
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import PackageError
 from strongroom.storage import get_storage
+from strongroom.web.http import absolute_url
 
 
 def _project(name: str) -> Project:
@@ -80,7 +81,7 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "files": _files(release) if release else [],
             "is_owner": services.is_owner(request.user, project),  # type: ignore[arg-type]
             "role": services.role_of(request.user, project),  # type: ignore[arg-type]
-            "index_url": request.build_absolute_uri("/simple/"),
+            "index_url": absolute_url("/simple/"),
         },
     )
 

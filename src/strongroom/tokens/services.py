@@ -82,7 +82,7 @@ class VerifiedToken:
 
 
 def _location() -> str:
-    return settings.BASE_URL or settings.SITE_NAME
+    return settings.BASE_URL
 
 
 def uploadable_projects(user: User) -> list[Project]:
@@ -181,7 +181,7 @@ def create_token(
                 "token_name": name,
                 "scope": ", ".join(scope) if projects else _("the entire account"),
                 "expires": expires_at,
-                "tokens_url": absolute_url(request, reverse("tokens:list")),
+                "tokens_url": absolute_url(reverse("tokens:list")),
             },
             request=request,
             event=event,
@@ -248,7 +248,7 @@ def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> Api
             {
                 "token_name": token.name,
                 "revoked_by": actor,
-                "tokens_url": absolute_url(request, reverse("tokens:list")),
+                "tokens_url": absolute_url(reverse("tokens:list")),
             },
             request=request,
             event=event,
@@ -294,7 +294,7 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
             {
                 "token_name": token.name,
                 "url": url,
-                "tokens_url": absolute_url(request, reverse("tokens:list")),
+                "tokens_url": absolute_url(reverse("tokens:list")),
             },
             request=None,
             event=event,

@@ -20,11 +20,12 @@ from strongroom.accounts.models import User
 from strongroom.tokens import disclosure, services
 from strongroom.tokens.forms import CreateTokenForm
 from strongroom.tokens.models import ApiToken
-from strongroom.web.http import absolute_url
+from strongroom.web.http import absolute_url, shows_secret
 
 log = logging.getLogger("strongroom.tokens")
 
 
+@shows_secret
 @reauthentication_required
 def create(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
@@ -50,7 +51,7 @@ def create(request: HttpRequest) -> HttpResponse:
         except services.TokenError as exc:
             form.add_error(None, str(exc))
         else:
-            index_url = absolute_url(request, "/legacy/")
+            index_url = absolute_url("/legacy/")
             return render(
                 request,
                 "tokens/created.html",

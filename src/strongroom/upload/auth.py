@@ -108,7 +108,7 @@ def _token_refusal(exc: TokenError) -> UploadError:
 
 
 def _password_uploader(request: HttpRequest, username: str, password: str) -> Uploader:
-    token_help = absolute_url(request, "/manage/account/token/")
+    token_help = absolute_url("/manage/account/token/")
     if settings.UPLOAD_PASSWORDS == "never":
         # Refused before the password is checked: the answer is the same either way,
         # so this endpoint is no oracle for guessing passwords.

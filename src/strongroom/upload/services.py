@@ -96,7 +96,7 @@ def check_permission(
             % {
                 "reason": refusal,
                 "user": uploader.user.username,
-                "url": absolute_url(request, reverse("mfa:help")),
+                "url": absolute_url(reverse("mfa:help")),
             }
         )
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -26,10 +32,30 @@ def wants_html(request: HttpRequest) -> bool:
     return "text/html" in request.META.get("HTTP_ACCEPT", "")
 
 
-def absolute_url(request: HttpRequest | None, path: str) -> str:
-    """An absolute link for emails: the configured BASE_URL, else the request's host."""
-    if settings.BASE_URL:
-        return settings.BASE_URL + path
-    if request is not None:
-        return request.build_absolute_uri(path)
-    return path
+def absolute_url(path: str) -> str:
+    """An absolute link on the configured base URL (``settings.BASE_URL``).
+
+    Every absolute link (emails, the JSON API, API error messages) is built here, and
+    never from the request's ``Host``, which the client chooses (see web.hosts).
+    """
+    return settings.BASE_URL + path
+
+
+def keep_out_of_caches(response: HttpResponse) -> HttpResponse:
+    """Mark ``response`` ``Cache-Control: no-store``: no shared cache, browser cache or
+    back-button history keeps a copy of it."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def shows_secret(view: View) -> View:
+    """For every page that shows a secret (a new API token, a TOTP key and its QR code,
+    recovery codes, a page at a link carrying a one-time token): each of its answers,
+    whatever the outcome, is ``no-store``."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return keep_out_of_caches(view(request, *args, **kwargs))
+
+    wrapper.shows_secret = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

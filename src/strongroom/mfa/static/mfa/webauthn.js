@@ -66,6 +66,33 @@
     };
   }
 
+  // The browser's errors (DOMException names) as sentences saying what happened and what
+  // to do; the translated sentences are rendered by {% webauthn_support %} into data-
+  // attributes. Errors from the server are already sentences and are shown as they are.
+  var REASONS = {
+    NotAllowedError: "notAllowed",
+    InvalidStateError: "invalidState",
+    SecurityError: "security",
+    NotSupportedError: "notSupported",
+    ConstraintError: "constraint",
+    AbortError: "abort",
+    NetworkError: "network"
+  };
+
+  function ServerError(message) { this.name = "ServerError"; this.message = message; }
+  function NetworkFailure() { this.name = "NetworkError"; }
+
+  function explain(error) {
+    if (error instanceof ServerError) { return error.message; }
+    var box = document.getElementById("webauthn-messages");
+    var texts = box ? box.dataset : {};
+    var reason = REASONS[error && error.name] || "unknown";
+    // A reply that is not JSON (an error page) cannot be parsed.
+    if (error instanceof SyntaxError) { reason = "server"; }
+    return texts[reason] || texts.unknown ||
+      "Your security key could not be used. Try again, or use another method.";
+  }
+
   function showError(form, message) {
     var box = form.querySelector("[data-webauthn-error]");
     if (box) { box.textContent = message; }
@@ -75,8 +102,9 @@
     var mode = form.getAttribute("data-webauthn");
     var button = form.querySelector("button[type=submit]");
     if (!window.PublicKeyCredential) {
-      showError(form, form.getAttribute("data-unsupported") ||
-        "This browser does not support security keys.");
+      // Browsers hide WebAuthn on plain-HTTP addresses other than localhost.
+      showError(form, !window.isSecureContext ? explain({ name: "SecurityError" }) :
+        form.getAttribute("data-unsupported") || "This browser does not support security keys.");
       return;
     }
     if (button) { button.disabled = true; }
@@ -86,9 +114,11 @@
       body: new FormData(form),
       credentials: "same-origin",
       headers: { "Accept": "application/json" }
+    }).catch(function () {
+      throw new NetworkFailure();  // fetch() rejects only when nothing answered
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (!response.ok) { throw new Error(body.error || response.statusText); }
+        if (!response.ok) { throw new ServerError(body.error || response.statusText); }
         return body;
       });
     }).then(function (options) {
@@ -103,7 +133,7 @@
       form.submit();
     }).catch(function (error) {
       if (button) { button.disabled = false; }
-      showError(form, error && error.message ? error.message : String(error));
+      showError(form, explain(error));
     });
   }
 
