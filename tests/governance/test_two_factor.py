@@ -94,15 +94,15 @@ def test_removing_the_last_factor_is_refused_on_a_project_that_requires_it(proje
     project.two_factor_required = True
     project.save()
     assert "widget" in (two_factor_required_for(maintainer) or "")
-    from strongroom.mfa import services
+    from strongroom.mfa.services import changes, common
 
     give_totp(maintainer)
-    with pytest.raises(services.MfaError, match="widget"):
+    with pytest.raises(common.MfaError, match="widget"):
         from django.db import transaction
 
         with transaction.atomic():
             TOTPDevice.objects.filter(user=maintainer).delete()
-            services._refuse_removing_last_factor(maintainer)
+            changes._refuse_removing_last_factor(maintainer)
     assert TOTPDevice.objects.filter(user=maintainer).exists()
 
 

@@ -17,7 +17,7 @@ from strongroom.accounts.models import User
 from strongroom.accounts.services import AccountError, authenticate_password
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.services import has_second_factor
+from strongroom.mfa.services.queries import has_second_factor
 from strongroom.packages.models import Project
 from strongroom.tokens.services import TokenError, VerifiedToken, check_token_project, verify_token
 from strongroom.upload.errors import UploadError, forbidden

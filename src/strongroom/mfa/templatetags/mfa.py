@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from strongroom.accounts.models import User
-from strongroom.mfa import services
+from strongroom.mfa.services import changes
 
 register = template.Library()
 
@@ -16,4 +16,4 @@ register = template.Library()
 def mfa_summary(user: object) -> dict[str, Any]:
     if not isinstance(user, User):
         return {}
-    return services.summary(user)
+    return changes.summary(user)
