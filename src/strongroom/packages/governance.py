@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from strongroom.accounts.models import Email, User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.models import SecurityKey, TOTPDevice
 from strongroom.mfa.policy import two_factor_refusal
+from strongroom.mfa.services.queries import second_factor_exists
 from strongroom.notify.services import send_email, send_security_email
 from strongroom.packages.models import Project, Role, RoleInvitation
 from strongroom.packages.services import PackageError
@@ -45,12 +45,9 @@ def owners(project: Project) -> list[User]:
 
 def collaborators_without_two_factor(project: Project) -> list[User]:
     """Collaborators of ``project`` who have neither an authenticator app nor a security key."""
-    with_totp = TOTPDevice.objects.filter(confirmed=True).values("user")
-    with_key = SecurityKey.objects.values("user")
     return list(
         User.objects.filter(project_roles__project=project)
-        .exclude(pk__in=with_totp)
-        .exclude(pk__in=with_key)
+        .exclude(second_factor_exists("pk"))
         .order_by("username")
     )
 

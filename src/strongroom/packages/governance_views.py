@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from strongroom.accounts.decorators import reauthentication_required
-from strongroom.mfa.models import SecurityKey, TOTPDevice
 from strongroom.mfa.policy import TwoFactorNeeded, project_requires_two_factor, two_factor_refusal
+from strongroom.mfa.services.queries import second_factor_exists
 from strongroom.packages import governance, listing, services
 from strongroom.packages.forms import ConfirmForm, InviteForm
 from strongroom.packages.models import Project, Role, RoleInvitation
@@ -74,12 +74,11 @@ def _run(request: HttpRequest, action: Any, done: str) -> None:
 def _collaborators_page(
     request: HttpRequest, project: Project, form: InviteForm, status: int = 200
 ) -> HttpResponse:
-    with_totp = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
-    with_key = SecurityKey.objects.filter(user=OuterRef("user"))
+    has_second_factor = ExpressionWrapper(second_factor_exists("user"), BooleanField())
     roles = (
         Role.objects.filter(project=project)
         .select_related("user")
-        .annotate(has_totp=Exists(with_totp), has_key=Exists(with_key))
+        .annotate(has_second_factor=has_second_factor)
         .order_by("role_name", "user__username")
     )
     invitations = RoleInvitation.objects.filter(project=project).select_related("invitee")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef, Q
+
 from strongroom.accounts.models import User
 from strongroom.mfa.models import RecoveryCode, SecurityKey, TOTPDevice
 
@@ -10,11 +12,17 @@ def active_totp(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def second_factor_exists(user_field: str = "user") -> Q:
+    """A condition for querysets: the row's ``user_field`` has a confirmed authenticator
+    app or a security key. The one definition of "has a second factor"; use it in
+    ``filter``/``exclude`` or wrapped in ``ExpressionWrapper`` to annotate."""
+    totp = TOTPDevice.objects.filter(user=OuterRef(user_field), confirmed=True)
+    key = SecurityKey.objects.filter(user=OuterRef(user_field))
+    return Q(Exists(totp)) | Q(Exists(key))
+
+
 def has_second_factor(user: User) -> bool:
-    return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        or SecurityKey.objects.filter(user=user).exists()
-    )
+    return User.objects.filter(pk=user.pk).filter(second_factor_exists("pk")).exists()
 
 
 def recovery_codes_left(user: User) -> int:
