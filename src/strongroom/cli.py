@@ -199,6 +199,7 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     _migrate()
     from packaging.utils import canonicalize_name
 
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.packages.critical import mark_critical, unmark_critical
     from strongroom.packages.models import Project
@@ -210,10 +211,10 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     if staff is None:
         raise SystemExit(f"error: no staff account named {args.by!r}")
     if args.unmark:
-        unmark_critical(None, staff, project)
+        unmark_critical(Actor.of(staff), project)
         print(f"{project.name} is no longer marked critical by staff.")
     else:
-        mark_critical(None, staff, project)
+        mark_critical(Actor.of(staff), project)
         print(f"{project.name} is marked critical.")
     return 0
 

@@ -1,5 +1,6 @@
 """Every change to a project goes through a function here, in one transaction,
-with its audit event."""
+with its audit event. Each takes the explicit ``Actor`` and checks its right itself
+(``packages.permissions``), whoever calls: a page, the admin, the CLI."""
 
 from __future__ import annotations
 
@@ -7,23 +8,22 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from strongroom.accounts.actors import Actor, require_staff
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.packages.models import File, IndexSerial, Project, Release, Role
+from strongroom.packages.permissions import OWNER, require_may_create, require_role
 from strongroom.packages.signals import project_changed
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
-
-    from strongroom.accounts.models import User
 
 
 class PackageError(Exception):
@@ -51,39 +51,28 @@ def index_state() -> tuple[int, datetime | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
-def role_of(user: User | None, project: Project) -> str | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return (
-        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
-    )
-
-
-def is_owner(user: User | None, project: Project) -> bool:
-    return role_of(user, project) == Role.Name.OWNER
-
-
-def create_project(request: HttpRequest | None, user: User, name: str) -> Project:
-    """Create a project with ``user`` as its Owner (caller holds the transaction)."""
+def create_project(actor: Actor, name: str) -> Project:
+    """Create a project with the acting user as its Owner (caller holds the transaction)."""
+    user = require_may_create(actor)
     project = Project.objects.create(name=name, normalized_name=canonicalize_name(name))
     Role.objects.create(project=project, user=user, role_name=Role.Name.OWNER)
     record_event(
         EventTag.PROJECT_CREATE,
-        request=request,
-        actor=user,
+        actor=actor,
         project=project,
         extra={"project": project.name},
     )
     return project
 
 
-def save_by_staff(request: HttpRequest, project: Project, changed: list[str]) -> None:
+def save_by_staff(actor: Actor, project: Project, changed: list[str]) -> None:
     """An administrator's edit of a project (the admin's upload limit), with its event."""
     with transaction.atomic():
+        require_staff(actor)
         project.save()
         record_event(
             EventTag.PROJECT_ADMIN_CHANGE,
-            request=request,
+            actor=actor,
             project=project,
             extra={
                 "project": project.name,
@@ -109,9 +98,10 @@ def _release_extra(release: Release, **more: str) -> dict[str, str]:
     return {"project": release.project.name, "version": release.version, **more}
 
 
-def yank_release(request: HttpRequest, user: User, release: Release, reason: str) -> None:
+def yank_release(actor: Actor, release: Release, reason: str) -> None:
     """PEP 592: installers skip a yanked release unless it is pinned exactly."""
     with transaction.atomic():
+        require_role(actor, release.project, OWNER)
         if release.yanked:
             raise PackageError(_("This release is already yanked."))
         release.yanked = True
@@ -120,15 +110,15 @@ def yank_release(request: HttpRequest, user: User, release: Release, reason: str
         bump_serial(release.project)
         record_event(
             EventTag.PROJECT_RELEASE_YANK,
-            request=request,
-            actor=user,
+            actor=actor,
             project=release.project,
             extra=_release_extra(release, reason=release.yanked_reason),
         )
 
 
-def unyank_release(request: HttpRequest, user: User, release: Release) -> None:
+def unyank_release(actor: Actor, release: Release) -> None:
     with transaction.atomic():
+        require_role(actor, release.project, OWNER)
         if not release.yanked:
             raise PackageError(_("This release is not yanked."))
         release.yanked = False
@@ -137,8 +127,7 @@ def unyank_release(request: HttpRequest, user: User, release: Release) -> None:
         bump_serial(release.project)
         record_event(
             EventTag.PROJECT_RELEASE_UNYANK,
-            request=request,
-            actor=user,
+            actor=actor,
             project=release.project,
             extra=_release_extra(release),
         )
@@ -151,25 +140,26 @@ def _delete_stored(file: File) -> None:
         storage.delete(file.metadata_path)
 
 
-def remove_file(request: HttpRequest, user: User, file: File) -> None:
+def remove_file(actor: Actor, file: File) -> None:
     """Delete one file; its filename stays used forever."""
     with transaction.atomic():
         project = file.project
+        require_role(actor, project, OWNER)
         file.delete()
         _delete_stored(file)
         bump_serial(project)
         record_event(
             EventTag.FILE_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra={"project": project.name, "filename": file.filename},
         )
 
 
-def remove_release(request: HttpRequest, user: User, release: Release) -> None:
+def remove_release(actor: Actor, release: Release) -> None:
     with transaction.atomic():
         project = release.project
+        require_role(actor, project, OWNER)
         files = list(release.files.all())
         release.delete()
         for file in files:
@@ -177,21 +167,20 @@ def remove_release(request: HttpRequest, user: User, release: Release) -> None:
         bump_serial(project)
         record_event(
             EventTag.PROJECT_RELEASE_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra=_release_extra(release, files=", ".join(f.filename for f in files)),
         )
 
 
-def remove_project(request: HttpRequest, user: User, project: Project) -> None:
+def remove_project(actor: Actor, project: Project) -> None:
     """Delete the project, its releases and files; its events keep the name in extra."""
     with transaction.atomic():
+        require_role(actor, project, OWNER)
         files = list(File.objects.filter(project=project))
         record_event(
             EventTag.PROJECT_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra={"project": project.name, "files": len(files)},
         )

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from strongroom.accounts.actors import Actor
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.models import User
 from strongroom.accounts.services import AccountError, authenticate_password
@@ -21,6 +22,7 @@ from strongroom.mfa.services.queries import has_second_factor
 from strongroom.packages.models import Project
 from strongroom.tokens.services import TokenError, VerifiedToken, check_token_project, verify_token
 from strongroom.upload.errors import UploadError, forbidden
+from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
 
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
@@ -28,10 +30,16 @@ TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
 
 @dataclass(frozen=True)
 class Uploader:
-    """The authenticated uploader, and the token they used (None for a password)."""
+    """The authenticated uploader (an actor with a user), and the token they used
+    (None for a password)."""
 
-    user: User
+    actor: Actor
     token: VerifiedToken | None = None
+
+    @property
+    def user(self) -> User:
+        assert self.actor.user is not None, "an uploader is always an account"
+        return self.actor.user
 
     def describe(self) -> dict[str, str]:
         if self.token is None:
@@ -90,7 +98,7 @@ def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
             user=token.user if token is not None else None,
             token_id=str(token.pk) if token is not None else None,
         ) from None
-    return Uploader(user=verified.user, token=verified)
+    return Uploader(actor=actor_from(request, verified.user), token=verified)
 
 
 def _password_uploader(request: HttpRequest, username: str, password: str) -> Uploader:
@@ -122,7 +130,7 @@ def _password_uploader(request: HttpRequest, username: str, password: str) -> Up
             % {"username": user.username, "url": token_help},
             user=user,
         )
-    return Uploader(user=user)
+    return Uploader(actor=actor_from(request, user))
 
 
 def authenticate_upload(request: HttpRequest) -> Uploader:
@@ -148,9 +156,7 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
     return uploader
 
 
-def check_token_scope(
-    request: HttpRequest, uploader: Uploader, project: Project | None, name: str
-) -> None:
+def check_token_scope(uploader: Uploader, project: Project | None, name: str) -> None:
     """A token may upload only to the projects in its scope (a new one: account-wide only)."""
     if uploader.token is None:
         return
