@@ -161,6 +161,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from django.utils import timezone
     from packaging.utils import canonicalize_name
 
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.tokens.services import TokenError, create_token
 
@@ -171,7 +172,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     projects = [str(canonicalize_name(p)) for p in args.project] if args.project else None
     try:
         token, raw = create_token(
-            user=user, name=args.name, project_names=projects, expires_at=expires
+            Actor.of(user), name=args.name, project_names=projects, expires_at=expires
         )
     except TokenError as exc:
         raise SystemExit(f"error: {exc}") from None
