@@ -6,12 +6,16 @@ import time
 import pytest
 from django.core import mail
 
+from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.models import Email
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
 from strongroom.events.models import Event
 from strongroom.mfa import recovery, totp
 from strongroom.mfa.models import RecoveryCode, SecurityKey, TOTPDevice
 from strongroom.mfa.services import authenticator, common, queries, security_keys
+from strongroom.mfa.services import recovery_codes as codes_service
+from strongroom.mfa.services.challenges import relying_party
+from strongroom.web.actor import actor_from
 
 pytestmark = pytest.mark.django_db
 
@@ -102,12 +106,27 @@ def test_the_service_itself_refuses_without_recent_reauthentication(rf, user):
     request = rf.get("/")
     request.user = user
     request.session = {SESSION_AUTH_AT_KEY: time.time() - 3600}  # type: ignore[assignment]
+    actor = actor_from(request)
+    rp = relying_party(request)
     with pytest.raises(common.ReauthenticationNeeded):
-        authenticator.start_totp_provisioning(request, user)
+        authenticator.start_totp_provisioning(actor)
     with pytest.raises(common.ReauthenticationNeeded):
-        security_keys.webauthn_registration_options(request, user, passkey=False)
+        security_keys.webauthn_registration_options(actor, request.session, rp, passkey=False)
     with pytest.raises(common.ReauthenticationNeeded):
-        authenticator.remove_totp(request, user)
+        authenticator.remove_totp(actor, request.session)
+    # A session that never confirmed a password is no fresher than a stale one.
+    with pytest.raises(common.ReauthenticationNeeded):
+        authenticator.start_totp_provisioning(Actor(user=user, session=True))
+
+
+def test_factor_services_refuse_an_actor_without_an_account(db):
+    for actor in (Actor(ip="192.0.2.1"), Actor.operator()):
+        with pytest.raises(NotPermitted):
+            authenticator.start_totp_provisioning(actor)
+        with pytest.raises(NotPermitted):
+            authenticator.remove_totp(actor, None)
+        with pytest.raises(NotPermitted):
+            codes_service.regenerate_recovery_codes(actor)
 
 
 def test_webauthn_options_ask_for_no_attestation_and_the_request_host(signed_in, user):

@@ -15,14 +15,9 @@ import strongroom
 ROOT = Path(strongroom.__file__).parent
 # A module beyond this many lines is asking to be split by concept (STYLE.md says ~400).
 MAX_LINES = 500
-# Settings hold one typed declaration per environment variable: long, but one concept.
-# The two service modules below are still to be split (sessions/emails/passwords;
-# invitations/roles); their ceiling is today's length, so they can only shrink.
-CEILINGS = {
-    "strongroom.settings": 500,
-    "strongroom.accounts.services": 570,
-    "strongroom.packages.governance": 560,
-}
+# accounts/services.py is still to be split (sessions, emails, passwords); its ceiling
+# is its length on the day this test came, so it can only shrink.
+CEILINGS = {"strongroom.accounts.services": 567}
 
 
 def _module_name(path: Path) -> str:

@@ -31,6 +31,8 @@ from strongroom.mfa.services import (
     security_keys,
 )
 from strongroom.mfa.services import recovery_codes as codes_service
+from strongroom.mfa.services.challenges import relying_party
+from strongroom.web.actor import actor_from
 from strongroom.web.http import wants_html
 
 
@@ -57,7 +59,7 @@ def _json_error(exc: common.MfaError) -> JsonResponse:
 
 def _after_factor_added(request: HttpRequest, codes: list[str] | None) -> HttpResponse:
     if codes:
-        codes_service.keep_fresh_codes(request, codes)
+        codes_service.keep_fresh_codes(request.session, codes)
         return redirect("mfa:recovery_codes")
     return redirect("accounts:manage")
 
@@ -71,18 +73,19 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 @reauthentication_required
 def totp_provision(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = authenticator.enable_totp(request, user, form.cleaned_data["code"])
+            codes = authenticator.enable_totp(
+                actor_from(request), request.session, form.cleaned_data["code"]
+            )
         except common.MfaError as exc:
             form.add_error("code", str(exc))
         else:
             messages.success(request, _("Your authenticator app is set up."))
             return _after_factor_added(request, codes)
     try:
-        provisioning = authenticator.start_totp_provisioning(request, user)
+        provisioning = authenticator.start_totp_provisioning(actor_from(request))
     except common.MfaError as exc:
         messages.error(request, str(exc))
         return redirect("accounts:manage")
@@ -98,7 +101,7 @@ def totp_provision(request: HttpRequest) -> HttpResponse:
 @reauthentication_required
 def totp_delete(request: HttpRequest) -> HttpResponse:
     try:
-        authenticator.remove_totp(request, _user(request))
+        authenticator.remove_totp(actor_from(request), request.session)
         messages.success(request, _("Your authenticator app was removed."))
     except common.MfaError as exc:
         messages.error(request, str(exc))
@@ -113,13 +116,13 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
         try:
-            codes = codes_service.regenerate_recovery_codes(request, user)
+            codes = codes_service.regenerate_recovery_codes(actor_from(request))
         except common.MfaError as exc:
             messages.error(request, str(exc))
             return redirect("accounts:manage")
-        codes_service.keep_fresh_codes(request, codes)
+        codes_service.keep_fresh_codes(request.session, codes)
         return redirect("mfa:recovery_codes")
-    codes = codes_service.take_fresh_codes(request)
+    codes = codes_service.take_fresh_codes(request.session)
     response = render(
         request,
         "mfa/recovery_codes.html",
@@ -154,7 +157,7 @@ def webauthn_provision_options(request: HttpRequest) -> HttpResponse:
     passkey = request.POST.get("passkey") in {"on", "true", "1"}
     try:
         options = security_keys.webauthn_registration_options(
-            request, _user(request), passkey=passkey
+            actor_from(request), request.session, relying_party(request), passkey=passkey
         )
     except common.MfaError as exc:
         return _json_error(exc)
@@ -168,8 +171,9 @@ def webauthn_provision_validate(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["credential"]:
         try:
             codes = security_keys.add_security_key(
-                request,
-                _user(request),
+                actor_from(request),
+                request.session,
+                relying_party(request),
                 label=form.cleaned_data["label"],
                 credential=form.cleaned_data["credential"],
             )
@@ -197,7 +201,7 @@ def webauthn_delete(request: HttpRequest, key_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             security_keys.remove_security_key(
-                request, user, key.pk, form.cleaned_data["confirm_label"]
+                actor_from(request), request.session, key.pk, form.cleaned_data["confirm_label"]
             )
         except common.MfaError as exc:
             form.add_error("confirm_label", str(exc))

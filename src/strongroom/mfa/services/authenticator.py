@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from strongroom.accounts.models import User
+from strongroom.accounts.actors import Actor
 from strongroom.mfa import qr, secrets_box, totp
 from strongroom.mfa.models import TOTPDevice
 from strongroom.mfa.services.changes import (
@@ -37,9 +37,9 @@ class TotpProvisioning:
         return totp.grouped(self.secret)
 
 
-def start_totp_provisioning(request: HttpRequest, user: User) -> TotpProvisioning:
-    """Create (or reuse) the account's unconfirmed authenticator and describe it."""
-    _require_may_change_factors(request, user, adding=True)
+def start_totp_provisioning(actor: Actor) -> TotpProvisioning:
+    """Create (or reuse) the acting user's unconfirmed authenticator and describe it."""
+    user = _require_may_change_factors(actor, adding=True)
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.filter(user=user).first()
@@ -66,13 +66,14 @@ def _totp_message(check: totp.TotpCheck) -> str:
 
 
 def enable_totp(
-    request: HttpRequest, user: User, code: str, *, now: float | None = None
+    actor: Actor, session: SessionBase | None, code: str, *, now: float | None = None
 ) -> list[str] | None:
-    """Activate the authenticator once one of its codes checks out.
+    """Activate the acting user's authenticator once one of its codes checks out; every
+    session but ``session`` ends.
 
     Returns the new recovery codes when this is the account's first factor.
     """
-    _require_may_change_factors(request, user, adding=True)
+    user = _require_may_change_factors(actor, adding=True)
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -87,11 +88,11 @@ def enable_totp(
         device.confirmed_at = timezone.now()
         device.last_used_step = check.step
         device.save(update_fields=["confirmed", "confirmed_at", "last_used_step"])
-        return _factor_added(request, user, "totp", str(device.label))
+        return _factor_added(actor, session, user, "totp", str(device.label))
 
 
-def remove_totp(request: HttpRequest, user: User) -> None:
-    _require_may_change_factors(request, user, adding=False)
+def remove_totp(actor: Actor, session: SessionBase | None) -> None:
+    user = _require_may_change_factors(actor, adding=False)
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -100,4 +101,4 @@ def remove_totp(request: HttpRequest, user: User) -> None:
         label = str(device.label)
         device.delete()
         _refuse_removing_last_factor(user)
-        _factor_removed(request, user, "totp", label)
+        _factor_removed(actor, session, user, "totp", label)

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from webauthn.helpers import bytes_to_base64url
@@ -27,8 +28,8 @@ def relying_party(request: HttpRequest) -> ceremony.RelyingParty:
     )
 
 
-def _store_challenge(request: HttpRequest, purpose: str, challenge: bytes, **extra: Any) -> None:
-    request.session[CHALLENGE_KEY] = {
+def _store_challenge(session: SessionBase, purpose: str, challenge: bytes, **extra: Any) -> None:
+    session[CHALLENGE_KEY] = {
         "purpose": purpose,
         "challenge": bytes_to_base64url(challenge),
         "at": time.time(),
@@ -36,9 +37,9 @@ def _store_challenge(request: HttpRequest, purpose: str, challenge: bytes, **ext
     }
 
 
-def _take_challenge(request: HttpRequest, purpose: str) -> dict[str, Any] | None:
+def _take_challenge(session: SessionBase, purpose: str) -> dict[str, Any] | None:
     """The pending challenge for ``purpose``, once (a challenge is single use)."""
-    state = request.session.pop(CHALLENGE_KEY, None)
+    state = session.pop(CHALLENGE_KEY, None)
     if not isinstance(state, dict) or state.get("purpose") != purpose:
         return None
     if time.time() - float(state.get("at", 0)) > CHALLENGE_MAX_AGE:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils.translation import gettext as _
 
-from strongroom.accounts import services as accounts
+from strongroom.accounts.actors import Actor, require_user
 from strongroom.accounts.models import User
+from strongroom.accounts.session_records import end_sessions_except, session_record_id
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa import recovery
@@ -40,11 +41,15 @@ def summary(user: User) -> dict[str, Any]:
     }
 
 
-def _require_may_change_factors(request: HttpRequest, user: User, *, adding: bool) -> None:
+def _require_may_change_factors(actor: Actor, *, adding: bool) -> User:
+    """The acting user, who may change their own factors: a verified address to add one,
+    and in a browser session a recently confirmed password."""
+    user = require_user(actor)
     if adding and not user.has_verified_primary_email:
         raise MfaError(_("Verify your primary email address before adding a second factor."))
-    if accounts.needs_reauthentication(request):
+    if actor.needs_reauthentication():
         raise ReauthenticationNeeded(_("Confirm your password to continue."))
+    return user
 
 
 def _lock(user: User) -> None:
@@ -65,16 +70,18 @@ def _refuse_removing_last_factor(user: User) -> None:
     RecoveryCode.objects.filter(user=user).delete()
 
 
-def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> list[str] | None:
+def _factor_added(
+    actor: Actor, session: SessionBase | None, user: User, method: str, label: str
+) -> list[str] | None:
     """Event and email for a new factor; the first factor also gets recovery codes.
 
     Every other session of the user ends: whoever else was signed in did not pass the
     factor that now guards the account.
     """
-    ended = accounts.end_other_sessions(request, user)
+    ended = _end_other_sessions(session, user)
     event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_ADDED,
-        request=request,
+        actor=actor,
         user=user,
         extra={"method": method, "label": label, "sessions_ended": ended},
     )
@@ -82,19 +89,21 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
         user,
         "two_factor_added",
         {"method": METHOD_LABELS[method], "label": label},
-        request=request,
+        actor=actor,
         event=event,
     )
     if RecoveryCode.objects.filter(user=user).exists():
         return None
-    return _issue_recovery_codes(request, user)
+    return _issue_recovery_codes(actor, user)
 
 
-def _factor_removed(request: HttpRequest, user: User, method: str, label: str) -> None:
-    ended = accounts.end_other_sessions(request, user)
+def _factor_removed(
+    actor: Actor, session: SessionBase | None, user: User, method: str, label: str
+) -> None:
+    ended = _end_other_sessions(session, user)
     event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_REMOVED,
-        request=request,
+        actor=actor,
         user=user,
         extra={"method": method, "label": label, "sessions_ended": ended},
     )
@@ -106,12 +115,18 @@ def _factor_removed(request: HttpRequest, user: User, method: str, label: str) -
             "label": label,
             "still_enabled": has_second_factor(user),
         },
-        request=request,
+        actor=actor,
         event=event,
     )
 
 
-def _issue_recovery_codes(request: HttpRequest, user: User) -> list[str]:
+def _end_other_sessions(session: SessionBase | None, user: User) -> int:
+    """Sign out every session of ``user`` but ``session`` (the one making the change)."""
+    keep = session_record_id(session) if session is not None else None
+    return end_sessions_except(user, keep)
+
+
+def _issue_recovery_codes(actor: Actor, user: User) -> list[str]:
     RecoveryCode.objects.filter(user=user).delete()
     codes = recovery.generate_codes()
     RecoveryCode.objects.bulk_create(
@@ -119,11 +134,11 @@ def _issue_recovery_codes(request: HttpRequest, user: User) -> list[str]:
     )
     event = record_event(
         EventTag.ACCOUNT_RECOVERY_CODES_GENERATED,
-        request=request,
+        actor=actor,
         user=user,
         extra={"count": len(codes)},
     )
     send_security_email(
-        user, "recovery_codes_generated", {"count": len(codes)}, request=request, event=event
+        user, "recovery_codes_generated", {"count": len(codes)}, actor=actor, event=event
     )
     return codes

@@ -196,7 +196,7 @@ def webauthn_login_options(request: HttpRequest) -> str:
     options, challenge = ceremony.authentication_options(
         relying_party(request), allow=keys, require_user_verification=False
     )
-    _store_challenge(request, "authenticate", challenge)
+    _store_challenge(request.session, "authenticate", challenge)
     return options
 
 
@@ -247,7 +247,7 @@ def _verify_assertion(
 def login_with_webauthn(request: HttpRequest, credential: str) -> LoginOutcome:
     user = _pending_or_refuse(request, None)
     check_limits(request, user)
-    state = _take_challenge(request, "authenticate")
+    state = _take_challenge(request.session, "authenticate")
     failed = _("The security key could not be verified. Try again.")
     if state is None:
         _refuse(request, user, method="webauthn", reason="invalid_webauthn", message=failed)
@@ -269,7 +269,7 @@ def passkey_login_options(request: HttpRequest) -> str:
     options, challenge = ceremony.authentication_options(
         relying_party(request), allow=[], require_user_verification=True
     )
-    _store_challenge(request, "passkey", challenge)
+    _store_challenge(request.session, "passkey", challenge)
     return options
 
 
@@ -277,7 +277,7 @@ def login_with_passkey(request: HttpRequest, credential: str, next_url: str = ""
     """A discoverable credential with user verification: both factors at once."""
     check_limits(request, None)
     failed = _("The passkey could not be verified. Try again, or log in with your password.")
-    state = _take_challenge(request, "passkey")
+    state = _take_challenge(request.session, "passkey")
     if state is None:
         _refuse(request, None, method="passkey", reason="invalid_webauthn", message=failed)
     try:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from webauthn.helpers import base64url_to_bytes
 
-from strongroom.accounts.models import User
+from strongroom.accounts.actors import Actor
 from strongroom.mfa import webauthn_ceremony as ceremony
 from strongroom.mfa.models import LABEL_MAX_LENGTH, SecurityKey
-from strongroom.mfa.services.challenges import _store_challenge, _take_challenge, relying_party
+from strongroom.mfa.services.challenges import _store_challenge, _take_challenge
 from strongroom.mfa.services.changes import (
     _factor_added,
     _factor_removed,
@@ -23,18 +23,20 @@ from strongroom.mfa.services.common import (
 )
 
 
-def webauthn_registration_options(request: HttpRequest, user: User, *, passkey: bool) -> str:
+def webauthn_registration_options(
+    actor: Actor, session: SessionBase, rp: ceremony.RelyingParty, *, passkey: bool
+) -> str:
     """Options JSON for the browser to create a credential for ``user``."""
-    _require_may_change_factors(request, user, adding=True)
+    user = _require_may_change_factors(actor, adding=True)
     existing = list(SecurityKey.objects.filter(user=user).values_list("credential_id", flat=True))
     options, challenge = ceremony.registration_options(
-        relying_party(request),
+        rp,
         user_id=user.pk.bytes,
         user_name=user.username,
         exclude=existing,
         passkey=passkey,
     )
-    _store_challenge(request, "register", challenge, passkey=passkey)
+    _store_challenge(session, "register", challenge, passkey=passkey)
     return options
 
 
@@ -50,17 +52,23 @@ def clean_label(label: str) -> str:
 
 
 def add_security_key(
-    request: HttpRequest, user: User, *, label: str, credential: str
+    actor: Actor,
+    session: SessionBase,
+    rp: ceremony.RelyingParty,
+    *,
+    label: str,
+    credential: str,
 ) -> list[str] | None:
-    """Register the credential the browser created; returns recovery codes if first factor."""
-    _require_may_change_factors(request, user, adding=True)
+    """Register the credential the browser created for the acting user, against the
+    challenge held in ``session``; returns recovery codes if it is the first factor."""
+    user = _require_may_change_factors(actor, adding=True)
     label = clean_label(label)
-    state = _take_challenge(request, "register")
+    state = _take_challenge(session, "register")
     if state is None:
         raise MfaError(_("The registration took too long or was already used. Try again."))
     try:
         new = ceremony.verify_registration(
-            relying_party(request),
+            rp,
             credential,
             challenge=base64url_to_bytes(state["challenge"]),
             passkey=bool(state.get("passkey")),
@@ -84,12 +92,14 @@ def add_security_key(
             backed_up=new.backed_up,
             transports=new.transports,
         )
-        return _factor_added(request, user, "passkey" if passkey else "webauthn", label)
+        return _factor_added(actor, session, user, "passkey" if passkey else "webauthn", label)
 
 
-def remove_security_key(request: HttpRequest, user: User, key_id: int, typed_label: str) -> None:
+def remove_security_key(
+    actor: Actor, session: SessionBase | None, key_id: int, typed_label: str
+) -> None:
     """Remove a key after re-authentication, once its label was typed to confirm."""
-    _require_may_change_factors(request, user, adding=False)
+    user = _require_may_change_factors(actor, adding=False)
     with transaction.atomic():
         _lock(user)
         key = SecurityKey.objects.filter(user=user, pk=key_id).first()
@@ -100,4 +110,4 @@ def remove_security_key(request: HttpRequest, user: User, key_id: int, typed_lab
         method = "passkey" if key.is_passkey else "webauthn"
         key.delete()
         _refuse_removing_last_factor(user)
-        _factor_removed(request, user, method, key.label)
+        _factor_removed(actor, session, user, method, key.label)
