@@ -171,6 +171,15 @@ def test_an_owner_demoted_after_the_page_loaded_is_refused_by_the_service(cast: 
     assert not Release.objects.get(pk=release.pk).yanked
 
 
+def test_an_owner_deactivated_after_the_actor_was_built_is_refused(cast: Cast) -> None:
+    release = _release(cast.project)
+    owner = Actor.of(cast.owner)  # holds the User as loaded: still says active
+    User.objects.filter(pk=cast.owner.pk).update(is_active=False)
+    with pytest.raises(NotPermitted):
+        services.yank_release(owner, release, "bad")
+    assert not Release.objects.get(pk=release.pk).yanked
+
+
 def test_an_owner_without_the_required_second_factor_is_refused(cast: Cast) -> None:
     release = _release(cast.project)
     cast.project.marked_critical = True

@@ -80,9 +80,14 @@ class Actor:
 
 
 def require_user(actor: Actor) -> User:
-    """The acting user, who must be an active account."""
+    """The acting user, who must be an active account now: the database is asked, so an
+    account deactivated after the actor was built (or a hand-made User) is refused."""
     user = actor.user
-    if user is None or not user.is_active:
+    if (
+        user is None
+        or not user.is_active
+        or not type(user)._default_manager.filter(pk=user.pk, is_active=True).exists()
+    ):
         raise NotPermitted(_("Sign in to do that."))
     return user
 
