@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.test import RequestFactory
+from django.utils.functional import SimpleLazyObject
 
 from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.models import User
@@ -283,3 +284,13 @@ def test_the_web_actor_is_the_session_user_with_its_reauthentication_time(cast: 
     # The upload API authenticates its own way: no session, so no re-authentication rule.
     api = actor_from(request, cast.maintainer)
     assert api.user == cast.maintainer and not api.session and not api.needs_reauthentication()
+
+
+def test_a_web_actor_with_the_lazy_session_user_passes_the_guards(cast: Cast) -> None:
+    """Django hands views ``request.user`` as a lazy object: the guards accept it."""
+    request = RequestFactory().post("/")
+    request.user = SimpleLazyObject(lambda: cast.owner)  # type: ignore[assignment]
+    request.session = {SESSION_AUTH_AT_KEY: time.time()}  # type: ignore[assignment]
+    release = _release(cast.project)
+    services.yank_release(actor_from(request), release, "bad")
+    assert Release.objects.get(pk=release.pk).yanked

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
@@ -86,7 +87,7 @@ def require_user(actor: Actor) -> User:
     if (
         user is None
         or not user.is_active
-        or not type(user)._default_manager.filter(pk=user.pk, is_active=True).exists()
+        or not get_user_model()._default_manager.filter(pk=user.pk, is_active=True).exists()
     ):
         raise NotPermitted(_("Sign in to do that."))
     return user
