@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from strongroom.accounts.actors import Actor
 from tests.factories import PASSWORD
 
 
@@ -123,7 +124,7 @@ def upload_token(username: str) -> str:
 
     user = User.objects.get(username=username)
     _token, raw = create_token(
-        user=user, name=f"test-{uuid.uuid4().hex[:8]}", project_names=None, expires_at=None
+        Actor.of(user), name=f"test-{uuid.uuid4().hex[:8]}", project_names=None, expires_at=None
     )
     return raw
 

@@ -230,6 +230,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from django.utils import timezone
     from packaging.utils import canonicalize_name
 
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.tokens.services import TokenError, create_token
 
@@ -240,7 +241,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     projects = [str(canonicalize_name(p)) for p in args.project] if args.project else None
     try:
         token, raw = create_token(
-            user=user, name=args.name, project_names=projects, expires_at=expires
+            Actor.of(user), name=args.name, project_names=projects, expires_at=expires
         )
     except TokenError as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -268,6 +269,7 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     _migrate()
     from packaging.utils import canonicalize_name
 
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.packages.critical import mark_critical, unmark_critical
     from strongroom.packages.models import Project
@@ -279,10 +281,10 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     if staff is None:
         raise SystemExit(f"error: no staff account named {args.by!r}")
     if args.unmark:
-        unmark_critical(None, staff, project)
+        unmark_critical(Actor.of(staff), project)
         print(f"{project.name} is no longer marked critical by staff.")
     else:
-        mark_critical(None, staff, project)
+        mark_critical(Actor.of(staff), project)
         print(f"{project.name} is marked critical.")
     return 0
 
@@ -291,6 +293,7 @@ def cmd_project_allow_name(args: argparse.Namespace) -> int:
     """Staff allow a project name that looks like an existing project's (audited)."""
     _setup(args.data_dir)
     _migrate()
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.packages.services import PackageError, allow_confusable_name
 
@@ -298,7 +301,7 @@ def cmd_project_allow_name(args: argparse.Namespace) -> int:
     if staff is None:
         raise SystemExit(f"error: no staff account named {args.by!r}")
     try:
-        allow_confusable_name(staff, args.name)
+        allow_confusable_name(Actor.of(staff), args.name)
     except PackageError as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"{args.name} may now be created, although it looks like an existing project.")

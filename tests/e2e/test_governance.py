@@ -36,14 +36,15 @@ def test_maintainer_without_2fa_on_critical_project_is_refused_then_uploads(
     # The Owner invites the Maintainer, who accepts (the services the web pages call).
     server.django(
         """
+        from strongroom.accounts.actors import Actor
         from strongroom.accounts.models import User
         from strongroom.packages import governance
         from strongroom.packages.models import Project
         project = Project.objects.get(normalized_name="sr-crit")
         owner = User.objects.get(username="critowner")
         maint = User.objects.get(username="critmaint")
-        invitation = governance.invite(None, owner, project, "critmaint", "Maintainer")
-        governance.accept_invitation(None, maint, governance.invitation_token(invitation))
+        invitation = governance.invite(Actor.of(owner), project, "critmaint", "Maintainer")
+        governance.accept_invitation(Actor.of(maint), governance.invitation_token(invitation))
         """,
     )
     marked = run_cli(

@@ -76,12 +76,12 @@ def yank(server: LiveServer, version: str, reason: str) -> None:
     """Yank through the service layer in the server's own database."""
     server.django(
         f"""
-        from django.test import RequestFactory
+        from strongroom.accounts.actors import Actor
         from strongroom.packages.models import Release
         from strongroom.packages.services import yank_release
         release = Release.objects.get(project__normalized_name="{NAME}", version="{version}")
         owner = release.project.roles.get().user
-        yank_release(RequestFactory().post("/"), owner, release, "{reason}")
+        yank_release(Actor.of(owner), release, "{reason}")
         """
     )
 

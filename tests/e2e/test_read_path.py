@@ -75,12 +75,12 @@ def test_changes_show_on_the_very_next_request_from_every_worker(each_server: Li
 
     server.django(
         """
-        from django.test import RequestFactory
+        from strongroom.accounts.actors import Actor
         from strongroom.packages.models import Release
         from strongroom.packages.services import yank_release
         release = Release.objects.get(project__normalized_name="fresh-pkg", version="2.0")
         owner = release.project.roles.get().user
-        yank_release(RequestFactory().post("/"), owner, release, "broken build")
+        yank_release(Actor.of(owner), release, "broken build")
         """
     )
     for page in _pages(server, "/simple/fresh-pkg/", 40):

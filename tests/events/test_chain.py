@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.chain import purge_before, verify_chain
 from strongroom.events.models import ChainCheckpoint, ChainHead, Event
 from strongroom.events.services import record_event
@@ -154,7 +155,7 @@ def test_deleting_a_user_or_project_leaves_their_events_and_the_chain_intact():
     from strongroom.packages.services import create_project
 
     user = UserFactory()
-    project = create_project(None, user, "doomed")
+    project = create_project(Actor.of(user), "doomed")
     record_event(EventTag.ACCOUNT_LOGOUT, actor=user)
     user_id, project_id = user.pk, project.pk
     project.delete()

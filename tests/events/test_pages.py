@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -31,7 +32,7 @@ def people():
     maintainer = UserFactory(username="max")
     stranger = UserFactory(username="sam")
     staff = UserFactory(username="root", staff=True)
-    project = create_project(None, owner, "widget")
+    project = create_project(Actor.of(owner), "widget")
     Role.objects.create(project=project, user=maintainer, role_name=Role.Name.MAINTAINER)
     record_event(
         EventTag.FILE_ADD,

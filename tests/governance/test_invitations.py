@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from django.core import signing
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.packages import governance
 from strongroom.packages.models import Role, RoleInvitation
@@ -149,7 +150,7 @@ def test_invitee_needs_two_factor_when_the_project_requires_it(project, owner, m
     project.two_factor_required = True
     project.save()
     client = client_for(bob)
-    governance.invite(None, owner, project, "bob", "Maintainer")
+    governance.invite(Actor.of(owner), project, "bob", "Maintainer")
     link = _link(mailoutbox, "bob@example.org")
     assert "Set up two-factor authentication" in client.get(link).content.decode()
     client.post(link, {"action": "accept"})
@@ -161,15 +162,15 @@ def test_invitee_needs_two_factor_when_the_project_requires_it(project, owner, m
 
 def test_pending_invitations_are_listed_for_the_invitee(project, owner):
     bob = UserFactory(username="bob")
-    governance.invite(None, owner, project, "bob", "Owner")
+    governance.invite(Actor.of(owner), project, "bob", "Owner")
     body = client_for(bob).get("/account/invitations/").content.decode()
     assert "Owner of widget" in body
 
 
 def test_duplicate_and_existing_collaborator_invitations_are_refused(project, owner):
     UserFactory(username="bob")
-    governance.invite(None, owner, project, "bob", "Maintainer")
+    governance.invite(Actor.of(owner), project, "bob", "Maintainer")
     with pytest.raises(governance.GovernanceError, match="pending invitation"):
-        governance.invite(None, owner, project, "bob", "Maintainer")
+        governance.invite(Actor.of(owner), project, "bob", "Maintainer")
     with pytest.raises(governance.GovernanceError, match="already a collaborator"):
-        governance.invite(None, owner, project, "olivia", "Owner")
+        governance.invite(Actor.of(owner), project, "olivia", "Owner")

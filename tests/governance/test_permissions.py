@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from strongroom.accounts.actors import Actor
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.tokens.models import ApiToken
 from strongroom.tokens.services import create_token
@@ -23,7 +24,7 @@ PERSONAS = ["owner", "maintainer", "invitee", "stranger", "staff"]
 
 def _upload(cast: Cast, who: str, client: Client, version: str) -> int:
     user = getattr(cast, who)
-    _t, raw = create_token(user=user, name=f"t-{version}", project_names=None, expires_at=None)
+    _t, raw = create_token(Actor.of(user), name=f"t-{version}", project_names=None, expires_at=None)
     form = upload_form(make_wheel("widget", version), name="widget", version=version)
     return client.post(
         "/legacy/", form, HTTP_AUTHORIZATION=basic_auth("__token__", raw)
@@ -38,7 +39,7 @@ def _release(cast: Cast, version: str) -> Release:
 
 def _scoped_token(cast: Cast) -> ApiToken:
     token, _raw = create_token(
-        user=cast.maintainer, name="ci", project_names=["widget"], expires_at=None
+        Actor.of(cast.maintainer), name="ci", project_names=["widget"], expires_at=None
     )
     return token
 
@@ -129,7 +130,7 @@ def revoke_scoped_token(cast: Cast, who: str, client: Client) -> bool:
     token = _scoped_token(cast)
     if who == "maintainer":  # a token's own user may always revoke it: use the Owner's
         token, _raw = create_token(
-            user=cast.owner, name="owner-ci", project_names=["widget"], expires_at=None
+            Actor.of(cast.owner), name="owner-ci", project_names=["widget"], expires_at=None
         )
     client.post("/manage/account/tokens/revoke/", {"token_id": str(token.pk)})
     return not ApiToken.objects.filter(pk=token.pk).exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.packages import governance
 from strongroom.packages.models import Role
@@ -29,7 +30,7 @@ def test_last_owner_cannot_demote_themselves_or_leave(project, people):
     owner, _m = people
     mine = Role.objects.get(user=owner)
     with pytest.raises(governance.GovernanceError, match="at least one Owner"):
-        governance.change_role(None, owner, project, mine.pk, "Maintainer")
+        governance.change_role(Actor.of(owner), project, mine.pk, "Maintainer")
     client = client_for(owner)
     response = client.post("/manage/project/widget/leave/", {"confirm": "widget"})
     assert response.status_code == 400 and "last Owner" in response.content.decode()
@@ -84,7 +85,7 @@ def test_owner_cannot_remove_themselves_only_leave(project, people):
     owner, _m = people
     mine = Role.objects.get(user=owner)
     with pytest.raises(governance.GovernanceError, match="leave the project"):
-        governance.remove_collaborator(None, owner, project, mine.pk)
+        governance.remove_collaborator(Actor.of(owner), project, mine.pk)
 
 
 def test_collaborators_page_lists_roles_and_two_factor(project, people):

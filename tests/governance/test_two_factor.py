@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.mfa.models import TOTPDevice
 from strongroom.mfa.policy import two_factor_required_for
@@ -29,7 +30,7 @@ def project(people):
 
 def _upload(client, user, name="widget", version="2.0"):
     _t, raw = create_token(
-        user=user, name=f"ci-{name}-{version}", project_names=None, expires_at=None
+        Actor.of(user), name=f"ci-{name}-{version}", project_names=None, expires_at=None
     )
     form = upload_form(make_wheel(name, version), name=name, version=version)
     return client.post("/legacy/", form, HTTP_AUTHORIZATION=basic_auth("__token__", raw))
@@ -39,14 +40,14 @@ def test_enabling_is_refused_while_collaborators_lack_two_factor(project, people
     owner, maintainer = people
     give_totp(owner)
     with pytest.raises(governance.GovernanceError, match="mateo"):
-        governance.set_two_factor_required(None, owner, project, True)
+        governance.set_two_factor_required(Actor.of(owner), project, True)
     give_totp(maintainer)
-    governance.set_two_factor_required(None, owner, project, True)
+    governance.set_two_factor_required(Actor.of(owner), project, True)
     project.refresh_from_db()
     assert project.two_factor_required
     assert Event.objects.filter(tag="project:two_factor_required:enable").exists()
     assert any("mateo@example.org" in m.to for m in mailoutbox)
-    governance.set_two_factor_required(None, owner, project, False)
+    governance.set_two_factor_required(Actor.of(owner), project, False)
     assert Event.objects.filter(tag="project:two_factor_required:disable").exists()
 
 
@@ -60,14 +61,18 @@ def test_settings_page_names_who_lacks_two_factor(project, people):
     assert "These collaborators have no second factor yet: mateo" in page
 
 
-def test_maintainer_without_two_factor_is_refused_uploads_with_a_link(client, project, people):
+def test_maintainer_without_two_factor_is_refused_uploads_with_a_link(
+    client, project, people, settings
+):
+    # Links in messages come from the configured base URL, never from the request's Host.
+    settings.BASE_URL = "https://index.example"
     _owner, maintainer = people
     project.marked_critical = True
     project.save()
     refused = _upload(client, maintainer)
     assert refused.status_code == 403
     assert "widget is a critical project" in refused.reason_phrase
-    assert "http://localhost:8000/help/two-factor/" in refused.reason_phrase
+    assert "https://index.example/help/two-factor/" in refused.reason_phrase
     assert Event.objects.filter(tag="account:upload:refused", user=maintainer).exists()
     give_totp(maintainer)
     assert _upload(client, maintainer, version="2.1").status_code == 200
@@ -94,15 +99,15 @@ def test_removing_the_last_factor_is_refused_on_a_project_that_requires_it(proje
     project.two_factor_required = True
     project.save()
     assert "widget" in (two_factor_required_for(maintainer) or "")
-    from strongroom.mfa import services
+    from strongroom.mfa.services import changes, common
 
     give_totp(maintainer)
-    with pytest.raises(services.MfaError, match="widget"):
+    with pytest.raises(common.MfaError, match="widget"):
         from django.db import transaction
 
         with transaction.atomic():
             TOTPDevice.objects.filter(user=maintainer).delete()
-            services._refuse_removing_last_factor(maintainer)
+            changes._refuse_removing_last_factor(maintainer)
     assert TOTPDevice.objects.filter(user=maintainer).exists()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.index.models import SimplePage
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import remove_file, remove_project, yank_release
@@ -51,7 +52,7 @@ def test_a_new_upload_is_on_the_very_next_request(client, published):
 def test_a_yank_is_on_the_very_next_request(client, published, rf):
     _page(client)
     _page(client, JSON)
-    yank_release(rf.post("/"), published, Release.objects.get(version="1.0"), "bad")
+    yank_release(Actor.of(published), Release.objects.get(version="1.0"), "bad")
     assert 'data-yanked="bad"' in _page(client).content.decode()
     assert {f["yanked"] for f in json.loads(_page(client, JSON).content)["files"]} == {"bad"}
 
@@ -59,9 +60,9 @@ def test_a_yank_is_on_the_very_next_request(client, published, rf):
 def test_a_deleted_file_or_project_is_gone_on_the_very_next_request(client, published, rf):
     assert post_upload(client, upload_form(name="cached-pkg", version="2.0")).status_code == 200
     _page(client)
-    remove_file(rf.post("/"), published, File.objects.get(filename__contains="-1.0-"))
+    remove_file(Actor.of(published), File.objects.get(filename__contains="-1.0-"))
     assert "cached_pkg-1.0-" not in _page(client).content.decode()
-    remove_project(rf.post("/"), published, Project.objects.get(normalized_name="cached-pkg"))
+    remove_project(Actor.of(published), Project.objects.get(normalized_name="cached-pkg"))
     assert client.get("/simple/cached-pkg/").status_code == 404
     assert not SimplePage.objects.exists()
 

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from strongroom.accounts.actors import Actor
 from strongroom.packages.models import File, Release
 from strongroom.packages.services import yank_release
 from tests.distributions import make_sdist, post_upload, sdist_filename, upload_form
@@ -93,7 +94,7 @@ def test_etag_and_last_modified_give_304_until_a_yank(client, uploaded, rf):
     modified = client.get("/simple/sample-pkg/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert modified.status_code == 304
     release = Release.objects.get(version="1.0")
-    yank_release(rf.post("/"), uploaded, release, "broken <build>")
+    yank_release(Actor.of(uploaded), release, "broken <build>")
     again = client.get("/simple/sample-pkg/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200
     assert 'data-yanked="broken &lt;build&gt;"' in again.content.decode()

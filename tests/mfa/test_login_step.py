@@ -7,8 +7,8 @@ from django.core import mail
 from django.test import Client
 
 from strongroom.events.models import Event
-from strongroom.mfa import services
 from strongroom.mfa.models import RecoveryCode, TOTPDevice
+from strongroom.mfa.services import second_step
 from tests.mfa.conftest import current_code, wrong_code
 
 pytestmark = pytest.mark.django_db
@@ -96,9 +96,9 @@ def test_a_code_from_a_drifting_clock_says_so(half_signed_in):
 
 def test_the_half_signed_in_state_expires_after_five_minutes(half_signed_in):
     session = half_signed_in.session
-    state = session[services.PENDING_KEY]
+    state = session[second_step.PENDING_KEY]
     state["at"] = time.time() - 301
-    session[services.PENDING_KEY] = state
+    session[second_step.PENDING_KEY] = state
     session.save()
     response = half_signed_in.post("/account/two-factor/", {"code": current_code()})
     assert response.status_code == 302 and response["Location"] == "/account/login/"

@@ -6,11 +6,16 @@ import time
 import pytest
 from django.core import mail
 
+from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.models import Email
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
 from strongroom.events.models import Event
-from strongroom.mfa import recovery, services, totp
+from strongroom.mfa import recovery, totp
 from strongroom.mfa.models import RecoveryCode, SecurityKey, TOTPDevice
+from strongroom.mfa.services import authenticator, common, queries, security_keys
+from strongroom.mfa.services import recovery_codes as codes_service
+from strongroom.mfa.services.challenges import relying_party
+from strongroom.web.actor import actor_from
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +41,12 @@ def test_setting_up_totp_shows_qr_and_secret_then_issues_recovery_codes(
     secret = _secret_from(page)
     # Reloading the page keeps the same secret until it is confirmed.
     assert _secret_from(signed_in.get("/manage/account/totp-provision").content.decode()) == secret
-    assert not services.has_second_factor(user)
+    assert not queries.has_second_factor(user)
     code = totp.code_at_step(secret, totp.time_step(time.time()))
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in.post("/manage/account/totp-provision", {"code": code})
     assert response.status_code == 302 and response["Location"] == "/manage/account/recovery-codes/"
-    assert services.has_second_factor(user)
+    assert queries.has_second_factor(user)
     device = TOTPDevice.objects.get(user=user)
     assert secret not in device.secret  # encrypted at rest
     page = signed_in.get("/manage/account/recovery-codes/")
@@ -70,7 +75,7 @@ def test_a_wrong_code_does_not_activate_totp(signed_in, user):
     signed_in.get("/manage/account/totp-provision")
     response = signed_in.post("/manage/account/totp-provision", {"code": "000000x"})
     assert response.status_code == 400
-    assert not services.has_second_factor(user)
+    assert not queries.has_second_factor(user)
 
 
 def test_adding_a_factor_needs_a_verified_primary_email(signed_in, user):
@@ -101,12 +106,27 @@ def test_the_service_itself_refuses_without_recent_reauthentication(rf, user):
     request = rf.get("/")
     request.user = user
     request.session = {SESSION_AUTH_AT_KEY: time.time() - 3600}  # type: ignore[assignment]
-    with pytest.raises(services.ReauthenticationNeeded):
-        services.start_totp_provisioning(request, user)
-    with pytest.raises(services.ReauthenticationNeeded):
-        services.webauthn_registration_options(request, user, passkey=False)
-    with pytest.raises(services.ReauthenticationNeeded):
-        services.remove_totp(request, user)
+    actor = actor_from(request)
+    rp = relying_party(request)
+    with pytest.raises(common.ReauthenticationNeeded):
+        authenticator.start_totp_provisioning(actor)
+    with pytest.raises(common.ReauthenticationNeeded):
+        security_keys.webauthn_registration_options(actor, request.session, rp, passkey=False)
+    with pytest.raises(common.ReauthenticationNeeded):
+        authenticator.remove_totp(actor, request.session)
+    # A session that never confirmed a password is no fresher than a stale one.
+    with pytest.raises(common.ReauthenticationNeeded):
+        authenticator.start_totp_provisioning(Actor(user=user, session=True))
+
+
+def test_factor_services_refuse_an_actor_without_an_account(db):
+    for actor in (Actor(ip="192.0.2.1"), Actor.operator()):
+        with pytest.raises(NotPermitted):
+            authenticator.start_totp_provisioning(actor)
+        with pytest.raises(NotPermitted):
+            authenticator.remove_totp(actor, None)
+        with pytest.raises(NotPermitted):
+            codes_service.regenerate_recovery_codes(actor)
 
 
 def test_webauthn_options_ask_for_no_attestation_and_the_request_host(signed_in, user):
@@ -144,7 +164,7 @@ def test_removing_the_last_factor_turns_2fa_off_and_emails(
     with django_capture_on_commit_callbacks(execute=True):
         response = signed_in.post("/manage/account/totp-provision/delete")
     assert response.status_code == 302
-    assert not services.has_second_factor(user)
+    assert not queries.has_second_factor(user)
     assert not RecoveryCode.objects.filter(user=user).exists()
     assert _tags(user)[-1] == "account:two_factor:method_removed"
     assert "removed from your account" in mail.outbox[-1].subject
@@ -155,7 +175,7 @@ def test_removing_the_last_factor_is_refused_when_policy_requires_2fa(signed_in,
     settings.REQUIRE_2FA = "all"
     _with_totp(user)
     signed_in.post("/manage/account/totp-provision/delete")
-    assert services.has_second_factor(user)
+    assert queries.has_second_factor(user)
     assert "requires two-factor" in signed_in.get("/manage/account/").content.decode()
     # With a second method, one of them may go.
     SecurityKey.objects.create(user=user, label="Blue key", credential_id="abc", public_key="x")
@@ -216,7 +236,7 @@ def test_adding_or_removing_a_factor_ends_every_other_session(signed_in, user, p
     page = signed_in.get("/manage/account/totp-provision").content.decode()
     code = totp.code_at_step(_secret_from(page), totp.time_step(time.time()))
     signed_in.post("/manage/account/totp-provision", {"code": code})
-    assert services.has_second_factor(user)
+    assert queries.has_second_factor(user)
     # The browser that set the factor up stays signed in; the other one is signed out.
     assert signed_in.get("/manage/account/").status_code == 200
     assert other.get("/manage/account/").status_code == 302

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.events.tags import EventTag
 from strongroom.packages.models import ConfusableNameAllowance, Project
@@ -73,19 +74,19 @@ def test_staff_allow_a_name_with_the_cli_and_it_is_audited(client, holdout_tool,
 
 def test_only_staff_may_allow_and_only_a_name_that_needs_it(holdout_tool, user):
     with pytest.raises(PackageError, match="Only staff"):
-        allow_confusable_name(user, "holdouttool")
+        allow_confusable_name(Actor.of(user), "holdouttool")
     staff = UserFactory(username="root", staff=True)
     with pytest.raises(PackageError, match="needs no allowance"):
-        allow_confusable_name(staff, "something-else")
+        allow_confusable_name(Actor.of(staff), "something-else")
     with pytest.raises(PackageError, match="already exists"):
-        allow_confusable_name(staff, "Holdout.Tool")
+        allow_confusable_name(Actor.of(staff), "Holdout.Tool")
     with pytest.raises(PackageError, match="not a valid project name"):
-        allow_confusable_name(staff, "-holdout-tool")
+        allow_confusable_name(Actor.of(staff), "-holdout-tool")
     assert not ConfusableNameAllowance.objects.exists()
     staff.is_active = False
     staff.save()
     with pytest.raises(PackageError, match="Only staff"):
-        allow_confusable_name(staff, "holdouttool")
+        allow_confusable_name(Actor.of(staff), "holdouttool")
 
 
 def test_migration_computes_skeletons_of_existing_projects():

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.tokens import services
 from strongroom.tokens.models import ApiToken
@@ -39,7 +40,9 @@ def _post(client, body: bytes, private, key_id="key-1"):
 
 @pytest.mark.django_db(transaction=True)
 def test_valid_report_revokes_emails_and_records(client, user, scanner_key, mailoutbox):
-    _token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     body = json.dumps(
         [
             {"token": raw, "type": "strongroom_api_token", "url": "https://example.com/leak"},
@@ -59,7 +62,9 @@ def test_valid_report_revokes_emails_and_records(client, user, scanner_key, mail
 
 @pytest.mark.django_db
 def test_forged_signature_is_refused_and_revokes_nothing(client, user, scanner_key):
-    _token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     body = json.dumps([{"token": raw, "type": "t", "url": "u"}]).encode()
     forger = ec.generate_private_key(ec.SECP256R1())
     response = _post(client, body, forger)
@@ -69,7 +74,9 @@ def test_forged_signature_is_refused_and_revokes_nothing(client, user, scanner_k
 
 @pytest.mark.django_db
 def test_signed_body_cannot_be_swapped(client, user, scanner_key):
-    _token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     signed = json.dumps([]).encode()
     signature = base64.b64encode(scanner_key.sign(signed, ec.ECDSA(hashes.SHA256()))).decode()
     body = json.dumps([{"token": raw, "type": "t", "url": "u"}]).encode()

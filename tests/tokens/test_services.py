@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
@@ -20,7 +21,9 @@ def _project(user, name):
 
 @pytest.mark.django_db
 def test_database_row_holds_nothing_that_rebuilds_the_token(user):
-    _token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     row = ApiToken.objects.get()
     stored = str(
         ApiToken.objects.filter(pk=row.pk).values().get()
@@ -34,16 +37,16 @@ def test_database_row_holds_nothing_that_rebuilds_the_token(user):
 def test_token_creation_needs_a_verified_primary_email(db):
     unverified = UserFactory(username="bob", email__verified=False)
     with pytest.raises(services.TokenError, match="Verify your primary email"):
-        services.create_token(user=unverified, name="ci", project_names=None, expires_at=None)
+        services.create_token(Actor.of(unverified), name="ci", project_names=None, expires_at=None)
 
 
 @pytest.mark.django_db
 def test_token_names_are_unique_per_user_and_limited_in_length(user):
-    services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    services.create_token(Actor.of(user), name="ci", project_names=None, expires_at=None)
     with pytest.raises(services.TokenError, match="already have a token named ci"):
-        services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+        services.create_token(Actor.of(user), name="ci", project_names=None, expires_at=None)
     with pytest.raises(services.TokenError, match="1 to 100 characters"):
-        services.create_token(user=user, name="x" * 101, project_names=None, expires_at=None)
+        services.create_token(Actor.of(user), name="x" * 101, project_names=None, expires_at=None)
 
 
 @pytest.mark.django_db
@@ -53,10 +56,10 @@ def test_tokens_can_only_be_scoped_to_projects_the_user_can_upload_to(user):
     _project(stranger, "theirs")
     with pytest.raises(services.TokenError, match="theirs"):
         services.create_token(
-            user=user, name="t", project_names=["mine", "theirs"], expires_at=None
+            Actor.of(user), name="t", project_names=["mine", "theirs"], expires_at=None
         )
     token, _raw = services.create_token(
-        user=user, name="t", project_names=["mine"], expires_at=None
+        Actor.of(user), name="t", project_names=["mine"], expires_at=None
     )
     assert [p.normalized_name for p in token.projects.all()] == ["mine"]
 
@@ -64,7 +67,7 @@ def test_tokens_can_only_be_scoped_to_projects_the_user_can_upload_to(user):
 @pytest.mark.django_db
 def test_expired_token_is_refused_with_its_reason(user):
     token, raw = services.create_token(
-        user=user,
+        Actor.of(user),
         name="short",
         project_names=None,
         expires_at=timezone.now() + timedelta(seconds=30),
@@ -82,16 +85,20 @@ def test_expired_token_is_refused_with_its_reason(user):
 
 @pytest.mark.django_db
 def test_revoked_token_fails_on_the_next_verification(user):
-    token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     services.verify_token(raw, services.upload_context(None, "new"))
-    services.revoke_token(None, user, str(token.pk))
+    services.revoke_token(Actor.of(user), str(token.pk))
     with pytest.raises(services.TokenError, match="revoked or does not exist"):
         services.verify_token(raw, services.upload_context(None, "new"))
 
 
 @pytest.mark.django_db
 def test_verification_records_last_use(user, rf):
-    _token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     request = rf.post("/legacy/", REMOTE_ADDR="192.0.2.7")
     services.verify_token(raw, services.upload_context(None, "new"), request=request)
     row = ApiToken.objects.get()
@@ -104,13 +111,13 @@ def test_project_owner_may_revoke_tokens_scoped_to_their_project(user):
     project = _project(user, "shared")
     Role.objects.create(project=project, user=maintainer, role_name=Role.Name.MAINTAINER)
     token, _raw = services.create_token(
-        user=maintainer, name="bob-ci", project_names=["shared"], expires_at=None
+        Actor.of(maintainer), name="bob-ci", project_names=["shared"], expires_at=None
     )
     assert [t.pk for t in services.tokens_for_project(project)] == [token.pk]
     stranger = UserFactory(username="eve")
     with pytest.raises(services.TokenError):
-        services.revoke_token(None, stranger, str(token.pk))
-    services.revoke_token(None, user, str(token.pk))
+        services.revoke_token(Actor.of(stranger), str(token.pk))
+    services.revoke_token(Actor.of(user), str(token.pk))
     assert not ApiToken.objects.exists()
     tags = set(Event.objects.values_list("tag", flat=True))
     assert {"account:api_token:removed", "project:api_token:removed"} <= tags
@@ -120,9 +127,9 @@ def test_project_owner_may_revoke_tokens_scoped_to_their_project(user):
 def test_creating_and_revoking_emails_the_owner_and_records_events(user, mailoutbox):
     project = _project(user, "alpha")
     token, _raw = services.create_token(
-        user=user, name="deploy", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="deploy", project_names=["alpha"], expires_at=None
     )
-    services.revoke_token(None, user, str(token.pk))
+    services.revoke_token(Actor.of(user), str(token.pk))
     subjects = [m.subject for m in mailoutbox]
     assert any("An API token was created" in s for s in subjects)
     assert any("An API token was revoked" in s for s in subjects)

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymacaroons import Macaroon
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.mfa.models import TOTPDevice
 from strongroom.packages.models import File, Project, Role
@@ -36,7 +37,7 @@ def projects(user):
 
 def test_scoped_token_uploads_to_its_project_and_not_another(client, user, projects):
     _t, raw = services.create_token(
-        user=user, name="alpha-ci", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="alpha-ci", project_names=["alpha"], expires_at=None
     )
     assert upload(client, raw, "alpha").status_code == 200
     refused = upload(client, raw, "beta")
@@ -49,21 +50,21 @@ def test_scoped_token_uploads_to_its_project_and_not_another(client, user, proje
 
 def test_token_scoped_to_several_projects(client, user, projects):
     _t, raw = services.create_token(
-        user=user, name="both", project_names=["alpha", "beta"], expires_at=None
+        Actor.of(user), name="both", project_names=["alpha", "beta"], expires_at=None
     )
     assert upload(client, raw, "alpha").status_code == 200
     assert upload(client, raw, "beta").status_code == 200
 
 
 def test_account_wide_token_can_create_a_project_and_bearer_works(client, user):
-    _t, raw = services.create_token(user=user, name="all", project_names=None, expires_at=None)
+    _t, raw = services.create_token(Actor.of(user), name="all", project_names=None, expires_at=None)
     assert upload(client, raw, "newproj", bearer=True).status_code == 200
     assert Role.objects.get(project__normalized_name="newproj").user == user
 
 
 def test_expired_token_is_refused(client, user, projects):
     _t, raw = services.create_token(
-        user=user,
+        Actor.of(user),
         name="short",
         project_names=["alpha"],
         expires_at=timezone.now() + timedelta(days=30),
@@ -75,7 +76,9 @@ def test_expired_token_is_refused(client, user, projects):
 
 
 def test_offline_narrowed_token_is_honoured_for_its_narrower_scope(client, user, projects):
-    _t, raw = services.create_token(user=user, name="wide", project_names=None, expires_at=None)
+    _t, raw = services.create_token(
+        Actor.of(user), name="wide", project_names=None, expires_at=None
+    )
     macaroon = Macaroon.deserialize(raw.removeprefix("strongroom-"))
     macaroon.add_first_party_caveat('{"v":1,"t":"projects","p":[{"n":"beta"}]}')
     narrowed = "strongroom-" + macaroon.serialize()
@@ -86,17 +89,17 @@ def test_offline_narrowed_token_is_honoured_for_its_narrower_scope(client, user,
 
 def test_revoked_token_fails_on_the_very_next_request(client, user, projects):
     token, raw = services.create_token(
-        user=user, name="ci", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="ci", project_names=["alpha"], expires_at=None
     )
     assert upload(client, raw, "alpha", "1.0").status_code == 200
-    services.revoke_token(None, user, str(token.pk))
+    services.revoke_token(Actor.of(user), str(token.pk))
     refused = upload(client, raw, "alpha", "1.1")
     assert refused.status_code == 403 and "revoked or does not exist" in refused.reason_phrase
 
 
 def test_refused_upload_records_the_token_and_the_reason(client, user, projects):
     token, raw = services.create_token(
-        user=user, name="alpha-ci", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="alpha-ci", project_names=["alpha"], expires_at=None
     )
     upload(client, raw, "beta")
     event = Event.objects.get(tag="account:upload:refused")

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
@@ -49,7 +50,9 @@ def test_creating_a_token_after_15_minutes_asks_for_the_password(signed_in):
 
 
 def test_revoking_asks_for_the_password_when_stale(signed_in, user):
-    token, _raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, _raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     _make_stale(signed_in)
     response = signed_in.post("/manage/account/tokens/revoke/", {"token_id": str(token.pk)})
     assert response.status_code == 302 and "reauthenticate" in response["Location"]
@@ -57,7 +60,9 @@ def test_revoking_asks_for_the_password_when_stale(signed_in, user):
 
 
 def test_revoke_removes_the_token(signed_in, user):
-    token, raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     response = signed_in.post("/manage/account/tokens/revoke/", {"token_id": str(token.pk)})
     assert response.status_code == 302
     with pytest.raises(services.TokenError):
@@ -69,7 +74,9 @@ def test_revoke_without_csrf_token_is_refused(user, password):
 
     client = Client(enforce_csrf_checks=True)
     client.post("/account/login/", {"login": user.username, "password": password})
-    token, _raw = services.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, _raw = services.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     response = client.post("/manage/account/tokens/revoke/", {"token_id": str(token.pk)})
     assert response.status_code == 403
     assert ApiToken.objects.filter(pk=token.pk).exists()

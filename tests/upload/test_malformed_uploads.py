@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from strongroom.accounts.actors import Actor
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from tests.distributions import (
     basic_auth,
@@ -201,7 +202,7 @@ def test_duplicate_filename_is_refused_even_after_deletion(client, user, rf):
     assert post_upload(client, upload_form()).status_code == 200
     again = post_upload(client, upload_form())
     assert again.status_code == 400 and "File already exists" in again.reason_phrase
-    remove_file(rf.post("/"), user, File.objects.get())
+    remove_file(Actor.of(user), File.objects.get())
     after = post_upload(client, upload_form())
     assert after.status_code == 400 and "has already been used" in after.reason_phrase
     assert File.objects.count() == 0

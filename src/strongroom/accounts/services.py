@@ -25,6 +25,11 @@ from strongroom import keys, ratelimit
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
+from strongroom.accounts.session_records import (
+    SESSION_RECORD_KEY,
+    end_sessions_except,
+    session_record_id,
+)
 from strongroom.accounts.usernames import normalize_username
 from strongroom.events.models import Event
 from strongroom.events.services import record_event
@@ -32,7 +37,6 @@ from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email, send_security_email
 from strongroom.web.http import absolute_url, client_ip, user_agent
 
-SESSION_RECORD_KEY = "strongroom_sid"
 SESSION_AUTH_AT_KEY = "strongroom_auth_at"
 
 
@@ -380,8 +384,7 @@ def logout(request: HttpRequest) -> None:
 
 
 def current_session_id(request: HttpRequest) -> str | None:
-    value = request.session.get(SESSION_RECORD_KEY)
-    return str(value) if value else None
+    return session_record_id(request.session)
 
 
 def revoke_session(request: HttpRequest, user: User, record_id: str) -> None:
@@ -403,12 +406,7 @@ def revoke_session(request: HttpRequest, user: User, record_id: str) -> None:
 
 
 def end_other_sessions(request: HttpRequest | None, user: User) -> int:
-    keep = current_session_id(request) if request is not None else None
-    others = SessionRecord.objects.filter(user=user)
-    if keep:
-        others = others.exclude(pk=keep)
-    deleted, _rows = others.delete()
-    return deleted
+    return end_sessions_except(user, current_session_id(request) if request else None)
 
 
 def reauthentication_age(request: HttpRequest) -> float:

@@ -32,7 +32,7 @@ from strongroom.accounts.models import SessionRecord, User
 from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response
-from strongroom.mfa import services as mfa_services
+from strongroom.mfa.services import queries, second_step
 from strongroom.web.http import shows_secret, wants_html
 from strongroom.web.useragents import describe_user_agent
 
@@ -129,9 +129,9 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.AccountError as exc:
             form.add_error(None, str(exc))
             return _form_page(request, form, title, submit, status=400, template=template)
-        if mfa_services.has_second_factor(user):
+        if queries.has_second_factor(user):
             # Half signed in: the second step finishes the login (request.user stays anonymous).
-            mfa_services.begin_second_step(request, user, _safe_next(request, ""))
+            second_step.begin_second_step(request, user, _safe_next(request, ""))
             return redirect("mfa:two_factor")
         services.complete_login(request, user, method="password")
         return HttpResponseRedirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from strongroom.accounts.actors import Actor
 from strongroom.events import chain, forwarding
 from strongroom.events.models import Event
 from strongroom.events.tags import EventTag
@@ -32,7 +33,7 @@ def record_event(
     tag: EventTag,
     *,
     request: HttpRequest | None = None,
-    actor: User | None = None,
+    actor: Actor | User | None = None,
     user: User | None = None,
     ip: str | None = None,
     ua: str | None = None,
@@ -42,25 +43,33 @@ def record_event(
     """Store one audit event in the caller's transaction.
 
     ``actor`` is who acted, ``user`` whose history it belongs to (defaults to the actor).
-    IP and user agent come from ``request`` unless given. Further keyword arguments name
+    IP and user agent come from the ``Actor`` (or, for the session functions that still
+    pass one, ``request``) unless given. Further keyword arguments name
     other subjects (``project=...``) that apps add to the model. The event joins the hash
     chain (``chain.append``) and, once the transaction commits, is forwarded to the
     configured collector, if any.
     """
     if not isinstance(tag, EventTag):
         tag = EventTag(tag)
+    who: User | None
+    if isinstance(actor, Actor):
+        ip = ip or actor.ip
+        ua = ua if ua is not None else actor.user_agent
+        who = actor.user
+    else:
+        who = actor
     if request is not None:
         ip = ip or client_ip(request)
         ua = ua if ua is not None else user_agent(request)
         request_user = getattr(request, "user", None)
-        if actor is None and request_user is not None and request_user.is_authenticated:
-            actor = request_user
+        if who is None and request_user is not None and request_user.is_authenticated:
+            who = request_user
     event = chain.append(
         Event(
             created=timezone.now(),
             tag=tag.value,
-            actor=actor,
-            user=user if user is not None else actor,
+            actor=who,
+            user=user if user is not None else who,
             ip=_valid_ip(ip),
             user_agent=(ua or "")[:512],
             extra=chain.normalize_extra(extra),

@@ -7,13 +7,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-PUBLIC_VARY = "public_vary"
-
-
-def mark_public(response: HttpResponse, vary: str = "") -> HttpResponse:
-    """Declare that ``response`` depends only on the URL and the ``vary`` headers."""
-    setattr(response, PUBLIC_VARY, vary)
-    return response
+from strongroom.index import views
+from strongroom.index.caching import PUBLIC_VARY
 
 
 class PublicCacheMiddleware:
@@ -58,8 +53,6 @@ class SimpleFastPathMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("GET", "HEAD") and not request.META.get("QUERY_STRING"):
-            from strongroom.index import views
-
             path = request.path_info
             response = None
             if path == "/simple/":

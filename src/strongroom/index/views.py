@@ -17,8 +17,8 @@ from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion
 
 from strongroom.index import counting, negotiation, pages, prerender
+from strongroom.index.caching import mark_public
 from strongroom.index.downloads import file_response
-from strongroom.index.middleware import mark_public
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
 from strongroom.storage import get_storage

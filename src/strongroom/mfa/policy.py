@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from strongroom.mfa.services.queries import has_second_factor
+
 if TYPE_CHECKING:
     from strongroom.accounts.models import User
     from strongroom.packages.models import Project
@@ -29,12 +31,6 @@ class TwoFactorNeeded(PermissionDenied):
 
 # Projects whose own rule requires a second factor from every collaborator.
 REQUIRES_TWO_FACTOR = Q(two_factor_required=True) | Q(marked_critical=True) | Q(popular=True)
-
-
-def _has_second_factor(user: User) -> bool:
-    from strongroom.mfa.services import has_second_factor
-
-    return has_second_factor(user)
 
 
 def site_requires_for_uploaders() -> bool:
@@ -87,6 +83,6 @@ def two_factor_refusal(user: User, project: Project | None) -> str | None:
         )
     else:
         reason = project_requires_two_factor(project)
-    if reason is None or _has_second_factor(user):
+    if reason is None or has_second_factor(user):
         return None
     return reason

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
-from strongroom.mfa import devices, services
+from strongroom.mfa import devices
 from strongroom.mfa.forms import (
     CredentialForm,
     RecoveryCodeForm,
@@ -23,6 +23,16 @@ from strongroom.mfa.forms import (
     TotpCodeForm,
 )
 from strongroom.mfa.models import SecurityKey
+from strongroom.mfa.services import (
+    authenticator,
+    changes,
+    common,
+    second_step,
+    security_keys,
+)
+from strongroom.mfa.services import recovery_codes as codes_service
+from strongroom.mfa.services.challenges import relying_party
+from strongroom.web.actor import actor_from
 from strongroom.web.http import shows_secret, wants_html
 
 
@@ -32,24 +42,24 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _limited(response: HttpResponse, exc: services.RateLimited) -> HttpResponse:
+def _limited(response: HttpResponse, exc: common.RateLimited) -> HttpResponse:
     response.status_code = 429
     if exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
 
 
-def _json_error(exc: services.MfaError) -> JsonResponse:
-    status = 429 if isinstance(exc, services.RateLimited) else 400
+def _json_error(exc: common.MfaError) -> JsonResponse:
+    status = 429 if isinstance(exc, common.RateLimited) else 400
     response = JsonResponse({"error": str(exc)}, status=status)
-    if isinstance(exc, services.RateLimited) and exc.retry_after:
+    if isinstance(exc, common.RateLimited) and exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
 
 
 def _after_factor_added(request: HttpRequest, codes: list[str] | None) -> HttpResponse:
     if codes:
-        services.keep_fresh_codes(request, codes)
+        codes_service.keep_fresh_codes(request.session, codes)
         return redirect("mfa:recovery_codes")
     return redirect("accounts:manage")
 
@@ -64,19 +74,20 @@ def help_page(request: HttpRequest) -> HttpResponse:
 @shows_secret
 @reauthentication_required
 def totp_provision(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            codes = services.enable_totp(request, user, form.cleaned_data["code"])
-        except services.MfaError as exc:
+            codes = authenticator.enable_totp(
+                actor_from(request), request.session, form.cleaned_data["code"]
+            )
+        except common.MfaError as exc:
             form.add_error("code", str(exc))
         else:
             messages.success(request, _("Your authenticator app is set up."))
             return _after_factor_added(request, codes)
     try:
-        provisioning = services.start_totp_provisioning(request, user)
-    except services.MfaError as exc:
+        provisioning = authenticator.start_totp_provisioning(actor_from(request))
+    except common.MfaError as exc:
         messages.error(request, str(exc))
         return redirect("accounts:manage")
     return render(
@@ -91,9 +102,9 @@ def totp_provision(request: HttpRequest) -> HttpResponse:
 @reauthentication_required
 def totp_delete(request: HttpRequest) -> HttpResponse:
     try:
-        services.remove_totp(request, _user(request))
+        authenticator.remove_totp(actor_from(request), request.session)
         messages.success(request, _("Your authenticator app was removed."))
-    except services.MfaError as exc:
+    except common.MfaError as exc:
         messages.error(request, str(exc))
     return redirect("accounts:manage")
 
@@ -107,13 +118,13 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
         try:
-            codes = services.regenerate_recovery_codes(request, user)
-        except services.MfaError as exc:
+            codes = codes_service.regenerate_recovery_codes(actor_from(request))
+        except common.MfaError as exc:
             messages.error(request, str(exc))
             return redirect("accounts:manage")
-        services.keep_fresh_codes(request, codes)
+        codes_service.keep_fresh_codes(request.session, codes)
         return redirect("mfa:recovery_codes")
-    codes = services.take_fresh_codes(request)
+    codes = codes_service.take_fresh_codes(request.session)
     # Codes are shown once: shows_secret keeps them out of every cache, the back button's too.
     return render(
         request,
@@ -121,7 +132,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         {
             "codes": codes,
             "codes_text": "\n".join(codes) + "\n" if codes else "",
-            "mfa": services.summary(user),
+            "mfa": changes.summary(user),
         },
     )
 
@@ -145,8 +156,10 @@ def webauthn_provision(request: HttpRequest) -> HttpResponse:
 def webauthn_provision_options(request: HttpRequest) -> HttpResponse:
     passkey = request.POST.get("passkey") in {"on", "true", "1"}
     try:
-        options = services.webauthn_registration_options(request, _user(request), passkey=passkey)
-    except services.MfaError as exc:
+        options = security_keys.webauthn_registration_options(
+            actor_from(request), request.session, relying_party(request), passkey=passkey
+        )
+    except common.MfaError as exc:
         return _json_error(exc)
     return HttpResponse(options, content_type="application/json")
 
@@ -157,13 +170,14 @@ def webauthn_provision_validate(request: HttpRequest) -> HttpResponse:
     form = SecurityKeyForm(request.POST)
     if form.is_valid() and form.cleaned_data["credential"]:
         try:
-            codes = services.add_security_key(
-                request,
-                _user(request),
+            codes = security_keys.add_security_key(
+                actor_from(request),
+                request.session,
+                relying_party(request),
                 label=form.cleaned_data["label"],
                 credential=form.cleaned_data["credential"],
             )
-        except services.MfaError as exc:
+        except common.MfaError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
@@ -186,8 +200,10 @@ def webauthn_delete(request: HttpRequest, key_id: int) -> HttpResponse:
     form = RemoveSecurityKeyForm(request.POST or None, initial={"key_id": key.pk})
     if request.method == "POST" and form.is_valid():
         try:
-            services.remove_security_key(request, user, key.pk, form.cleaned_data["confirm_label"])
-        except services.MfaError as exc:
+            security_keys.remove_security_key(
+                actor_from(request), request.session, key.pk, form.cleaned_data["confirm_label"]
+            )
+        except common.MfaError as exc:
             form.add_error("confirm_label", str(exc))
         else:
             messages.success(request, _("“%(label)s” was removed.") % {"label": key.label})
@@ -203,7 +219,7 @@ def webauthn_delete(request: HttpRequest, key_id: int) -> HttpResponse:
 # --- the second login step -----------------------------------------------------------------
 
 
-def _signed_in(request: HttpRequest, outcome: services.LoginOutcome) -> HttpResponse:
+def _signed_in(request: HttpRequest, outcome: second_step.LoginOutcome) -> HttpResponse:
     target = outcome.next_url
     if not (
         target
@@ -213,7 +229,7 @@ def _signed_in(request: HttpRequest, outcome: services.LoginOutcome) -> HttpResp
     ):
         target = reverse(settings.LOGIN_REDIRECT_URL)
     if outcome.method == "recovery_code" or (
-        outcome.recovery_codes_left <= services.LOW_RECOVERY_CODES
+        outcome.recovery_codes_left <= common.LOW_RECOVERY_CODES
     ):
         messages.warning(
             request,
@@ -238,7 +254,7 @@ def _two_factor_page(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    mfa = services.summary(user)
+    mfa = changes.summary(user)
     return render(
         request,
         "mfa/two_factor.html",
@@ -261,19 +277,19 @@ def _expired(request: HttpRequest) -> HttpResponse:
 
 def two_factor(request: HttpRequest) -> HttpResponse:
     """GET: the methods on offer. POST: an authenticator code."""
-    user = services.pending_user(request)
+    user = second_step.pending_user(request)
     if user is None:
         return _expired(request)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = services.login_with_totp(request, form.cleaned_data["code"])
-        except services.RateLimited as exc:
+            outcome = second_step.login_with_totp(request, form.cleaned_data["code"])
+        except common.RateLimited as exc:
             form.add_error(None, str(exc))
             return _limited(_two_factor_page(request, user, totp_form=form), exc)
-        except services.SecondStepExpired:
+        except common.SecondStepExpired:
             return _expired(request)
-        except services.MfaError as exc:
+        except common.MfaError as exc:
             form.add_error("code", str(exc))
         else:
             return _signed_in(request, outcome)
@@ -282,19 +298,21 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def recovery_code_login(request: HttpRequest) -> HttpResponse:
-    user = services.pending_user(request)
+    user = second_step.pending_user(request)
     if user is None:
         return _expired(request)
     form = RecoveryCodeForm(request.POST)
     if form.is_valid():
         try:
-            outcome = services.login_with_recovery_code(request, form.cleaned_data["recovery_code"])
-        except services.RateLimited as exc:
+            outcome = second_step.login_with_recovery_code(
+                request, form.cleaned_data["recovery_code"]
+            )
+        except common.RateLimited as exc:
             form.add_error(None, str(exc))
             return _limited(_two_factor_page(request, user, recovery_form=form), exc)
-        except services.SecondStepExpired:
+        except common.SecondStepExpired:
             return _expired(request)
-        except services.MfaError as exc:
+        except common.MfaError as exc:
             form.add_error("recovery_code", str(exc))
         else:
             return _signed_in(request, outcome)
@@ -305,15 +323,15 @@ def recovery_code_login(request: HttpRequest) -> HttpResponse:
 def webauthn_authenticate_options(request: HttpRequest) -> HttpResponse:
     try:
         return HttpResponse(
-            services.webauthn_login_options(request), content_type="application/json"
+            second_step.webauthn_login_options(request), content_type="application/json"
         )
-    except services.MfaError as exc:
+    except common.MfaError as exc:
         return _json_error(exc)
 
 
 @require_POST
 def webauthn_authenticate(request: HttpRequest) -> HttpResponse:
-    user = services.pending_user(request)
+    user = second_step.pending_user(request)
     if user is None:
         return _expired(request)
     form = CredentialForm(request.POST)
@@ -322,25 +340,25 @@ def webauthn_authenticate(request: HttpRequest) -> HttpResponse:
             request, user, error=_("Your browser did not send a key. Try again."), status=400
         )
     try:
-        outcome = services.login_with_webauthn(request, form.cleaned_data["credential"])
-    except services.RateLimited as exc:
+        outcome = second_step.login_with_webauthn(request, form.cleaned_data["credential"])
+    except common.RateLimited as exc:
         return _limited(_two_factor_page(request, user, error=str(exc)), exc)
-    except services.SecondStepExpired:
+    except common.SecondStepExpired:
         return _expired(request)
-    except services.MfaError as exc:
+    except common.MfaError as exc:
         return _two_factor_page(request, user, error=str(exc), status=400)
     return _signed_in(request, outcome)
 
 
 @require_POST
 def cancel_two_factor(request: HttpRequest) -> HttpResponse:
-    services.cancel_second_step(request)
+    second_step.cancel_second_step(request)
     return redirect("accounts:login")
 
 
 @require_POST
 def passkey_options(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(services.passkey_login_options(request), content_type="application/json")
+    return HttpResponse(second_step.passkey_login_options(request), content_type="application/json")
 
 
 @require_POST
@@ -351,12 +369,12 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            outcome = services.login_with_passkey(
+            outcome = second_step.login_with_passkey(
                 request, form.cleaned_data["credential"], next_url
             )
-        except services.RateLimited as exc:
+        except common.RateLimited as exc:
             error, status = str(exc), 429
-        except services.MfaError as exc:
+        except common.MfaError as exc:
             error = str(exc)
         else:
             return _signed_in(request, outcome)

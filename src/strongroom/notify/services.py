@@ -19,6 +19,7 @@ from strongroom.web.useragents import describe_user_agent
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+    from strongroom.accounts.actors import Actor
     from strongroom.accounts.models import User
     from strongroom.events.models import Event
 
@@ -44,9 +45,12 @@ def send_email(
     context: dict[str, Any],
     *,
     request: HttpRequest | None = None,
+    actor: Actor | None = None,
     event: Event | None = None,
 ) -> None:
     """Queue one email per recipient, sent once the current transaction commits.
+
+    The address and browser the email mentions come from ``actor`` (or ``request``).
 
     With ``event``, the link to the security history points at that event's row.
     A failure to send is logged, never raised: the action the email reports on has
@@ -61,7 +65,10 @@ def send_email(
         "history_url": absolute_url(history_link(event)),
         "when": timezone.now(),
     }
-    if request is not None:
+    if actor is not None and actor.ip:
+        base["ip"] = actor.ip
+        base["browser"] = describe_user_agent(actor.user_agent)
+    elif request is not None:
         base["ip"] = client_ip(request)
         base["browser"] = describe_user_agent(user_agent(request))
     full_context = {**base, **context}
@@ -90,6 +97,7 @@ def send_security_email(
     context: dict[str, Any] | None = None,
     *,
     request: HttpRequest | None = None,
+    actor: Actor | None = None,
     recipients: Iterable[str] | None = None,
     event: Event | None = None,
 ) -> None:
@@ -101,5 +109,10 @@ def send_security_email(
         primary = user.primary_email
         recipients = [primary.email] if primary else []
     send_email(
-        recipients, template, {"user": user, **(context or {})}, request=request, event=event
+        recipients,
+        template,
+        {"user": user, **(context or {})},
+        request=request,
+        actor=actor,
+        event=event,
     )

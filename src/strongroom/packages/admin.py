@@ -8,6 +8,7 @@ from strongroom.mfa.policy import project_requires_two_factor
 from strongroom.packages import critical, services
 from strongroom.packages.governance import collaborators_without_two_factor
 from strongroom.packages.models import File, Project, Release, Role, RoleInvitation
+from strongroom.web.actor import actor_from
 
 
 @admin.register(Project)
@@ -47,13 +48,13 @@ class ProjectAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark the selected projects critical (emails collaborators)"))
     def mark_critical(self, request, queryset):
         for project in queryset:
-            critical.mark_critical(request, request.user, project)
+            critical.mark_critical(actor_from(request), project)
         messages.success(request, _("Marked critical."))
 
     @admin.action(description=_("Remove the staff critical mark"))
     def unmark_critical(self, request, queryset):
         for project in queryset:
-            critical.unmark_critical(request, request.user, project)
+            critical.unmark_critical(actor_from(request), project)
         messages.success(request, _("Staff mark removed."))
 
     def has_add_permission(self, request):
@@ -63,7 +64,7 @@ class ProjectAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.save_by_staff(request, obj, list(form.changed_data))
+        services.save_by_staff(actor_from(request), obj, list(form.changed_data))
 
 
 @admin.register(Release)

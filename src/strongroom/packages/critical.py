@@ -14,10 +14,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from strongroom.accounts.actors import Actor, require_staff
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -27,9 +27,7 @@ from strongroom.packages.models import Project
 from strongroom.web.http import absolute_url
 
 
-def _became_critical(
-    request: HttpRequest | None, actor: User | None, project: Project, reason: str, **extra: object
-) -> None:
+def _became_critical(actor: Actor, project: Project, reason: str, **extra: object) -> None:
     """Record the event and, the first time, tell every collaborator what it means."""
     first_time = project.critical_since is None
     if first_time:
@@ -37,7 +35,6 @@ def _became_critical(
         project.save(update_fields=["critical_since"])
     record_event(
         EventTag.PROJECT_CRITICAL_MARKED,
-        request=request,
         actor=actor,
         project=project,
         extra={"project": project.name, "reason": reason, **extra},
@@ -66,7 +63,7 @@ def _became_critical(
                 "tokens_help_url": absolute_url(reverse("tokens:create")),
                 "projects_url": absolute_url(reverse("packages:your_projects")),
             },
-            request=request,
+            actor=actor,
         )
 
 
@@ -74,19 +71,21 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}"
 
 
-def mark_critical(request: HttpRequest | None, actor: User, project: Project) -> None:
+def mark_critical(actor: Actor, project: Project) -> None:
     """Staff mark ``project`` critical (from the admin or the CLI)."""
     with transaction.atomic():
+        require_staff(actor)
         project = Project.objects.select_for_update().get(pk=project.pk)
         if project.marked_critical:
             return
         project.marked_critical = True
         project.save(update_fields=["marked_critical"])
-        _became_critical(request, actor, project, "staff")
+        _became_critical(actor, project, "staff")
 
 
-def unmark_critical(request: HttpRequest | None, actor: User, project: Project) -> None:
+def unmark_critical(actor: Actor, project: Project) -> None:
     with transaction.atomic():
+        require_staff(actor)
         project = Project.objects.select_for_update().get(pk=project.pk)
         if not project.marked_critical:
             return
@@ -96,7 +95,6 @@ def unmark_critical(request: HttpRequest | None, actor: User, project: Project) 
         project.save(update_fields=["marked_critical", "critical_since"])
         record_event(
             EventTag.PROJECT_CRITICAL_UNMARKED,
-            request=request,
             actor=actor,
             project=project,
             extra={"project": project.name, "still_critical": project.popular},
@@ -139,8 +137,7 @@ def update_critical_projects() -> list[Project]:
             project.popular = True
             project.save(update_fields=["popular"])
             _became_critical(
-                None,
-                None,
+                Actor.operator(),
                 project,
                 "downloads",
                 downloads=downloads,

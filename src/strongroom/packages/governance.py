@@ -9,18 +9,19 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from strongroom.accounts.actors import Actor, require_user
 from strongroom.accounts.models import Email, User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.models import SecurityKey, TOTPDevice
 from strongroom.mfa.policy import two_factor_refusal
+from strongroom.mfa.services.queries import second_factor_exists
 from strongroom.notify.services import send_email, send_security_email
 from strongroom.packages.models import Project, Role, RoleInvitation
+from strongroom.packages.permissions import OWNER, require_role
 from strongroom.packages.services import PackageError
 from strongroom.web.http import absolute_url
 
@@ -45,12 +46,9 @@ def owners(project: Project) -> list[User]:
 
 def collaborators_without_two_factor(project: Project) -> list[User]:
     """Collaborators of ``project`` who have neither an authenticator app nor a security key."""
-    with_totp = TOTPDevice.objects.filter(confirmed=True).values("user")
-    with_key = SecurityKey.objects.values("user")
     return list(
         User.objects.filter(project_roles__project=project)
-        .exclude(pk__in=with_totp)
-        .exclude(pk__in=with_key)
+        .exclude(second_factor_exists("pk"))
         .order_by("username")
     )
 
@@ -61,16 +59,6 @@ def _lock_roles(project: Project) -> list[Role]:
 
 def _owner_count(project: Project) -> int:
     return Role.objects.filter(project=project, role_name=Role.Name.OWNER).count()
-
-
-def require_owner(user: User, project: Project) -> None:
-    """Refuse anyone but an Owner who meets the project's two-factor requirement."""
-    role = Role.objects.filter(project=project, user=user).values_list("role_name", flat=True)
-    if role.first() != Role.Name.OWNER:
-        raise GovernanceError(_("Only an Owner of %(project)s may do that.") % _p(project))
-    refusal = two_factor_refusal(user, project)
-    if refusal is not None:
-        raise GovernanceError(refusal)
 
 
 def _p(project: Project) -> dict[str, str]:
@@ -86,7 +74,7 @@ def _addresses(users: Iterable[User]) -> list[str]:
 
 
 def _notify(
-    request: HttpRequest | None,
+    actor: Actor,
     project: Project,
     summary: str,
     affected: User | None,
@@ -105,21 +93,19 @@ def _notify(
                 reverse("packages:collaborators", args=[project.normalized_name])
             ),
         },
-        request=request,
+        actor=actor,
     )
 
 
 def _event(
     tag: EventTag,
-    request: HttpRequest | None,
-    actor: User | None,
+    actor: Actor,
     project: Project,
     user: User | None,
     **extra: Any,
 ) -> None:
     record_event(
         tag,
-        request=request,
         actor=actor,
         user=user,
         project=project,
@@ -147,15 +133,13 @@ def invitation_token(invitation: RoleInvitation) -> str:
     return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=_SALT)
 
 
-def invite(
-    request: HttpRequest | None, actor: User, project: Project, identifier: str, role_name: str
-) -> RoleInvitation:
+def invite(actor: Actor, project: Project, identifier: str, role_name: str) -> RoleInvitation:
     """Invite an account (by username or verified email) to a role; emails a signed link."""
     if role_name not in Role.Name.values:
         raise GovernanceError(_("Choose Owner or Maintainer."))
     with transaction.atomic():
         _lock_roles(project)
-        require_owner(actor, project)
+        require_role(actor, project, OWNER)
         invitee = find_account(identifier)
         if invitee is None:
             raise GovernanceError(
@@ -177,13 +161,12 @@ def invite(
         invitation = RoleInvitation.objects.create(
             project=project,
             invitee=invitee,
-            inviter=actor,
+            inviter=actor.user,
             role_name=role_name,
             nonce=secrets.token_urlsafe(24),
         )
         _event(
             EventTag.PROJECT_ROLE_INVITE,
-            request,
             actor,
             project,
             invitee,
@@ -202,10 +185,10 @@ def invite(
                 "expires": invitation.created + _max_age(),
                 "requires_two_factor": two_factor_refusal(invitee, project),
             },
-            request=request,
+            actor=actor,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(actor)s invited %(username)s to be a %(role)s of %(project)s.")
             % {"actor": actor.username, "role": _role_label(role_name), **who},
@@ -256,7 +239,9 @@ def check_invitation(token: str, user: User) -> RoleInvitation:
     return invitation
 
 
-def accept_invitation(request: HttpRequest | None, user: User, token: str) -> Project:
+def accept_invitation(actor: Actor, token: str) -> Project:
+    """The acting user joins with the role they were invited to."""
+    user = require_user(actor)
     with transaction.atomic():
         invitation = check_invitation(token, user)
         project = invitation.project
@@ -272,15 +257,14 @@ def accept_invitation(request: HttpRequest | None, user: User, token: str) -> Pr
         invitation.delete()
         _event(
             EventTag.PROJECT_ROLE_ACCEPT,
-            request,
-            user,
+            actor,
             project,
             user,
             username=user.username,
             role=invitation.role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(username)s accepted the invitation and is now a %(role)s of %(project)s.")
             % {"username": user.username, "role": _role_label(invitation.role_name), **_p(project)},
@@ -289,22 +273,22 @@ def accept_invitation(request: HttpRequest | None, user: User, token: str) -> Pr
     return project
 
 
-def decline_invitation(request: HttpRequest | None, user: User, token: str) -> Project:
+def decline_invitation(actor: Actor, token: str) -> Project:
+    user = require_user(actor)
     with transaction.atomic():
         invitation = check_invitation(token, user)
         project = invitation.project
         invitation.delete()
         _event(
             EventTag.PROJECT_ROLE_DECLINE,
-            request,
-            user,
+            actor,
             project,
             user,
             username=user.username,
             role=invitation.role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(username)s declined the invitation to %(project)s.")
             % {"username": user.username, **_p(project)},
@@ -313,11 +297,9 @@ def decline_invitation(request: HttpRequest | None, user: User, token: str) -> P
     return project
 
 
-def revoke_invitation(
-    request: HttpRequest | None, actor: User, project: Project, invitation_id: int
-) -> RoleInvitation:
+def revoke_invitation(actor: Actor, project: Project, invitation_id: int) -> RoleInvitation:
     with transaction.atomic():
-        require_owner(actor, project)
+        require_role(actor, project, OWNER)
         invitation = (
             RoleInvitation.objects.select_for_update(of=("self",))
             .select_related("invitee")
@@ -330,7 +312,6 @@ def revoke_invitation(
         invitee = invitation.invitee
         _event(
             EventTag.PROJECT_ROLE_REVOKE_INVITE,
-            request,
             actor,
             project,
             invitee,
@@ -338,7 +319,7 @@ def revoke_invitation(
             role=invitation.role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(actor)s revoked the invitation of %(username)s to %(project)s.")
             % {"actor": actor.username, "username": invitee.username, **_p(project)},
@@ -357,15 +338,13 @@ def _target_role(project: Project, role_id: int) -> Role:
     return role
 
 
-def change_role(
-    request: HttpRequest | None, actor: User, project: Project, role_id: int, role_name: str
-) -> Role:
+def change_role(actor: Actor, project: Project, role_id: int, role_name: str) -> Role:
     """Make a collaborator Owner or Maintainer; the last Owner cannot be demoted."""
     if role_name not in Role.Name.values:
         raise GovernanceError(_("Choose Owner or Maintainer."))
     with transaction.atomic():
         _lock_roles(project)
-        require_owner(actor, project)
+        require_role(actor, project, OWNER)
         role = _target_role(project, role_id)
         old = role.role_name
         if old == role_name:
@@ -382,7 +361,6 @@ def change_role(
         role.save(update_fields=["role_name"])
         _event(
             EventTag.PROJECT_ROLE_CHANGE,
-            request,
             actor,
             project,
             role.user,
@@ -391,7 +369,7 @@ def change_role(
             role=role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(actor)s made %(username)s a %(role)s of %(project)s (was %(old)s).")
             % {
@@ -406,20 +384,17 @@ def change_role(
     return role
 
 
-def remove_collaborator(
-    request: HttpRequest | None, actor: User, project: Project, role_id: int
-) -> Role:
+def remove_collaborator(actor: Actor, project: Project, role_id: int) -> Role:
     """An Owner removes someone else (to remove yourself, leave the project)."""
     with transaction.atomic():
         _lock_roles(project)
-        require_owner(actor, project)
+        require_role(actor, project, OWNER)
         role = _target_role(project, role_id)
-        if role.user_id == actor.pk:
+        if role.user_id == require_user(actor).pk:
             raise GovernanceError(_("To remove yourself, leave the project."))
         role.delete()
         _event(
             EventTag.PROJECT_ROLE_REMOVE,
-            request,
             actor,
             project,
             role.user,
@@ -427,7 +402,7 @@ def remove_collaborator(
             role=role.role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(actor)s removed %(username)s (%(role)s) from %(project)s.")
             % {
@@ -441,9 +416,10 @@ def remove_collaborator(
     return role
 
 
-def leave_project(request: HttpRequest | None, user: User, project: Project) -> None:
+def leave_project(actor: Actor, project: Project) -> None:
     """Any collaborator may leave, except the last Owner. No second factor is needed to
     give up access."""
+    user = require_user(actor)
     with transaction.atomic():
         _lock_roles(project)
         role = Role.objects.filter(project=project, user=user).first()
@@ -460,15 +436,14 @@ def leave_project(request: HttpRequest | None, user: User, project: Project) -> 
         role.delete()
         _event(
             EventTag.PROJECT_ROLE_LEAVE,
-            request,
-            user,
+            actor,
             project,
             user,
             username=user.username,
             role=role.role_name,
         )
         _notify(
-            request,
+            actor,
             project,
             _("%(username)s (%(role)s) left %(project)s.")
             % {"username": user.username, "role": _role_label(role.role_name), **_p(project)},
@@ -479,14 +454,12 @@ def leave_project(request: HttpRequest | None, user: User, project: Project) -> 
 # --- the project's two-factor requirement ------------------------------------------------------
 
 
-def set_two_factor_required(
-    request: HttpRequest | None, actor: User, project: Project, required: bool
-) -> None:
+def set_two_factor_required(actor: Actor, project: Project, required: bool) -> None:
     """Owners switch the requirement on (refused while a collaborator lacks a second factor,
     naming them) or off."""
     with transaction.atomic():
         _lock_roles(project)
-        require_owner(actor, project)
+        require_role(actor, project, OWNER)
         if project.two_factor_required == required:
             return
         if required:
@@ -506,7 +479,7 @@ def set_two_factor_required(
             if required
             else EventTag.PROJECT_TWO_FACTOR_REQUIRED_DISABLE
         )
-        _event(tag, request, actor, project, actor)
+        _event(tag, actor, project, actor.user)
         summary = (
             _("%(actor)s now requires two-factor authentication to publish or manage %(project)s.")
             if required
@@ -522,5 +495,5 @@ def set_two_factor_required(
                     reverse("packages:settings", args=[project.normalized_name])
                 ),
             },
-            request=request,
+            actor=actor,
         )

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, ExpressionWrapper
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,31 +21,22 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
-from strongroom.mfa.models import SecurityKey, TOTPDevice
-from strongroom.mfa.policy import TwoFactorNeeded, project_requires_two_factor, two_factor_refusal
-from strongroom.packages import governance, listing, services
+from strongroom.mfa.policy import project_requires_two_factor, two_factor_refusal
+from strongroom.mfa.services.queries import second_factor_exists
+from strongroom.packages import governance, listing, permissions
 from strongroom.packages.forms import ConfirmForm, InviteForm
 from strongroom.packages.models import Project, Role, RoleInvitation
-from strongroom.packages.views import _project, _user
+from strongroom.packages.views import _project, _user, owned_project
 from strongroom.tokens.services import tokens_for_project
+from strongroom.web.actor import actor_from
 
 PAGE_SIZE = 50
 
 
-def managed(request: HttpRequest, name: str) -> Project:
-    """The project, if the signed-in user is an Owner who meets its two-factor requirement.
-
-    404 for everyone else (not 403: a stranger learns nothing); an Owner without the
-    required second factor gets the page that explains how to set one up.
-    """
-    project = _project(name)
-    if not request.user.is_authenticated or not services.is_owner(_user(request), project):
-        raise Http404
-    refusal = two_factor_refusal(_user(request), project)
-    if refusal is not None:
-        raise TwoFactorNeeded(refusal)
-    return project
+# The page guard for Owners: one definition, shared with the project pages.
+managed = owned_project
 
 
 def _int(request: HttpRequest, key: str) -> int:
@@ -62,7 +53,7 @@ def _back(project: Project, page: str = "packages:collaborators") -> HttpRespons
 def _run(request: HttpRequest, action: Any, done: str) -> None:
     try:
         action()
-    except governance.GovernanceError as exc:
+    except (governance.GovernanceError, NotPermitted) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, done)
@@ -74,12 +65,11 @@ def _run(request: HttpRequest, action: Any, done: str) -> None:
 def _collaborators_page(
     request: HttpRequest, project: Project, form: InviteForm, status: int = 200
 ) -> HttpResponse:
-    with_totp = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
-    with_key = SecurityKey.objects.filter(user=OuterRef("user"))
+    has_second_factor = ExpressionWrapper(second_factor_exists("user"), BooleanField())
     roles = (
         Role.objects.filter(project=project)
         .select_related("user")
-        .annotate(has_totp=Exists(with_totp), has_key=Exists(with_key))
+        .annotate(has_second_factor=has_second_factor)
         .order_by("role_name", "user__username")
     )
     invitations = RoleInvitation.objects.filter(project=project).select_related("invitee")
@@ -108,13 +98,12 @@ def invite(request: HttpRequest, name: str) -> HttpResponse:
     if form.is_valid():
         try:
             invitation = governance.invite(
-                request,
-                _user(request),
+                actor_from(request),
                 project,
                 form.cleaned_data["identifier"],
                 form.cleaned_data["role"],
             )
-        except governance.GovernanceError as exc:
+        except (governance.GovernanceError, NotPermitted) as exc:
             form.add_error("identifier", str(exc))
         else:
             messages.success(
@@ -133,11 +122,11 @@ def change_role(request: HttpRequest, name: str) -> HttpResponse:
     role_id, role_name = _int(request, "role_id"), request.POST.get("role_name", "")
     _run(
         request,
-        lambda: governance.change_role(request, _user(request), project, role_id, role_name),
+        lambda: governance.change_role(actor_from(request), project, role_id, role_name),
         _("The role was changed."),
     )
     # Demoting yourself ends your access to this page.
-    if not services.is_owner(_user(request), project):
+    if permissions.role_of(_user(request), project) != Role.Name.OWNER:
         return HttpResponseRedirect(reverse("packages:your_projects"))
     return _back(project)
 
@@ -149,7 +138,7 @@ def remove(request: HttpRequest, name: str) -> HttpResponse:
     role_id = _int(request, "role_id")
     _run(
         request,
-        lambda: governance.remove_collaborator(request, _user(request), project, role_id),
+        lambda: governance.remove_collaborator(actor_from(request), project, role_id),
         _("The collaborator was removed."),
     )
     return _back(project)
@@ -162,7 +151,7 @@ def revoke_invitation(request: HttpRequest, name: str) -> HttpResponse:
     invitation_id = _int(request, "invitation_id")
     _run(
         request,
-        lambda: governance.revoke_invitation(request, _user(request), project, invitation_id),
+        lambda: governance.revoke_invitation(actor_from(request), project, invitation_id),
         _("The invitation was revoked."),
     )
     return _back(project)
@@ -172,13 +161,13 @@ def revoke_invitation(request: HttpRequest, name: str) -> HttpResponse:
 def leave(request: HttpRequest, name: str) -> HttpResponse:
     """Any collaborator (Owner or Maintainer) may leave; no second factor needed."""
     project = _project(name)
-    if services.role_of(_user(request), project) is None:
+    if permissions.role_of(_user(request), project) is None:
         raise Http404
     form = ConfirmForm(request.POST if request.method == "POST" else None, expected=project.name)
     if request.method == "POST" and form.is_valid():
         try:
-            governance.leave_project(request, _user(request), project)
-        except governance.GovernanceError as exc:
+            governance.leave_project(actor_from(request), project)
+        except (governance.GovernanceError, NotPermitted) as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("You left %(project)s.") % {"project": project.name})
@@ -217,7 +206,7 @@ def two_factor_requirement(request: HttpRequest, name: str) -> HttpResponse:
     required = request.POST.get("required") == "on"
     _run(
         request,
-        lambda: governance.set_two_factor_required(request, _user(request), project, required),
+        lambda: governance.set_two_factor_required(actor_from(request), project, required),
         _("Two-factor authentication is now required for this project.")
         if required
         else _("Two-factor authentication is no longer required by this project's setting."),
@@ -245,23 +234,23 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "accept":
-                project = governance.accept_invitation(request, user, token)
+                project = governance.accept_invitation(actor_from(request), token)
                 messages.success(request, _("You joined %(project)s.") % {"project": project.name})
                 return HttpResponseRedirect(reverse("packages:your_projects"))
             if action == "decline":
-                project = governance.decline_invitation(request, user, token)
+                project = governance.decline_invitation(actor_from(request), token)
                 messages.success(
                     request,
                     _("You declined the invitation to %(project)s.") % {"project": project.name},
                 )
                 return HttpResponseRedirect(reverse("packages:my_invitations"))
-        except governance.GovernanceError as exc:
+        except (governance.GovernanceError, NotPermitted) as exc:
             messages.error(request, str(exc))
         return HttpResponseRedirect(request.path)
     try:
         with transaction.atomic():
             pending = governance.check_invitation(token, user)
-    except governance.GovernanceError as exc:
+    except (governance.GovernanceError, NotPermitted) as exc:
         return render(
             request,
             "web/error.html",

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -25,8 +24,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from strongroom.mfa.models import SecurityKey, TOTPDevice
 from strongroom.mfa.policy import site_requires_for_uploaders
+from strongroom.mfa.services.queries import second_factor_exists
 from strongroom.packages.models import Release, Role
 
 if TYPE_CHECKING:
@@ -88,11 +87,9 @@ class Filters:
 
 def _lacking_two_factor() -> Subquery:
     """How many collaborators of the outer row's project have no second factor."""
-    has_totp = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
-    has_key = SecurityKey.objects.filter(user=OuterRef("user"))
     lacking = (
         Role.objects.filter(project=OuterRef("project"))
-        .filter(~Exists(has_totp), ~Exists(has_key))
+        .exclude(second_factor_exists("user"))
         .order_by()
         .values("project")
         .annotate(n=Count("pk"))

@@ -1,5 +1,6 @@
 """Every change to a project goes through a function here, in one transaction,
-with its audit event."""
+with its audit event. Each takes the explicit ``Actor`` and checks its right itself
+(``packages.permissions``), whoever calls: a page, the admin, the CLI."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from strongroom.accounts.actors import Actor, NotPermitted, require_staff
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.packages.models import (
@@ -25,14 +26,13 @@ from strongroom.packages.models import (
     Role,
 )
 from strongroom.packages.names import confusable_skeleton
+from strongroom.packages.permissions import OWNER, require_may_create, require_role
 from strongroom.packages.signals import project_changed
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
-
-    from strongroom.accounts.models import User
 
 
 class PackageError(Exception):
@@ -64,18 +64,6 @@ def index_state() -> tuple[int, datetime | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
-def role_of(user: User | None, project: Project) -> str | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return (
-        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
-    )
-
-
-def is_owner(user: User | None, project: Project) -> bool:
-    return role_of(user, project) == Role.Name.OWNER
-
-
 def confusable_with(name: str) -> str | None:
     """The name of an existing project that ``name`` looks like, unless staff allowed it."""
     normalized = canonicalize_name(name)
@@ -90,12 +78,13 @@ def confusable_with(name: str) -> str | None:
     return like
 
 
-def create_project(request: HttpRequest | None, user: User, name: str) -> Project:
-    """Create a project with ``user`` as its Owner (caller holds the transaction).
+def create_project(actor: Actor, name: str) -> Project:
+    """Create a project with the acting user as its Owner (caller holds the transaction).
 
     Refused (PackageError) when the name looks like an existing project's: same
     confusable skeleton (packages.names), unless staff allowed the name.
     """
+    user = require_may_create(actor)
     # New projects take turns on the index's serial row (which the caller's bump_serial
     # locks anyway), so two look-alike names created at once cannot both pass the check.
     IndexSerial.objects.get_or_create(pk=1)
@@ -115,22 +104,25 @@ def create_project(request: HttpRequest | None, user: User, name: str) -> Projec
     Role.objects.create(project=project, user=user, role_name=Role.Name.OWNER)
     record_event(
         EventTag.PROJECT_CREATE,
-        request=request,
-        actor=user,
+        actor=actor,
         project=project,
         extra={"project": project.name},
     )
     return project
 
 
-def allow_confusable_name(staff: User, name: str) -> ConfusableNameAllowance:
+def allow_confusable_name(actor: Actor, name: str) -> ConfusableNameAllowance:
     """Staff allow the project name ``name`` although it looks like an existing project's.
 
     Audited (``project:name:allow``). Only an active staff account may; a name that is
     not valid, already exists, or looks like no project is refused, so every allowance
     on record was needed.
     """
-    if not (staff.is_active and staff.is_staff):
+    try:
+        staff = require_staff(actor)
+    except NotPermitted:
+        staff = None
+    if staff is None:  # not staff, or the system without a staff member to answer for it
         raise PackageError(_("Only staff can allow a project name."))
     normalized = canonicalize_name(name)
     if not _VALID_NAME.match(name):
@@ -150,19 +142,20 @@ def allow_confusable_name(staff: User, name: str) -> ConfusableNameAllowance:
         )
         record_event(
             EventTag.PROJECT_NAME_ALLOW,
-            actor=staff,
+            actor=actor,
             extra={"name": normalized, "skeleton": skeleton, "like": ", ".join(like)[:500]},
         )
     return allowance
 
 
-def save_by_staff(request: HttpRequest, project: Project, changed: list[str]) -> None:
+def save_by_staff(actor: Actor, project: Project, changed: list[str]) -> None:
     """An administrator's edit of a project (the admin's upload limit), with its event."""
     with transaction.atomic():
+        require_staff(actor)
         project.save()
         record_event(
             EventTag.PROJECT_ADMIN_CHANGE,
-            request=request,
+            actor=actor,
             project=project,
             extra={
                 "project": project.name,
@@ -188,9 +181,10 @@ def _release_extra(release: Release, **more: str) -> dict[str, str]:
     return {"project": release.project.name, "version": release.version, **more}
 
 
-def yank_release(request: HttpRequest, user: User, release: Release, reason: str) -> None:
+def yank_release(actor: Actor, release: Release, reason: str) -> None:
     """PEP 592: installers skip a yanked release unless it is pinned exactly."""
     with transaction.atomic():
+        require_role(actor, release.project, OWNER)
         if release.yanked:
             raise PackageError(_("This release is already yanked."))
         release.yanked = True
@@ -199,15 +193,15 @@ def yank_release(request: HttpRequest, user: User, release: Release, reason: str
         bump_serial(release.project)
         record_event(
             EventTag.PROJECT_RELEASE_YANK,
-            request=request,
-            actor=user,
+            actor=actor,
             project=release.project,
             extra=_release_extra(release, reason=release.yanked_reason),
         )
 
 
-def unyank_release(request: HttpRequest, user: User, release: Release) -> None:
+def unyank_release(actor: Actor, release: Release) -> None:
     with transaction.atomic():
+        require_role(actor, release.project, OWNER)
         if not release.yanked:
             raise PackageError(_("This release is not yanked."))
         release.yanked = False
@@ -216,8 +210,7 @@ def unyank_release(request: HttpRequest, user: User, release: Release) -> None:
         bump_serial(release.project)
         record_event(
             EventTag.PROJECT_RELEASE_UNYANK,
-            request=request,
-            actor=user,
+            actor=actor,
             project=release.project,
             extra=_release_extra(release),
         )
@@ -230,25 +223,26 @@ def _delete_stored(file: File) -> None:
         storage.delete(file.metadata_path)
 
 
-def remove_file(request: HttpRequest, user: User, file: File) -> None:
+def remove_file(actor: Actor, file: File) -> None:
     """Delete one file; its filename stays used forever."""
     with transaction.atomic():
         project = file.project
+        require_role(actor, project, OWNER)
         file.delete()
         _delete_stored(file)
         bump_serial(project)
         record_event(
             EventTag.FILE_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra={"project": project.name, "filename": file.filename},
         )
 
 
-def remove_release(request: HttpRequest, user: User, release: Release) -> None:
+def remove_release(actor: Actor, release: Release) -> None:
     with transaction.atomic():
         project = release.project
+        require_role(actor, project, OWNER)
         files = list(release.files.all())
         release.delete()
         for file in files:
@@ -256,21 +250,20 @@ def remove_release(request: HttpRequest, user: User, release: Release) -> None:
         bump_serial(project)
         record_event(
             EventTag.PROJECT_RELEASE_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra=_release_extra(release, files=", ".join(f.filename for f in files)),
         )
 
 
-def remove_project(request: HttpRequest, user: User, project: Project) -> None:
+def remove_project(actor: Actor, project: Project) -> None:
     """Delete the project, its releases and files; its events keep the name in extra."""
     with transaction.atomic():
+        require_role(actor, project, OWNER)
         files = list(File.objects.filter(project=project))
         record_event(
             EventTag.PROJECT_REMOVE,
-            request=request,
-            actor=user,
+            actor=actor,
             project=project,
             extra={"project": project.name, "files": len(files)},
         )

@@ -22,17 +22,19 @@ from django.utils.translation import gettext as _
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion
 
+from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
 from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response
-from strongroom.mfa.policy import TwoFactorNeeded, two_factor_refusal
-from strongroom.packages import services
+from strongroom.mfa.policy import TwoFactorNeeded
+from strongroom.packages import permissions, services
 from strongroom.packages.forms import ConfirmForm, YankForm
-from strongroom.packages.models import File, Project, Release
+from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
 from strongroom.storage import get_storage
+from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
 
 
@@ -48,17 +50,19 @@ def _release(project: Project, version: str) -> Release:
     return get_object_or_404(Release, project=project, canonical_version=canonical)
 
 
-def _owned(request: HttpRequest, name: str) -> Project:
-    """The project if the signed-in user owns it; 404 (not 403) for everyone else.
+def owned_project(request: HttpRequest, name: str) -> Project:
+    """The project if the signed-in user is an Owner who meets its two-factor requirement
+    (permissions.require_role, the guard the services call too).
 
-    An Owner without the second factor the project requires gets a 403 page saying how
-    to set one up (mfa.policy)."""
+    404 (not 403) for everyone else: a stranger learns nothing. An Owner without the
+    second factor the project requires gets a 403 page saying how to set one up."""
     project = _project(name)
-    if not services.is_owner(request.user, project):  # type: ignore[arg-type]
-        raise Http404
-    refusal = two_factor_refusal(request.user, project)  # type: ignore[arg-type]
-    if refusal is not None:
-        raise TwoFactorNeeded(refusal)
+    try:
+        permissions.require_role(actor_from(request), project, permissions.OWNER)
+    except NotPermitted as exc:
+        if exc.two_factor:
+            raise TwoFactorNeeded(str(exc)) from None
+        raise Http404 from None
     return project
 
 
@@ -69,6 +73,7 @@ def _files(release: Release) -> list[dict[str, Any]]:
 
 def _release_page(request: HttpRequest, project: Project, release: Release | None) -> HttpResponse:
     releases = services.sort_releases(project.releases.all())
+    role = permissions.role_of(_signed_in(request), project)
     if release is None:
         release = next((r for r in releases if not r.yanked), releases[0] if releases else None)
     return render(
@@ -79,8 +84,8 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "release": release,
             "releases": releases,
             "files": _files(release) if release else [],
-            "is_owner": services.is_owner(request.user, project),  # type: ignore[arg-type]
-            "role": services.role_of(request.user, project),  # type: ignore[arg-type]
+            "is_owner": role == Role.Name.OWNER,
+            "role": role,
             "index_url": absolute_url("/simple/"),
         },
     )
@@ -102,7 +107,7 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
     """The project's history, for its Owners only (404 for Maintainers and strangers)."""
     if not request.user.is_authenticated:
         raise Http404
-    project = _owned(request, name)
+    project = owned_project(request, name)
     since = timezone.now() - timedelta(days=settings.HISTORY_WINDOW_DAYS)
     events = Event.objects.filter(project=project, created__gte=since).select_related("actor")
     return render(
@@ -119,7 +124,7 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
 def history_export(request: HttpRequest, name: str) -> StreamingHttpResponse:
     if not request.user.is_authenticated:
         raise Http404
-    project = _owned(request, name)
+    project = owned_project(request, name)
     return jsonl_response(
         Event.objects.filter(project=project), f"{project.normalized_name}-history"
     )
@@ -139,7 +144,7 @@ def _confirm_page(
     if request.method == "POST" and form.is_valid():
         try:
             action()
-        except PackageError as exc:
+        except (PackageError, NotPermitted) as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, done)
@@ -147,6 +152,10 @@ def _confirm_page(
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "title": title, "intro": intro, "submit_label": submit}
     return render(request, "packages/confirm.html", context, status=status)
+
+
+def _signed_in(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
 
 
 def _user(request: HttpRequest) -> User:
@@ -160,12 +169,12 @@ def _data(request: HttpRequest) -> Any:
 
 @reauthentication_required
 def yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    project = _owned(request, name)
+    project = owned_project(request, name)
     release = _release(project, version)
     form = YankForm(_data(request), expected=release.version)
 
     def act() -> None:
-        services.yank_release(request, _user(request), release, form.cleaned_data["reason"])
+        services.yank_release(actor_from(request), release, form.cleaned_data["reason"])
 
     return _confirm_page(
         request,
@@ -182,7 +191,7 @@ def yank(request: HttpRequest, name: str, version: str) -> HttpResponse:
 
 @reauthentication_required
 def unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    project = _owned(request, name)
+    project = owned_project(request, name)
     release = _release(project, version)
     form = ConfirmForm(_data(request), expected=release.version)
     return _confirm_page(
@@ -192,7 +201,7 @@ def unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
         % {"project": project.name, "version": release.version},
         intro=_("Installers will consider this release again."),
         submit=_("Un-yank release"),
-        action=lambda: services.unyank_release(request, _user(request), release),
+        action=lambda: services.unyank_release(actor_from(request), release),
         done=_("The release is no longer yanked."),
         redirect_to=reverse("packages:release", args=[project.normalized_name, release.version]),
     )
@@ -200,7 +209,7 @@ def unyank(request: HttpRequest, name: str, version: str) -> HttpResponse:
 
 @reauthentication_required
 def delete_release(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    project = _owned(request, name)
+    project = owned_project(request, name)
     release = _release(project, version)
     form = ConfirmForm(_data(request), expected=release.version)
     return _confirm_page(
@@ -210,7 +219,7 @@ def delete_release(request: HttpRequest, name: str, version: str) -> HttpRespons
         % {"project": project.name, "version": release.version},
         intro=_("Its files are deleted and their filenames can never be uploaded again."),
         submit=_("Delete release"),
-        action=lambda: services.remove_release(request, _user(request), release),
+        action=lambda: services.remove_release(actor_from(request), release),
         done=_("The release was deleted."),
         redirect_to=reverse("packages:project", args=[project.normalized_name]),
     )
@@ -218,7 +227,7 @@ def delete_release(request: HttpRequest, name: str, version: str) -> HttpRespons
 
 @reauthentication_required
 def delete_file(request: HttpRequest, name: str, filename: str) -> HttpResponse:
-    project = _owned(request, name)
+    project = owned_project(request, name)
     file = get_object_or_404(File, project=project, filename=filename)
     form = ConfirmForm(_data(request), expected=file.filename)
     return _confirm_page(
@@ -227,7 +236,7 @@ def delete_file(request: HttpRequest, name: str, filename: str) -> HttpResponse:
         title=_("Delete %(filename)s") % {"filename": file.filename},
         intro=_("This filename can never be uploaded again."),
         submit=_("Delete file"),
-        action=lambda: services.remove_file(request, _user(request), file),
+        action=lambda: services.remove_file(actor_from(request), file),
         done=_("The file was deleted."),
         redirect_to=reverse(
             "packages:release", args=[project.normalized_name, file.release.version]
@@ -237,7 +246,7 @@ def delete_file(request: HttpRequest, name: str, filename: str) -> HttpResponse:
 
 @reauthentication_required
 def delete_project(request: HttpRequest, name: str) -> HttpResponse:
-    project = _owned(request, name)
+    project = owned_project(request, name)
     form = ConfirmForm(_data(request), expected=project.name)
     return _confirm_page(
         request,
@@ -245,7 +254,7 @@ def delete_project(request: HttpRequest, name: str) -> HttpResponse:
         title=_("Delete project %(project)s") % {"project": project.name},
         intro=_("Every release and file is deleted. This cannot be undone."),
         submit=_("Delete project"),
-        action=lambda: services.remove_project(request, _user(request), project),
+        action=lambda: services.remove_project(actor_from(request), project),
         done=_("The project was deleted."),
         redirect_to=reverse(settings.LOGIN_REDIRECT_URL),
     )

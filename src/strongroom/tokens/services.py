@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from strongroom.accounts.actors import Actor, require_user
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -34,11 +35,9 @@ from strongroom.tokens.caveats import (
     parse_caveat,
 )
 from strongroom.tokens.models import ApiToken
-from strongroom.web.http import absolute_url, client_ip
+from strongroom.web.http import absolute_url
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest
-
     from strongroom.events.models import Event
 
 MAX_NAME_LENGTH = 100
@@ -91,21 +90,20 @@ def uploadable_projects(user: User) -> list[Project]:
 
 
 def create_token(
+    actor: Actor,
     *,
-    user: User,
     name: str,
     project_names: list[str] | None,
     expires_at: datetime | None,
-    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """Mint a token; returns the row and the secret string, which is never stored.
+    """Mint a token for the acting user; returns the row and the secret string, which is
+    never stored.
 
     ``project_names`` None means the whole account. Needs a verified primary email and,
-    on the web, a recent re-authentication.
+    in a browser session, a recent re-authentication.
     """
-    from strongroom.accounts.services import needs_reauthentication
-
-    if request is not None and needs_reauthentication(request):
+    user = require_user(actor)
+    if actor.needs_reauthentication():
         raise TokenError(_("Confirm your password before creating an API token."))
     if not user.has_verified_primary_email:
         raise TokenError(_("Verify your primary email address before creating API tokens."))
@@ -163,13 +161,11 @@ def create_token(
             "scope": scope,
             "expires": expires_at.isoformat() if expires_at else None,
         }
-        event = record_event(
-            EventTag.ACCOUNT_API_TOKEN_ADDED, request=request, user=user, extra=extra
-        )
+        event = record_event(EventTag.ACCOUNT_API_TOKEN_ADDED, actor=actor, user=user, extra=extra)
         for project in projects:
             record_event(
                 EventTag.PROJECT_API_TOKEN_ADDED,
-                request=request,
+                actor=actor,
                 user=user,
                 project=project,
                 extra={**extra, "project": project.normalized_name},
@@ -183,7 +179,7 @@ def create_token(
                 "expires": expires_at,
                 "tokens_url": absolute_url(reverse("tokens:list")),
             },
-            request=request,
+            actor=actor,
             event=event,
         )
     return token, raw
@@ -202,14 +198,14 @@ def expiry_from_choice(choice: str, date: datetime | None = None) -> datetime | 
     raise TokenError(_("Choose when the token expires."))
 
 
-def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: dict) -> Event:
+def _revoke(token: ApiToken, tag: EventTag, actor: Actor, extra: dict) -> Event:
     projects = list(token.projects.all())
     base = {"token_id": str(token.pk), "name": token.name, **extra}
-    event = record_event(tag, request=request, user=token.user, extra=base)
+    event = record_event(tag, actor=actor, user=token.user, extra=base)
     for project in projects:
         record_event(
             EventTag.PROJECT_API_TOKEN_REMOVED,
-            request=request,
+            actor=actor,
             user=token.user,
             project=project,
             extra={**base, "project": project.normalized_name},
@@ -218,14 +214,13 @@ def _revoke(token: ApiToken, tag: EventTag, request: HttpRequest | None, extra: 
     return event
 
 
-def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> ApiToken:
+def revoke_token(actor: Actor, token_id: str) -> ApiToken:
     """Revoke one token: its owner, or an Owner of a project it is scoped to, may.
 
     Takes effect on the very next request (verification looks the row up each time).
     """
-    from strongroom.accounts.services import needs_reauthentication
-
-    if request is not None and needs_reauthentication(request):
+    user = require_user(actor)
+    if actor.needs_reauthentication():
         raise TokenError(_("Confirm your password before revoking an API token."))
     token_uuid = _uuid_or_none(token_id)
     with transaction.atomic():
@@ -237,20 +232,20 @@ def revoke_token(request: HttpRequest | None, actor: User, token_id: str) -> Api
             if token_uuid is not None
             else None
         )
-        if token is None or not may_revoke(actor, token):
+        if token is None or not may_revoke(user, token):
             raise TokenError(_("That API token does not exist or was already revoked."))
         event = _revoke(
-            token, EventTag.ACCOUNT_API_TOKEN_REMOVED, request, {"revoked_by": actor.username}
+            token, EventTag.ACCOUNT_API_TOKEN_REMOVED, actor, {"revoked_by": user.username}
         )
         send_security_email(
             token.user,
             "token_revoked",
             {
                 "token_name": token.name,
-                "revoked_by": actor,
+                "revoked_by": user,
                 "tokens_url": absolute_url(reverse("tokens:list")),
             },
-            request=request,
+            actor=actor,
             event=event,
         )
     return token
@@ -268,8 +263,10 @@ def tokens_for_project(project: Project) -> list[ApiToken]:
     return list(project.api_tokens.select_related("user").prefetch_related("projects"))
 
 
-def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
-    """Revoke a token found published at ``url``; False when it is not ours or unknown."""
+def revoke_leaked(actor: Actor, raw: str, url: str) -> bool:
+    """Revoke a token found published at ``url``; False when it is not ours or unknown.
+
+    Anyone may report (``actor`` is usually anonymous): holding the token is the right."""
     try:
         parsed = macaroons.parse(raw, prefix=settings.TOKEN_PREFIX)
     except macaroons.MalformedToken:
@@ -287,7 +284,7 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
             _check_signature(parsed)
         except macaroons.InvalidToken:
             return False
-        event = _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED_LEAK, request, {"url": url})
+        event = _revoke(token, EventTag.ACCOUNT_API_TOKEN_REMOVED_LEAK, actor, {"url": url})
         send_security_email(
             token.user,
             "token_leaked",
@@ -296,7 +293,6 @@ def revoke_leaked(request: HttpRequest, raw: str, url: str) -> bool:
                 "url": url,
                 "tokens_url": absolute_url(reverse("tokens:list")),
             },
-            request=None,
             event=event,
         )
     return True
@@ -380,9 +376,7 @@ def upload_context(project: Project | None, name: str, now: datetime | None = No
     )
 
 
-def verify_token(
-    raw: str, context: TokenContext, *, request: HttpRequest | None = None
-) -> VerifiedToken:
+def verify_token(raw: str, context: TokenContext, *, ip: str | None = None) -> VerifiedToken:
     """Does this token allow ``context``? Format, existence, signature, then every caveat
     (stored and appended by the holder) against the whole context: permission, project,
     time. A caveat this server does not know refuses the token.
@@ -397,9 +391,7 @@ def verify_token(
     except CaveatError as exc:
         # Each caveat says in a full sentence what the token does not allow.
         raise TokenError(str(exc), token) from None
-    ApiToken.objects.filter(pk=token.pk).update(
-        last_used=context.now, last_used_ip=client_ip(request) if request is not None else None
-    )
+    ApiToken.objects.filter(pk=token.pk).update(last_used=context.now, last_used_ip=ip)
     return VerifiedToken(token=token, caveats=caveats, context=context)
 
 

@@ -20,6 +20,7 @@ from strongroom.accounts.models import User
 from strongroom.tokens import disclosure, services
 from strongroom.tokens.forms import CreateTokenForm
 from strongroom.tokens.models import ApiToken
+from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url, shows_secret
 
 log = logging.getLogger("strongroom.tokens")
@@ -42,11 +43,10 @@ def create(request: HttpRequest) -> HttpResponse:
                 else None,
             )
             token, raw = services.create_token(
-                user=user,
+                actor_from(request),
                 name=data["name"],
                 project_names=list(data["projects"]) if data["scope"] == "projects" else None,
                 expires_at=expires_at,
-                request=request,
             )
         except services.TokenError as exc:
             form.add_error(None, str(exc))
@@ -75,9 +75,8 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @reauthentication_required
 def revoke(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
     try:
-        token = services.revoke_token(request, user, request.POST.get("token_id", ""))
+        token = services.revoke_token(actor_from(request), request.POST.get("token_id", ""))
     except services.TokenError as exc:
         messages.error(request, str(exc))
     else:
@@ -107,7 +106,7 @@ def disclose(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "The disclosure keys are not configured."}, status=503)
     answers = []
     for item in reported:
-        revoked = services.revoke_leaked(request, item.token, item.url)
+        revoked = services.revoke_leaked(actor_from(request), item.token, item.url)
         answers.append(
             {
                 "token_raw": item.token,

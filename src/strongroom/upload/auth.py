@@ -12,12 +12,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from strongroom.accounts.actors import Actor
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.models import User
 from strongroom.accounts.services import AccountError, authenticate_password
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.services import has_second_factor
+from strongroom.mfa.services.queries import has_second_factor
 from strongroom.packages.models import Project
 from strongroom.tokens.services import (
     PresentedToken,
@@ -27,6 +28,7 @@ from strongroom.tokens.services import (
     verify_token,
 )
 from strongroom.upload.errors import UploadError, forbidden
+from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
 
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
@@ -34,14 +36,20 @@ TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
 
 @dataclass(frozen=True)
 class Uploader:
-    """The authenticated uploader, and the token they used (None for a password).
+    """The authenticated uploader (an actor with a user), and the token they used
+    (None for a password).
 
     A token here only says who holds it; :func:`check_token_scope` verifies it against the
     project once the upload names one.
     """
 
-    user: User
+    actor: Actor
     token: PresentedToken | None = None
+
+    @property
+    def user(self) -> User:
+        assert self.actor.user is not None, "an uploader is always an account"
+        return self.actor.user
 
     def describe(self) -> dict[str, str]:
         if self.token is None:
@@ -95,7 +103,7 @@ def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
         presented = identify_token(raw)
     except TokenError as exc:
         raise _token_refusal(exc) from None
-    return Uploader(user=presented.user, token=presented)
+    return Uploader(actor=actor_from(request, presented.user), token=presented)
 
 
 def _token_refusal(exc: TokenError) -> UploadError:
@@ -136,7 +144,7 @@ def _password_uploader(request: HttpRequest, username: str, password: str) -> Up
             % {"username": user.username, "url": token_help},
             user=user,
         )
-    return Uploader(user=user)
+    return Uploader(actor=actor_from(request, user))
 
 
 def authenticate_upload(request: HttpRequest) -> Uploader:
@@ -162,14 +170,12 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
     return uploader
 
 
-def check_token_scope(
-    request: HttpRequest, uploader: Uploader, project: Project | None, name: str
-) -> None:
+def check_token_scope(uploader: Uploader, project: Project | None, name: str) -> None:
     """Verify the uploader's token for uploading to this project: every caveat, its scope
     included (a new project: account-wide tokens only)."""
     if uploader.token is None:
         return
     try:
-        verify_token(uploader.token.raw, upload_context(project, name), request=request)
+        verify_token(uploader.token.raw, upload_context(project, name), ip=uploader.actor.ip)
     except TokenError as exc:
         raise _token_refusal(exc) from None

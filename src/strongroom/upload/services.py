@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
 
+from strongroom.accounts.actors import NotPermitted
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.policy import two_factor_refusal
+from strongroom.packages import permissions
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
@@ -74,19 +75,24 @@ def _already_used(dist: checks.Distribution) -> UploadError | None:
     return UploadError(message % {"filename": dist.filename, "used": used})
 
 
-def check_permission(
-    request: HttpRequest, uploader: Uploader, project: Project | None, name: str
-) -> None:
-    """May this uploader add files to ``project`` (None: a new project named ``name``)?"""
-    check_token_scope(request, uploader, project, name)
-    if project is not None and packages.role_of(uploader.user, project) is None:
-        reason = _("The user '%(user)s' isn't allowed to upload to project '%(project)s'.") % {
-            "user": uploader.user.username,
-            "project": project.name,
-        }
-        raise forbidden(reason)
-    refusal = two_factor_refusal(uploader.user, project)
-    if refusal is not None:
+def check_permission(uploader: Uploader, project: Project | None, name: str) -> None:
+    """May this uploader add files to ``project`` (None: a new project named ``name``)?
+
+    The decision is the one guard's (packages.permissions); the wording is twine's."""
+    check_token_scope(uploader, project, name)
+    try:
+        if project is None:
+            permissions.require_may_create(uploader.actor)
+        else:
+            permissions.require_role(uploader.actor, project, permissions.COLLABORATOR)
+    except NotPermitted as exc:
+        if not exc.two_factor:
+            reason = _("The user '%(user)s' isn't allowed to upload to project '%(project)s'.") % {
+                "user": uploader.user.username,
+                "project": project.name if project else name,
+            }
+            raise forbidden(reason) from None
+        refusal = str(exc)
         raise forbidden(
             _(
                 "%(reason)s User %(user)s has no second factor: set one up at %(url)s "
@@ -98,7 +104,7 @@ def check_permission(
                 "user": uploader.user.username,
                 "url": absolute_url(reverse("mfa:help")),
             }
-        )
+        ) from None
 
 
 def validate_form(form: QueryDict) -> tuple[str, Metadata]:
@@ -155,7 +161,6 @@ def _release_fields(metadata: Metadata) -> dict[str, object]:
 
 
 def _store(
-    request: HttpRequest,
     uploader: Uploader,
     dist: checks.Distribution,
     metadata: Metadata,
@@ -170,11 +175,11 @@ def _store(
         project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
         if project is None:
             try:
-                project = packages.create_project(request, user, metadata.name)
+                project = packages.create_project(uploader.actor, metadata.name)
             except packages.PackageError as exc:
                 raise UploadError(str(exc)) from None
         else:
-            check_permission(request, uploader, project, project.normalized_name)
+            check_permission(uploader, project, project.normalized_name)
         refusal = _already_used(dist)
         if refusal is not None:
             raise refusal
@@ -189,8 +194,7 @@ def _store(
             )
             record_event(
                 EventTag.PROJECT_RELEASE_ADD,
-                request=request,
-                actor=user,
+                actor=uploader.actor,
                 project=project,
                 extra={"project": project.name, "version": version},
             )
@@ -213,8 +217,7 @@ def _store(
         packages.bump_serial(project)
         record_event(
             EventTag.FILE_ADD,
-            request=request,
-            actor=user,
+            actor=uploader.actor,
             project=project,
             extra={
                 "project": project.name,
@@ -226,14 +229,12 @@ def _store(
     return file
 
 
-def accept_upload(
-    request: HttpRequest, uploader: Uploader, form: QueryDict, upload: HashedUpload
-) -> File:
+def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> File:
     """Validate and store one uploaded file, or raise UploadError leaving nothing behind."""
     filetype, metadata = validate_form(form)
     name = canonicalize_name(metadata.name)
     project = Project.objects.filter(normalized_name=name).first()
-    check_permission(request, uploader, project, name)
+    check_permission(uploader, project, name)
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
     dist, core = validate_file(form, upload, filetype, metadata)
@@ -248,7 +249,7 @@ def accept_upload(
         storage.stage(path, upload.path)
         if core is not None:
             storage.stage(f"{path}.metadata", core)
-        file = _store(request, uploader, dist, metadata, core, upload)
+        file = _store(uploader, dist, metadata, core, upload)
     except IntegrityError:
         # Lost a race: the same filename (or a new project's name) was committed meanwhile.
         storage.discard_staged()

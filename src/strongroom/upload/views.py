@@ -126,7 +126,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         uploader = authenticate_upload(request)
         body_read = True
         content = _parse(request, handler)
-        accept_upload(request, uploader, request.POST, content)
+        accept_upload(uploader, request.POST, content)
     except UploadError as error:
         if not body_read:
             _drain(request, max_size + FORM_OVERHEAD)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http.request import split_domain_port
 
 from strongroom.accounts.models import User
-from strongroom.mfa import services
+from strongroom.mfa.services import changes
 from strongroom.web.hosts import is_ip_address
 
 register = template.Library()
@@ -21,7 +21,7 @@ register = template.Library()
 def mfa_summary(user: object) -> dict[str, Any]:
     if not isinstance(user, User):
         return {}
-    return services.summary(user)
+    return changes.summary(user)
 
 
 @register.inclusion_tag("mfa/webauthn_support.html", takes_context=True)

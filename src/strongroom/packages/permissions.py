@@ -1,0 +1,65 @@
+"""Who may change a project: the one guard every project service calls.
+
+``require_role`` is the only owner (or collaborator) check: the services call it before
+they change anything, and the project pages call it to decide between the page, a 404
+and the page explaining the required second factor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from strongroom.accounts.actors import Actor, NotPermitted, require_user
+from strongroom.mfa.policy import two_factor_refusal
+from strongroom.packages.models import Role
+
+if TYPE_CHECKING:
+    from strongroom.accounts.models import User
+    from strongroom.packages.models import Project
+
+OWNER = frozenset({Role.Name.OWNER.value})
+COLLABORATOR = frozenset(Role.Name.values)
+
+
+def role_of(user: User | None, project: Project) -> str | None:
+    """``user``'s role on ``project``, or None."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
+    )
+
+
+def require_may_create(actor: Actor) -> User:
+    """The acting user, who may create a project: signed in, with the second factor the
+    site requires of everyone who publishes."""
+    user = require_user(actor)
+    refusal = two_factor_refusal(user, None)
+    if refusal is not None:
+        raise NotPermitted(refusal, two_factor=True)
+    return user
+
+
+def require_role(actor: Actor, project: Project, roles: frozenset[str] = OWNER) -> str:
+    """The actor's role on ``project``, which must be one of ``roles`` and met with the
+    second factor the project or site requires; otherwise NotPermitted.
+
+    Call it inside the service's transaction, after locking what it changes, so a role
+    removed meanwhile is seen.
+    """
+    user = require_user(actor)
+    role = role_of(user, project)
+    if role not in roles:
+        if roles == OWNER:
+            raise NotPermitted(
+                _("Only an Owner of %(project)s may do that.") % {"project": project.name}
+            )
+        raise NotPermitted(
+            _("Only a collaborator of %(project)s may do that.") % {"project": project.name}
+        )
+    refusal = two_factor_refusal(user, project)
+    if refusal is not None:
+        raise NotPermitted(refusal, two_factor=True)
+    return role
