@@ -14,6 +14,7 @@ import pytest
 from pymacaroons import Macaroon
 
 from strongroom import keys
+from strongroom.accounts.actors import Actor
 from strongroom.events import chain
 from strongroom.events.chain import rekey_chain, verify_chain
 from strongroom.events.services import record_event
@@ -91,7 +92,9 @@ def _context():
 
 
 def test_a_token_survives_rotation_only_with_the_old_key_as_fallback(old_key, user):
-    _token, raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     _rotate(old_key, keep_old=True)
     assert tokens.verify_token(raw, _context()).user == user
     _rotate(old_key, keep_old=False)
@@ -100,7 +103,9 @@ def test_a_token_survives_rotation_only_with_the_old_key_as_fallback(old_key, us
 
 
 def test_a_token_is_checked_under_the_key_it_names_only(old_key, user):
-    _token, raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     macaroon = Macaroon.deserialize(raw.removeprefix("strongroom-"))
     identifier = json.loads(macaroon.identifier)
     assert identifier["k"] == keys.current(keys.Purpose.TOKENS).key_id
@@ -120,7 +125,9 @@ def _legacy_token(token) -> str:
 
 
 def test_tokens_minted_before_the_upgrade_keep_working_and_rotate_like_the_rest(old_key, user):
-    token, _raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, _raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     legacy = _legacy_token(token)
     assert tokens.verify_token(legacy, _context()).user == user
     _rotate(old_key, keep_old=True)
@@ -131,7 +138,9 @@ def test_tokens_minted_before_the_upgrade_keep_working_and_rotate_like_the_rest(
 
 
 def test_a_v2_token_cannot_be_verified_with_the_raw_secret_derivation(old_key, user):
-    token, _raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, _raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     legacy = _legacy_token(token)
     # Relabel the legacy token as v2 naming the current key: the raw-secret root key
     # must not be accepted for it.

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pymacaroons import Macaroon
 from pymacaroons.serializers import BinarySerializer
 
+from strongroom.accounts.actors import Actor
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
 from strongroom.tokens.caveats import TokenContext
@@ -32,7 +33,9 @@ def projects(user):
 
 
 def _token(user, projects=None, name="ci"):
-    return services.create_token(user=user, name=name, project_names=projects, expires_at=None)[1]
+    return services.create_token(
+        Actor.of(user), name=name, project_names=projects, expires_at=None
+    )[1]
 
 
 def _append(raw, *caveats):
