@@ -16,6 +16,9 @@ name_chars = st.text(alphabet="abcXYZ019._-+!~ /\\\x00é", max_size=40)
 versions = st.one_of(
     st.text(max_size=20),
     st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{1,3}){0,3}((a|b|rc)[0-9])?(\.post[0-9])?\Z"),
+    # Past Python's 4,300-digit int limit, and past the 100-character column.
+    st.integers(min_value=4200, max_value=5000).map(lambda n: "1" * n),
+    st.integers(min_value=90, max_value=200).map(lambda n: "1." + "2" * n),
 )
 
 
@@ -68,6 +71,7 @@ def test_form_metadata_only_raises_upload_errors(
         assert error.status == 400 and error.message
     else:
         assert metadata.name and metadata.version is not None
+        assert len(str(metadata.version)) <= 100
 
 
 @FAST

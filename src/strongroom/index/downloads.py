@@ -10,7 +10,13 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.utils.http import parse_etags
 
 CHUNK = 256 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# Longer positions than this are past any file's end; int() of 4,300+ digits raises.
+_MAX_POSITION_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_POSITION_DIGITS else 10**_MAX_POSITION_DIGITS
 
 
 def content_type_for(path: str) -> str:
@@ -31,13 +37,15 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     first, last = match.groups()
     if not first and not last:
         return None
+    if size == 0:
+        return False  # no byte of an empty file can be named
     if not first:
-        length = int(last)
+        length = _position(last)
         if length == 0:
             return False
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _position(first)
+    end = min(_position(last), size - 1) if last else size - 1
     if start >= size or end < start:
         return False
     return start, end

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from strongroom.index import counting, negotiation, pages, prerender
@@ -21,6 +21,7 @@ from strongroom.index.caching import mark_public
 from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
+from strongroom.packages.versions import canonical_version
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -237,7 +238,7 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     release = None
     if version is not None:
         try:
-            canonical = canonicalize_version(version, strip_trailing_zero=True)
+            canonical = canonical_version(version)
         except InvalidVersion:
             raise Http404 from None
         release = Release.objects.filter(project=project, canonical_version=canonical).first()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.mfa import totp
 from strongroom.mfa.models import LABEL_MAX_LENGTH
 
 
@@ -21,6 +22,16 @@ class TotpCodeForm(forms.Form):
             }
         ),
     )
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"]
+        if not totp.well_formed(code):
+            raise forms.ValidationError(
+                _("Enter the %(digits)d digits (0 to 9) your authenticator app shows."),
+                code="malformed",
+                params={"digits": totp.DIGITS},
+            )
+        return totp.normalize_code(code)
 
 
 class RecoveryCodeForm(forms.Form):

@@ -56,6 +56,16 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code if not ch.isspace() and ch != "-")
 
 
+def well_formed(code: str) -> bool:
+    """True when ``code`` (spaces and dashes aside) is DIGITS ASCII digits.
+
+    ``str.isdigit`` alone also accepts Arabic-Indic, fullwidth and superscript digits,
+    which no authenticator app shows and ``hmac.compare_digest`` cannot compare.
+    """
+    code = normalize_code(code)
+    return len(code) == DIGITS and code.isascii() and code.isdigit()
+
+
 def verify_totp(secret: str, code: str, *, now: float, last_used_step: int | None) -> TotpCheck:
     """Check ``code`` at ``now``: valid within ±ACCEPT_WINDOW steps, each step usable once.
 
@@ -63,9 +73,9 @@ def verify_totp(secret: str, code: str, *, now: float, last_used_step: int | Non
     code seen over someone's shoulder (or phished) cannot be replayed inside its window,
     nor can an older one be used after a newer one.
     """
-    code = normalize_code(code)
-    if len(code) != DIGITS or not code.isdigit():
+    if not well_formed(code):
         return TotpCheck(TotpStatus.INVALID)
+    code = normalize_code(code)
     current = time_step(now)
     for offset in sorted(range(-ACCEPT_WINDOW, ACCEPT_WINDOW + 1), key=abs):
         step = current + offset
@@ -102,4 +112,5 @@ __all__ = [
     "provisioning_uri",
     "time_step",
     "verify_totp",
+    "well_formed",
 ]

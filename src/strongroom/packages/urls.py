@@ -1,14 +1,16 @@
 from django.urls import path
 
 from strongroom.packages import governance_views as gov
-from strongroom.packages import views
+from strongroom.packages import versions, views
+
+versions.register_url_converter()
 
 app_name = "packages"
 urlpatterns = [
     path("project/<str:name>/", views.project_detail, name="project"),
     path("project/<str:name>/history/", views.history, name="history"),
     path("project/<str:name>/history/export", views.history_export, name="history_export"),
-    path("project/<str:name>/<str:version>/", views.release_detail, name="release"),
+    path("project/<str:name>/<version:version>/", views.release_detail, name="release"),
     path("manage/project/<str:name>/delete/", views.delete_project, name="delete_project"),
     path("manage/projects/", gov.your_projects, name="your_projects"),
     path("manage/project/<str:name>/collaborators/", gov.collaborators, name="collaborators"),
@@ -30,10 +32,12 @@ urlpatterns = [
     path("account/invitations/", gov.my_invitations, name="my_invitations"),
     path("account/invitations/<str:token>/", gov.invitation, name="invitation"),
     path("help/critical-projects/", gov.critical_help, name="critical_help"),
-    path("manage/project/<str:name>/release/<str:version>/yank/", views.yank, name="yank"),
-    path("manage/project/<str:name>/release/<str:version>/unyank/", views.unyank, name="unyank"),
+    path("manage/project/<str:name>/release/<version:version>/yank/", views.yank, name="yank"),
     path(
-        "manage/project/<str:name>/release/<str:version>/delete/",
+        "manage/project/<str:name>/release/<version:version>/unyank/", views.unyank, name="unyank"
+    ),
+    path(
+        "manage/project/<str:name>/release/<version:version>/delete/",
         views.delete_release,
         name="delete_release",
     ),

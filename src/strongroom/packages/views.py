@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from strongroom.accounts.actors import NotPermitted
@@ -33,6 +33,7 @@ from strongroom.packages import permissions, services
 from strongroom.packages.forms import ConfirmForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
+from strongroom.packages.versions import canonical_version
 from strongroom.storage import get_storage
 from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
@@ -44,7 +45,7 @@ def _project(name: str) -> Project:
 
 def _release(project: Project, version: str) -> Release:
     try:
-        canonical = canonicalize_version(version, strip_trailing_zero=True)
+        canonical = canonical_version(version)
     except InvalidVersion:
         raise Http404 from None
     return get_object_or_404(Release, project=project, canonical_version=canonical)

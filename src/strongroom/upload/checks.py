@@ -24,6 +24,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from strongroom.packages import filenames
+from strongroom.packages.versions import MAX_VERSION_LENGTH, parse_version
 from strongroom.upload.errors import UploadError, too_large
 
 # 1.0 to 2.4 as specified; 2.5 (PEP 794) too, because current flit_core and twine emit it
@@ -128,6 +129,18 @@ def _validate_raw(raw: RawMetadata) -> Metadata:
     for field in ("name", "version"):
         if not raw.get(field):
             raise UploadError(_("Missing required field: %(field)s.") % {"field": field})
+    text = str(raw["version"])
+    try:
+        parse_version(text)
+    except InvalidVersion:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UploadError(
+            _(
+                "Invalid metadata: the version “%(version)s” is not a PEP 440 version "
+                "of at most %(max)d characters."
+            )
+            % {"version": shown, "max": MAX_VERSION_LENGTH}
+        ) from None
     try:
         metadata = Metadata.from_raw(raw, validate=True)
     except (InvalidMetadata, ExceptionGroup) as exc:
@@ -214,6 +227,8 @@ def parse_filename(filename: str, filetype: str) -> Distribution:
             name, version = parse_sdist_filename(filename)
             python_version = "source"
             key = filenames.sdist_key(name, version)
+        # Bounded like the metadata's version: the release is named after this one.
+        version = parse_version(str(version))
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
         raise UploadError(
             _("Invalid filename: %(problem)s") % {"problem": str(exc)[:300]}
