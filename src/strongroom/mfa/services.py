@@ -16,20 +16,19 @@ from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-from strongroom import ratelimit
 from strongroom.accounts import services as accounts
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa import devices, qr, recovery, secrets_box, totp
 from strongroom.mfa import webauthn_ceremony as ceremony
+from strongroom.mfa.limits import check_limits
 from strongroom.mfa.models import LABEL_MAX_LENGTH, RecoveryCode, SecurityKey, TOTPDevice
 from strongroom.mfa.policy import two_factor_required_for
 from strongroom.notify.services import send_security_email
-from strongroom.web.http import client_ip
 
 PENDING_KEY = "strongroom_mfa_pending"
 CHALLENGE_KEY = "strongroom_mfa_challenge"
@@ -419,46 +418,14 @@ def remove_security_key(request: HttpRequest, user: User, key_id: int, typed_lab
 # --- limits on second-factor attempts ----------------------------------------------------
 
 
-def _limits(user: User | None, ip: str) -> list[tuple[ratelimit.Limit, str]]:
-    limits = [(ratelimit.Limit("mfa:ip", settings.MFA_LIMIT_PER_IP), ip)]
-    if user is not None:
-        limits += [
-            (ratelimit.Limit(f"mfa:account:{rate}", rate), str(user.pk))
-            for rate in settings.MFA_LIMITS_PER_ACCOUNT
-        ]
-    return limits
-
-
-def check_limits(request: HttpRequest, user: User | None) -> None:
-    """Raise RateLimited when this account or address has failed too often lately."""
-    for limit, identifier in _limits(user, client_ip(request)):
-        if ratelimit.is_exceeded(limit, identifier):
-            wait = ratelimit.retry_after(limit, identifier)
-            with transaction.atomic():
-                record_event(
-                    EventTag.ACCOUNT_RATELIMIT_HIT,
-                    request=request,
-                    user=user,
-                    extra={"limit": limit.scope, "rate": limit.rate, "second_factor": True},
-                )
-            minutes = max(1, (wait + 59) // 60)
-            raise RateLimited(
-                ngettext(
-                    "Too many two-factor attempts. Try again in %(minutes)d minute.",
-                    "Too many two-factor attempts. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-                wait,
-            )
-
-
 def _refuse(
     request: HttpRequest, user: User | None, *, method: str, reason: str, message: str
 ) -> NoReturn:
-    """Count a failed attempt, record it, and refuse with ``message``."""
-    for limit, identifier in _limits(user, client_ip(request)):
-        ratelimit.hit(limit, identifier)
+    """Record a failed attempt and refuse with ``message``.
+
+    The attempt's slots were taken by ``check_limits`` before it was checked; they are
+    kept, which is what counts the failure.
+    """
     with transaction.atomic():
         record_event(
             EventTag.ACCOUNT_LOGIN_FAILURE,
@@ -539,7 +506,7 @@ def _finish_login(
 
 def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None) -> LoginOutcome:
     user = _pending_or_refuse(request, now)
-    check_limits(request, user)
+    held = check_limits(request, user)
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -558,6 +525,7 @@ def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None
     if not check.ok:
         reason = "reused_totp" if check.status is totp.TotpStatus.REUSED else "invalid_totp"
         _refuse(request, user, method="totp", reason=reason, message=_totp_message(check))
+    held.give_back()  # only failures count
     return _finish_login(request, user, "totp")
 
 
@@ -565,7 +533,7 @@ def login_with_recovery_code(
     request: HttpRequest, code: str, *, now: float | None = None
 ) -> LoginOutcome:
     user = _pending_or_refuse(request, now)
-    check_limits(request, user)
+    held = check_limits(request, user)
     with transaction.atomic():
         _lock(user)
         match = next(
@@ -606,6 +574,7 @@ def login_with_recovery_code(
             reason="used_recovery_code",
             message=_("This recovery code was already used. Each code works once."),
         )
+    held.give_back()
     return _finish_login(request, user, "recovery_code")
 
 
@@ -668,7 +637,7 @@ def _verify_assertion(
 
 def login_with_webauthn(request: HttpRequest, credential: str) -> LoginOutcome:
     user = _pending_or_refuse(request, None)
-    check_limits(request, user)
+    held = check_limits(request, user)
     state = _take_challenge(request, "authenticate")
     failed = _("The security key could not be verified. Try again.")
     if state is None:
@@ -683,6 +652,7 @@ def login_with_webauthn(request: HttpRequest, credential: str) -> LoginOutcome:
     _verify_assertion(
         request, user, key, credential, state, method="webauthn", require_user_verification=False
     )
+    held.give_back()
     return _finish_login(request, user, "passkey" if key.is_passkey else "webauthn")
 
 
@@ -697,7 +667,7 @@ def passkey_login_options(request: HttpRequest) -> str:
 
 def login_with_passkey(request: HttpRequest, credential: str, next_url: str = "") -> LoginOutcome:
     """A discoverable credential with user verification: both factors at once."""
-    check_limits(request, None)
+    held = check_limits(request, None)
     failed = _("The passkey could not be verified. Try again, or log in with your password.")
     state = _take_challenge(request, "passkey")
     if state is None:
@@ -714,10 +684,11 @@ def login_with_passkey(request: HttpRequest, credential: str, next_url: str = ""
     if key is None:
         _refuse(request, None, method="passkey", reason="invalid_webauthn", message=failed)
     user = key.user
-    check_limits(request, user)
+    held.extend(check_limits(request, user, address=False))
     if handle is not None and handle != bytes_to_base64url(user.pk.bytes):
         _refuse(request, user, method="passkey", reason="invalid_webauthn", message=failed)
     _verify_assertion(
         request, user, key, credential, state, method="passkey", require_user_verification=True
     )
+    held.give_back()
     return _finish_login(request, user, "passkey", next_url)
