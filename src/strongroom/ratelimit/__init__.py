@@ -9,7 +9,10 @@ checked: :func:`take` atomically takes one slot of every limit that applies, or 
 and only then may the caller check the secret. A burst of concurrent attempts therefore
 never gets more checks than a limit allows, whichever worker or node answers. A slot
 taken by an attempt that turned out right is given back (:meth:`Held.give_back`), so
-only failures count against a budget, as on PyPI.
+only failures count against a budget, as on PyPI. The price: an attempt holds its slot
+while it is being checked, so a budget also caps how many attempts may be in flight at
+once; an attempt arriving while every slot is held (even a right one) is refused with a
+``Retry-After`` like any other.
 """
 
 from __future__ import annotations
