@@ -249,8 +249,12 @@ RATELIMIT_STORAGE_OPTIONS: dict[str, object] = (
     if REDIS_URL
     else {}
 )
-LOGIN_FAILURE_LIMIT_PER_IP = _env("LOGIN_LIMIT_IP", "10/5minutes")
-LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "10/5minutes")
+# Failed password attempts, counted before the password is checked (see
+# accounts.services._login_limits): one account from one address, one account from
+# everywhere, one address across all accounts, the whole site.
+LOGIN_FAILURE_LIMIT_PER_IP_ACCOUNT = _env("LOGIN_LIMIT_IP_ACCOUNT", "10/5minutes")
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "20/5minutes")
+LOGIN_FAILURE_LIMIT_PER_IP = _env("LOGIN_LIMIT_IP", "30/5minutes")
 LOGIN_FAILURE_LIMIT_GLOBAL = _env("LOGIN_LIMIT_GLOBAL", "1000/5minutes")
 EMAIL_VERIFY_RESEND_LIMIT = _env("EMAIL_RESEND_LIMIT", "3/hour")
 PASSWORD_RESET_LIMIT = _env("PASSWORD_RESET_LIMIT", "5/hour")
@@ -316,7 +320,7 @@ WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", "")
 WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", SITE_NAME)
 # Every second-factor attempt (TOTP, security key, recovery code) counts against these.
 MFA_LIMITS_PER_ACCOUNT = _env_list("MFA_LIMITS_ACCOUNT", ["5/5minutes", "20/hour", "50/day"])
-MFA_LIMIT_PER_IP = _env("MFA_LIMIT_IP", "10/5minutes")
+MFA_LIMIT_PER_IP = _env("MFA_LIMIT_IP", "30/5minutes")
 # How long the half-signed-in state between password and second factor lasts.
 MFA_PENDING_MAX_AGE = _env_int("MFA_PENDING_MAX_AGE", 5 * 60)
 KNOWN_DEVICE_COOKIE_AGE = _env_int("KNOWN_DEVICE_AGE", 365 * 24 * 3600)

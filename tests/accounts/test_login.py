@@ -65,11 +65,11 @@ def test_eleventh_attempt_is_limited_even_with_the_right_password(client, user, 
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert response.content.decode().strip() == (
-        "Too many failed attempts. Try again in 5 minutes."
+        "Too many failed sign-ins for this account from your network. Try again in 5 minutes."
     )
     assert not SessionRecord.objects.exists()
     hit = Event.objects.get(tag="account:ratelimit:hit")
-    assert hit.user == user and hit.extra["limit"] in {"login:ip", "login:account"}
+    assert hit.user == user and hit.extra["limit"] == "login:ip-account"
 
 
 def test_limited_browser_sees_the_message_on_the_page(client, user):
@@ -78,23 +78,35 @@ def test_limited_browser_sees_the_message_on_the_page(client, user):
     response = _fail(client, HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert response.status_code == 429
     assert response["Content-Type"].startswith("text/html")
-    assert "Too many failed attempts. Try again in 5 minutes." in response.content.decode()
+    assert (
+        "Too many failed sign-ins for this account from your network. Try again in 5 minutes."
+        in response.content.decode()
+    )
     assert 'name="login"' in response.content.decode()
 
 
 def test_account_limit_holds_across_ips_and_spellings_of_the_name(client, user):
     """Changing IP, letter case, width, or using the email does not buy more attempts."""
     spellings = ["alice", "ALICE", "Alice", "alice@example.org", "ａｌｉｃｅ"]  # noqa: RUF001
-    for attempt in range(10):
+    for attempt in range(20):
         response = _fail(client, login=spellings[attempt % 5], ip=f"10.0.1.{attempt}")
         assert response.status_code == 400
-    assert _fail(client, login="aLiCe", ip="10.0.2.1").status_code == 429
+    response = _fail(client, login="aLiCe", ip="10.0.2.1")
+    assert response.status_code == 429
+    assert response.content.decode().strip() == (
+        "Too many failed sign-ins for this account. Try again in 5 minutes."
+    )
 
 
 def test_ip_limit_holds_across_accounts(client, db):
-    for attempt in range(10):
+    """Credential stuffing: one address failing across many accounts is stopped."""
+    for attempt in range(30):
         assert _fail(client, login=f"nobody{attempt}").status_code == 400
-    assert _fail(client, login="someone-else").status_code == 429
+    response = _fail(client, login="someone-else")
+    assert response.status_code == 429
+    assert response.content.decode().strip() == (
+        "Too many failed sign-ins from your network. Try again in 5 minutes."
+    )
     # Another address is not affected.
     assert _fail(client, login="someone-else", ip="10.9.9.9").status_code == 400
 
@@ -182,3 +194,90 @@ def test_login_replaces_an_existing_anonymous_session_id(client, user, password)
     attacker = type(client)()
     attacker.cookies["strongroom_session"] = planted
     assert attacker.get("/manage/account/").status_code == 302
+
+
+# --- issue 21, items 6, 7 and 16: counted before checked, keyed per account, aggregated --
+
+
+def test_one_persons_typos_do_not_lock_out_another_account_from_the_same_network(
+    client, user, password
+):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    UserFactory(username="bob")
+    for _attempt in range(10):
+        assert _fail(client).status_code == 400
+    assert log_in(client, "alice", password, REMOTE_ADDR="10.0.0.1").status_code == 429
+    # Bob, behind the same office address: his wrong password is still checked (400,
+    # not 429) and his right one signs him in.
+    bob = Client()
+    assert _fail(bob, login="bob").status_code == 400
+    assert log_in(bob, "bob", password, REMOTE_ADDR="10.0.0.1").status_code == 302
+    # Alice elsewhere (her phone, another network) is not locked out either.
+    assert log_in(Client(), "alice", password, REMOTE_ADDR="10.7.7.7").status_code == 302
+
+
+def test_reauthentication_is_not_blocked_by_stuffing_from_the_same_network(client, user):
+    from django.test import Client
+
+    from tests.conftest import make_auth_stale
+    from tests.factories import PASSWORD
+
+    assert log_in(client, "alice", PASSWORD, REMOTE_ADDR="10.0.0.1").status_code == 302
+    stuffer = Client()
+    for attempt in range(30):
+        assert _fail(stuffer, login=f"victim{attempt}").status_code == 400
+    assert _fail(stuffer, login="alice").status_code == 429  # the address is stopped
+    make_auth_stale(client)
+    right = client.post(
+        "/account/reauthenticate/",
+        {"password": PASSWORD, "next": "/manage/account/"},
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert right.status_code == 302 and right["Location"] == "/manage/account/"
+
+
+def test_attempts_in_flight_take_the_budget_before_they_are_checked(rf, user, password):
+    """Ten attempts being checked on other workers leave no slot for an eleventh: it is
+    refused without its password being checked, even the right one."""
+    from strongroom.accounts import services
+
+    request = rf.post("/", REMOTE_ADDR="10.0.0.1")
+    in_flight = [services.check_login_limits(request, "alice", user) for _ in range(10)]
+    with pytest.raises(services.RateLimited) as caught:
+        services.authenticate_password(request, "alice", password)
+    assert "for this account from your network" in str(caught.value)
+    assert not Event.objects.filter(tag="account:login:failure").exists()  # never checked
+    for held in in_flight:  # they turned out right: their slots come back
+        held.give_back()
+    assert services.authenticate_password(request, "alice", password) == user
+
+
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT="3/5minutes")
+def test_a_refused_attempt_takes_no_slot_of_the_other_budgets(client, user):
+    for attempt in range(3):
+        assert _fail(client, ip=f"10.0.8.{attempt}").status_code == 400
+    for _attempt in range(20):  # refused by the account's budget, from one address
+        assert _fail(client, login="alice", ip="10.0.9.1").status_code == 429
+    # The slots those refusals took in the other budgets before the account's said no
+    # were given back: all ten of this address's tries at alice are still there.
+    with override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT="100/5minutes"):
+        for _attempt in range(10):
+            assert _fail(client, login="alice", ip="10.0.9.1").status_code == 400
+        assert _fail(client, login="alice", ip="10.0.9.1").status_code == 429
+
+
+def test_refusals_are_recorded_once_per_limit_and_address_not_each(client, user):
+    for _attempt in range(10):
+        _fail(client)
+    for _attempt in range(25):
+        assert _fail(client).status_code == 429
+    hits = Event.objects.filter(tag="account:ratelimit:hit")
+    assert hits.count() == 1
+    assert hits.get().extra["once_per_seconds"] == 300
+    # Another address's refusals get their own record.
+    answers = [_fail(client, ip="10.0.0.2").status_code for _attempt in range(20)]
+    assert answers == [400] * 10 + [429] * 10
+    assert Event.objects.filter(tag="account:ratelimit:hit").count() == 2

@@ -157,3 +157,20 @@ def test_reset_requests_are_rate_limited(client, user, mailoutbox):
     assert int(response["Retry-After"]) > 0
     assert len(mailoutbox) == 5
     assert User.objects.get().check_password(PASSWORD)
+
+
+def test_refused_reset_requests_are_recorded_once_not_each(client, user, mailoutbox):
+    """Issue 21, item 16: an address hammering a limit cannot flood the audit chain."""
+    for _attempt in range(5):
+        client.post("/account/reset-password/", {"login": "alice"})
+    for _attempt in range(40):
+        assert client.post("/account/reset-password/", {"login": "alice"}).status_code == 429
+    hits = Event.objects.filter(tag="account:ratelimit:hit")
+    assert hits.count() == 1
+    assert hits.get().extra == {
+        "limit": "password-reset:ip",
+        "rate": "5/hour",
+        "once_per_seconds": 3600,
+    }
+    other = client.post("/account/reset-password/", {"login": "alice"}, REMOTE_ADDR="10.3.3.3")
+    assert other.status_code == 200

@@ -70,8 +70,10 @@ def test_fifty_failures_per_account_in_a_day(clock, user):
     limits.check_limits(_request(), user)
 
 
-def test_ten_failures_per_address_in_five_minutes_across_accounts(clock, db):
+def test_ten_failures_per_address_in_five_minutes_across_accounts(clock, db, settings):
     from tests.factories import UserFactory
+
+    settings.MFA_LIMIT_PER_IP = "10/5minutes"  # the default is 30: several people's budgets
 
     users = [UserFactory() for _ in range(10)]
     for victim in users:
@@ -90,3 +92,46 @@ def test_counts_are_shared_through_the_store_not_the_process(clock, user):
     ratelimit.reset_backend()  # a new backend object, as in another worker
     with pytest.raises(common.RateLimited):
         limits.check_limits(_request(), user)
+
+
+# --- issue 21, items 6 and 7 ------------------------------------------------------------
+
+
+def test_codes_in_flight_take_the_budget_before_they_are_checked(clock, user):
+    """Five codes being checked on other workers leave no slot for a sixth: it is refused
+    before its code is looked at; slots given back by successes are free again."""
+    in_flight = [limits.check_limits(_request(), user) for _ in range(5)]
+    with pytest.raises(common.RateLimited) as caught:
+        limits.check_limits(_request(), user)
+    assert str(caught.value) == (
+        "Too many two-factor attempts for this account. Try again in 5 minutes."
+    )
+    in_flight[0].give_back()
+    limits.check_limits(_request(), user)
+
+
+def test_another_persons_wrong_codes_do_not_lock_out_this_account(clock, user, db):
+    from tests.factories import UserFactory
+
+    office = "192.0.2.70"
+    colleagues = [UserFactory(), UserFactory()]
+    for colleague in colleagues:  # each uses up their own budget from the office address
+        for _attempt in range(5):
+            limits.check_limits(_request(office), colleague)
+            _fail(_request(office), colleague)
+        with pytest.raises(common.RateLimited):
+            limits.check_limits(_request(office), colleague)
+    limits.check_limits(_request(office), user).give_back()
+
+
+def test_the_address_budget_names_the_network(clock, db, settings):
+    from tests.factories import UserFactory
+
+    settings.MFA_LIMIT_PER_IP = "2/5minutes"
+    for victim in (UserFactory(), UserFactory()):
+        limits.check_limits(_request("192.0.2.60"), victim)
+    with pytest.raises(common.RateLimited) as caught:
+        limits.check_limits(_request("192.0.2.60"), UserFactory())
+    assert str(caught.value) == (
+        "Too many two-factor attempts from your network. Try again in 5 minutes."
+    )

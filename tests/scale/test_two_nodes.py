@@ -80,7 +80,7 @@ def test_a_session_started_on_one_node_works_on_the_other(nodes):
 
 def test_login_limits_count_across_both_nodes(nodes):
     node_a, node_b = nodes
-    for attempt in range(10):  # the account limit is 10 failures per 5 minutes
+    for attempt in range(10):  # 10 failures per 5 minutes for one account from one address
         node = node_a if attempt % 2 else node_b
         assert _log_in(requests.Session(), node, "limited", "wrong-password") == 400
     assert _log_in(requests.Session(), node_a, "limited", PASSWORD) == 429

@@ -53,21 +53,67 @@ class RateLimited(AccountError):
 # --- limits ---------------------------------------------------------------------------
 
 
-def _login_limits() -> list[tuple[ratelimit.Limit, str]]:
-    return [
-        (ratelimit.Limit("login:ip", settings.LOGIN_FAILURE_LIMIT_PER_IP), "ip"),
+def _login_limits(*, signed_in: bool = False) -> list[tuple[ratelimit.Limit, str]]:
+    """The failure budgets a password attempt draws on, most specific first.
+
+    One account from one address (a person's typos lock only that account, only from
+    there), one account from everywhere (a distributed guess at one password), one
+    address across every account (credential stuffing from an office, NAT or VPN address
+    stops, but only after several people's budgets), and the whole site. A signed-in
+    user confirming their password is not stuffing: the address-wide and site-wide
+    budgets do not apply to them.
+    """
+    limits = [
+        (
+            ratelimit.Limit("login:ip-account", settings.LOGIN_FAILURE_LIMIT_PER_IP_ACCOUNT),
+            "ip_account",
+        ),
         (ratelimit.Limit("login:account", settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT), "account"),
-        (ratelimit.Limit("login:global", settings.LOGIN_FAILURE_LIMIT_GLOBAL), "global"),
     ]
+    if not signed_in:
+        limits += [
+            (ratelimit.Limit("login:ip", settings.LOGIN_FAILURE_LIMIT_PER_IP), "ip"),
+            (ratelimit.Limit("login:global", settings.LOGIN_FAILURE_LIMIT_GLOBAL), "global"),
+        ]
+    return limits
 
 
-def _too_many_attempts(retry_after: int) -> str:
+def _too_many_attempts(retry_after: int, scope: str = "") -> str:
+    """The refusal, naming what was limited."""
     minutes = max(1, (retry_after + 59) // 60)
-    return ngettext(
-        "Too many failed attempts. Try again in %(minutes)d minute.",
-        "Too many failed attempts. Try again in %(minutes)d minutes.",
-        minutes,
-    ) % {"minutes": minutes}
+    if scope == "ip_account":
+        message = ngettext(
+            "Too many failed sign-ins for this account from your network. "
+            "Try again in %(minutes)d minute.",
+            "Too many failed sign-ins for this account from your network. "
+            "Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    elif scope == "account":
+        message = ngettext(
+            "Too many failed sign-ins for this account. Try again in %(minutes)d minute.",
+            "Too many failed sign-ins for this account. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    elif scope == "ip":
+        message = ngettext(
+            "Too many failed sign-ins from your network. Try again in %(minutes)d minute.",
+            "Too many failed sign-ins from your network. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    elif scope == "global":
+        message = ngettext(
+            "Too many failed sign-ins on this site right now. Try again in %(minutes)d minute.",
+            "Too many failed sign-ins on this site right now. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "Too many failed attempts. Try again in %(minutes)d minute.",
+            "Too many failed attempts. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    return message % {"minutes": minutes}
 
 
 def login_key(login: str) -> str:
@@ -85,43 +131,55 @@ def _identifiers(request: HttpRequest, login: str, user: User | None) -> dict[st
     # An existing account is counted by its id, so its username in any case or width and
     # each of its email addresses all share one budget of attempts.
     account = f"user:{user.pk}" if user is not None else f"login:{login_key(login)}"
-    return {"ip": client_ip(request), "account": account, "global": "all"}
+    ip = client_ip(request)
+    return {"ip_account": f"{ip}|{account}", "account": account, "ip": ip, "global": "all"}
 
 
-def check_login_limits(request: HttpRequest, login: str, user: User | None = None) -> None:
-    """Raise RateLimited when the IP, the account or the whole site has failed too often."""
+def check_login_limits(
+    request: HttpRequest, login: str, user: User | None = None, *, signed_in: bool = False
+) -> ratelimit.Held:
+    """Take a slot of every failure budget for one password attempt, before it is checked.
+
+    Raises RateLimited, naming the budget that was used up, when any has no slot left:
+    the password must then not be checked at all. The caller keeps the returned slots
+    when the password was wrong (that is the failure's count) and gives them back when
+    it was right, so only failures count and a burst never gets more checks than a
+    budget allows.
+    """
     ids = _identifiers(request, login, user)
-    for limit, scope in _login_limits():
-        if ratelimit.is_exceeded(limit, ids[scope]):
-            wait = ratelimit.retry_after(limit, ids[scope])
+    scopes = {limit: scope for limit, scope in _login_limits(signed_in=signed_in)}
+    try:
+        return ratelimit.take(*((limit, ids[scope]) for limit, scope in scopes.items()))
+    except ratelimit.LimitReached as reached:
+        if ratelimit.first_refusal(reached.limit, client_ip(request)):
             with transaction.atomic():
                 record_event(
                     EventTag.ACCOUNT_RATELIMIT_HIT,
                     request=request,
                     user=user,
                     extra={
-                        "limit": limit.scope,
-                        "rate": limit.rate,
+                        "limit": reached.limit.scope,
+                        "rate": reached.limit.rate,
                         "login_hash": login_key(login),
+                        "once_per_seconds": reached.limit.period,
                     },
                 )
-            raise RateLimited(_too_many_attempts(wait), wait)
+        scope = scopes[reached.limit]
+        message = _too_many_attempts(reached.retry_after, scope)
+        raise RateLimited(message, reached.retry_after) from None
 
 
 def _record_limit_hit(request: HttpRequest, limit: ratelimit.Limit) -> None:
-    """An anonymous limit (per IP) was reached: keep a trace for the administrators."""
+    """An anonymous limit (per IP) was reached: keep a trace for the administrators,
+    once per limit and address in each of the limit's periods."""
+    if not ratelimit.first_refusal(limit, client_ip(request)):
+        return
     with transaction.atomic():
         record_event(
             EventTag.ACCOUNT_RATELIMIT_HIT,
             request=request,
-            extra={"limit": limit.scope, "rate": limit.rate},
+            extra={"limit": limit.scope, "rate": limit.rate, "once_per_seconds": limit.period},
         )
-
-
-def _count_login_failure(request: HttpRequest, login: str, user: User | None) -> None:
-    ids = _identifiers(request, login, user)
-    for limit, scope in _login_limits():
-        ratelimit.hit(limit, ids[scope])
 
 
 # --- registration and email addresses ---------------------------------------------------
@@ -202,13 +260,18 @@ def resend_verification(request: HttpRequest, email: Email) -> None:
     limit = ratelimit.Limit("verify:resend", settings.EMAIL_VERIFY_RESEND_LIMIT)
     if not ratelimit.hit(limit, str(email.pk)):
         wait = ratelimit.retry_after(limit, str(email.pk))
-        with transaction.atomic():
-            record_event(
-                EventTag.ACCOUNT_RATELIMIT_HIT,
-                request=request,
-                user=email.user,
-                extra={"limit": limit.scope, "email": email.email},
-            )
+        if ratelimit.first_refusal(limit, str(email.pk)):
+            with transaction.atomic():
+                record_event(
+                    EventTag.ACCOUNT_RATELIMIT_HIT,
+                    request=request,
+                    user=email.user,
+                    extra={
+                        "limit": limit.scope,
+                        "email": email.email,
+                        "once_per_seconds": limit.period,
+                    },
+                )
         raise RateLimited(
             _("A link was sent recently. Try again in %(minutes)d minutes.")
             % {"minutes": max(1, (wait + 59) // 60)},
@@ -334,10 +397,9 @@ def authenticate_password(request: HttpRequest, login: str, password: str) -> Us
     """
     login = (login or "").strip()[:254]
     user = find_user_by_login(login)
-    check_login_limits(request, login, user)
+    held = check_login_limits(request, login, user)
     authenticated = auth.authenticate(request, username=login, password=password)
     if authenticated is None:
-        _count_login_failure(request, login, user)
         with transaction.atomic():
             reason = "unknown_user" if user is None else "invalid_password"
             if user is not None and not user.is_active:
@@ -350,6 +412,7 @@ def authenticate_password(request: HttpRequest, login: str, password: str) -> Us
             )
         raise AccountError(_("The username or password is not correct."))
     assert isinstance(authenticated, User)
+    held.give_back()  # only failures count
     return authenticated
 
 
@@ -423,9 +486,8 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
     """Confirm the signed-in user's password for a sensitive action."""
     user: User = request.user  # type: ignore[assignment]
     login = user.username
-    check_login_limits(request, login, user)
+    held = check_login_limits(request, login, user, signed_in=True)
     if not user.check_password(password):
-        _count_login_failure(request, login, user)
         with transaction.atomic():
             record_event(
                 EventTag.ACCOUNT_LOGIN_FAILURE,
@@ -434,6 +496,7 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
                 extra={"reason": "invalid_password", "reauthentication": True},
             )
         raise AccountError(_("The password is not correct."))
+    held.give_back()
     request.session[SESSION_AUTH_AT_KEY] = time.time()
     with transaction.atomic():
         record_event(EventTag.ACCOUNT_REAUTHENTICATE, request=request, user=user)
@@ -481,9 +544,8 @@ def change_password(request: HttpRequest, user: User, current: str, new: str) ->
     A wrong current password counts as a failed login, so a stolen session cannot be
     used to guess the password without limit.
     """
-    check_login_limits(request, user.username, user)
+    held = check_login_limits(request, user.username, user, signed_in=True)
     if not user.check_password(current):
-        _count_login_failure(request, user.username, user)
         with transaction.atomic():
             record_event(
                 EventTag.ACCOUNT_LOGIN_FAILURE,
@@ -492,6 +554,7 @@ def change_password(request: HttpRequest, user: User, current: str, new: str) ->
                 extra={"reason": "invalid_password", "password_change": True},
             )
         raise AccountError(_("Your current password is not correct."))
+    held.give_back()
     with transaction.atomic():
         user.set_password(new)
         user.save(update_fields=["password"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import limits
 from django.conf import settings
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from strongroom.ratelimit.sqlite_storage import SQLiteStorage
@@ -17,6 +18,14 @@ from strongroom.ratelimit.sqlite_storage import SQLiteStorage
 log = logging.getLogger(__name__)
 _WARN_EVERY = 60.0
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One entry taken in a moving window: the store that holds it and its key."""
+
+    storage: Storage
+    key: str
 
 
 class LimitsBackend:
@@ -44,20 +53,45 @@ class LimitsBackend:
         self._last_warning = 0.0
 
     def _call(self, operation: Callable[[MovingWindowRateLimiter], T]) -> T:
+        return self._call_with(operation)[1]
+
+    def _call_with(
+        self, operation: Callable[[MovingWindowRateLimiter], T]
+    ) -> tuple[MovingWindowRateLimiter, T]:
         try:
-            return operation(self.limiter)
+            return self.limiter, operation(self.limiter)
         except self._errors as exc:
-            now = time.monotonic()
-            if now - self._last_warning > _WARN_EVERY:
-                self._last_warning = now
-                log.warning(
-                    "rate-limit store unavailable (%s); counting in this process until it is back",
-                    exc,
-                )
-            return operation(self.fallback)
+            self._warn(exc)
+            return self.fallback, operation(self.fallback)
+
+    def _warn(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last_warning > _WARN_EVERY:
+            self._last_warning = now
+            log.warning(
+                "rate-limit store unavailable (%s); counting in this process until it is back",
+                exc,
+            )
 
     def hit(self, item: limits.RateLimitItem, *identifiers: str) -> bool:
         return self._call(lambda limiter: limiter.hit(item, *identifiers))
+
+    def acquire(self, item: limits.RateLimitItem, *identifiers: str) -> Slot | None:
+        """Take one entry in the moving window atomically (see ``ratelimit.take``)."""
+        limiter, taken = self._call_with(lambda limiter: limiter.hit(item, *identifiers))
+        return Slot(limiter.storage, item.key_for(*identifiers)) if taken else None
+
+    def release(self, slot: Slot) -> None:
+        """Remove one entry from the slot's window, in the store that took it.
+
+        The newest entry goes, which may be a concurrent attempt's rather than this
+        one's: entries differ only by their time, by less than one check's duration.
+        When the store cannot be reached the entry stays: limits get stricter, not looser.
+        """
+        try:
+            _remove_newest_entry(slot.storage, slot.key)
+        except self._errors as exc:
+            self._warn(exc)
 
     def test(self, item: limits.RateLimitItem, *identifiers: str) -> bool:
         return self._call(lambda limiter: limiter.test(item, *identifiers))
@@ -75,6 +109,21 @@ class LimitsBackend:
         """Forget every count (tests)."""
         self.fallback.storage.reset()
         self.limiter.storage.reset()
+
+
+def _remove_newest_entry(storage: Storage, key: str) -> None:
+    if isinstance(storage, SQLiteStorage):
+        storage.release_entry(key)
+    elif isinstance(storage, RedisStorage):
+        # The moving window is a list of times, newest first (limits' own layout).
+        storage.get_connection().lpop(storage.prefixed_key(key))  # type: ignore[attr-defined]
+    elif isinstance(storage, MemoryStorage):
+        with storage.locks[key]:
+            entries = storage.events.get(key)
+            if entries:
+                entries.pop(0)
+    else:
+        raise NotImplementedError(f"cannot give back a slot in {type(storage).__name__}")
 
 
 def _errors_of(storage: Storage) -> tuple[type[BaseException], ...]:

@@ -68,6 +68,14 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             db.execute("ROLLBACK")
             raise
 
+    def release_entry(self, key: str) -> None:
+        """Remove the newest entry of ``key`` (a slot given back)."""
+        self._db().execute(
+            "DELETE FROM hits WHERE rowid ="
+            " (SELECT rowid FROM hits WHERE key = ? ORDER BY at DESC LIMIT 1)",
+            (key,),
+        )
+
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = time.time()
         oldest, count = (

@@ -1,4 +1,10 @@
-"""Limits on second-factor attempts: checked before, counted on failure."""
+"""The budgets of failed second-factor attempts (TOTP, recovery code, security key, passkey).
+
+Like passwords, an attempt takes its slots *before* it is checked (``ratelimit.take``):
+a burst of concurrent codes never gets more checks than a budget allows. The caller
+keeps the slots of an attempt that failed and gives back those of one that succeeded,
+so only failures count.
+"""
 
 from __future__ import annotations
 
@@ -13,53 +19,83 @@ from strongroom import ratelimit
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.mfa.services.common import (
-    MfaError,
-    RateLimited,
-)
+from strongroom.mfa.services.common import MfaError, RateLimited
 from strongroom.web.http import client_ip
 
 
-def _limits(user: User | None, ip: str) -> list[tuple[ratelimit.Limit, str]]:
-    limits = [(ratelimit.Limit("mfa:ip", settings.MFA_LIMIT_PER_IP), ip)]
+def _limits(
+    user: User | None, ip: str, *, address: bool = True
+) -> list[tuple[ratelimit.Limit, str]]:
+    """The account's budgets first (a person's mistakes), then the address's."""
+    limits = []
     if user is not None:
         limits += [
             (ratelimit.Limit(f"mfa:account:{rate}", rate), str(user.pk))
             for rate in settings.MFA_LIMITS_PER_ACCOUNT
         ]
+    if address:
+        limits.append((ratelimit.Limit("mfa:ip", settings.MFA_LIMIT_PER_IP), ip))
     return limits
 
 
-def check_limits(request: HttpRequest, user: User | None) -> None:
-    """Raise RateLimited when this account or address has failed too often lately."""
-    for limit, identifier in _limits(user, client_ip(request)):
-        if ratelimit.is_exceeded(limit, identifier):
-            wait = ratelimit.retry_after(limit, identifier)
+def _too_many(retry_after: int, *, for_account: bool) -> str:
+    minutes = max(1, (retry_after + 59) // 60)
+    if for_account:
+        message = ngettext(
+            "Too many two-factor attempts for this account. Try again in %(minutes)d minute.",
+            "Too many two-factor attempts for this account. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    else:
+        message = ngettext(
+            "Too many two-factor attempts from your network. Try again in %(minutes)d minute.",
+            "Too many two-factor attempts from your network. Try again in %(minutes)d minutes.",
+            minutes,
+        )
+    return message % {"minutes": minutes}
+
+
+def check_limits(
+    request: HttpRequest, user: User | None, *, address: bool = True
+) -> ratelimit.Held:
+    """Take a slot of each budget for one second-factor attempt, before it is checked.
+
+    Raises RateLimited, naming the account's or the network's budget, when one is used
+    up; the code must then not be checked. ``address=False`` takes only the account's
+    budgets (the address's slot was already taken for this attempt). Give the returned
+    slots back when the attempt succeeds.
+    """
+    ip = client_ip(request)
+    try:
+        return ratelimit.take(*_limits(user, ip, address=address))
+    except ratelimit.LimitReached as reached:
+        if ratelimit.first_refusal(reached.limit, ip):
             with transaction.atomic():
                 record_event(
                     EventTag.ACCOUNT_RATELIMIT_HIT,
                     request=request,
                     user=user,
-                    extra={"limit": limit.scope, "rate": limit.rate, "second_factor": True},
+                    extra={
+                        "limit": reached.limit.scope,
+                        "rate": reached.limit.rate,
+                        "second_factor": True,
+                        "once_per_seconds": reached.limit.period,
+                    },
                 )
-            minutes = max(1, (wait + 59) // 60)
-            raise RateLimited(
-                ngettext(
-                    "Too many two-factor attempts. Try again in %(minutes)d minute.",
-                    "Too many two-factor attempts. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-                wait,
-            )
+        for_account = reached.limit.scope.startswith("mfa:account:")
+        raise RateLimited(
+            _too_many(reached.retry_after, for_account=for_account), reached.retry_after
+        ) from None
 
 
 def _refuse(
     request: HttpRequest, user: User | None, *, method: str, reason: str, message: str
 ) -> NoReturn:
-    """Count a failed attempt, record it, and refuse with ``message``."""
-    for limit, identifier in _limits(user, client_ip(request)):
-        ratelimit.hit(limit, identifier)
+    """Record a failed attempt and refuse with ``message``.
+
+    The attempt's slots were taken by ``check_limits`` before it was checked; they are
+    kept, which is what counts the failure.
+    """
     with transaction.atomic():
         record_event(
             EventTag.ACCOUNT_LOGIN_FAILURE,

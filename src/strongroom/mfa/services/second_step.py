@@ -117,7 +117,7 @@ def _finish_login(
 
 def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None) -> LoginOutcome:
     user = _pending_or_refuse(request, now)
-    check_limits(request, user)
+    held = check_limits(request, user)
     with transaction.atomic():
         _lock(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -150,6 +150,7 @@ def login_with_totp(request: HttpRequest, code: str, *, now: float | None = None
     if not check.ok:
         reason = "reused_totp" if check.status is totp.TotpStatus.REUSED else "invalid_totp"
         _refuse(request, user, method="totp", reason=reason, message=_totp_message(check))
+    held.give_back()  # only failures count
     return _finish_login(request, user, "totp")
 
 
@@ -157,7 +158,7 @@ def login_with_recovery_code(
     request: HttpRequest, code: str, *, now: float | None = None
 ) -> LoginOutcome:
     user = _pending_or_refuse(request, now)
-    check_limits(request, user)
+    held = check_limits(request, user)
     with transaction.atomic():
         _lock(user)
         match = next(
@@ -198,6 +199,7 @@ def login_with_recovery_code(
             reason="used_recovery_code",
             message=_("This recovery code was already used. Each code works once."),
         )
+    held.give_back()  # only failures count
     return _finish_login(request, user, "recovery_code")
 
 
@@ -260,7 +262,7 @@ def _verify_assertion(
 
 def login_with_webauthn(request: HttpRequest, credential: str) -> LoginOutcome:
     user = _pending_or_refuse(request, None)
-    check_limits(request, user)
+    held = check_limits(request, user)
     state = _take_challenge(request.session, "authenticate")
     failed = _("The security key could not be verified. Try again.")
     if state is None:
@@ -275,6 +277,7 @@ def login_with_webauthn(request: HttpRequest, credential: str) -> LoginOutcome:
     _verify_assertion(
         request, user, key, credential, state, method="webauthn", require_user_verification=False
     )
+    held.give_back()  # only failures count
     return _finish_login(request, user, "passkey" if key.is_passkey else "webauthn")
 
 
@@ -289,7 +292,7 @@ def passkey_login_options(request: HttpRequest) -> str:
 
 def login_with_passkey(request: HttpRequest, credential: str, next_url: str = "") -> LoginOutcome:
     """A discoverable credential with user verification: both factors at once."""
-    check_limits(request, None)
+    held = check_limits(request, None)
     failed = _("The passkey could not be verified. Try again, or log in with your password.")
     state = _take_challenge(request.session, "passkey")
     if state is None:
@@ -306,10 +309,11 @@ def login_with_passkey(request: HttpRequest, credential: str, next_url: str = ""
     if key is None:
         _refuse(request, None, method="passkey", reason="invalid_webauthn", message=failed)
     user = key.user
-    check_limits(request, user)
+    held.extend(check_limits(request, user, address=False))
     if handle is not None and handle != bytes_to_base64url(user.pk.bytes):
         _refuse(request, user, method="passkey", reason="invalid_webauthn", message=failed)
     _verify_assertion(
         request, user, key, credential, state, method="passkey", require_user_verification=True
     )
+    held.give_back()  # only failures count
     return _finish_login(request, user, "passkey", next_url)
