@@ -34,6 +34,9 @@ from strongroom.web.http import absolute_url, client_ip, user_agent
 
 SESSION_RECORD_KEY = "strongroom_sid"
 SESSION_AUTH_AT_KEY = "strongroom_auth_at"
+# Whether this session proved a second factor (at login, or by enrolling one in it).
+SESSION_SECOND_FACTOR_KEY = "strongroom_second_factor"
+SECOND_FACTOR_METHODS = frozenset({"totp", "recovery_code", "webauthn", "passkey"})
 
 
 class AccountError(Exception):
@@ -360,6 +363,7 @@ def complete_login(request: HttpRequest, user: User, *, method: str = "password"
     """Sign the user in: new session id, session record, audit event (returned)."""
     with transaction.atomic():
         auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        request.session[SESSION_SECOND_FACTOR_KEY] = method in SECOND_FACTOR_METHODS
         return record_event(
             EventTag.ACCOUNT_LOGIN_SUCCESS, request=request, actor=user, extra={"method": method}
         )
@@ -374,6 +378,16 @@ def logout(request: HttpRequest) -> None:
                 SessionRecord.objects.filter(pk=str(record_id), user=user).delete()
             record_event(EventTag.ACCOUNT_LOGOUT, request=request, actor=user)
     auth.logout(request)
+
+
+def mark_second_factor_passed(request: HttpRequest) -> None:
+    """This session has just proved a second factor (e.g. by enrolling one)."""
+    request.session[SESSION_SECOND_FACTOR_KEY] = True
+
+
+def passed_second_factor(request: HttpRequest) -> bool:
+    """Whether the signed-in session proved a second factor, not a password alone."""
+    return request.session.get(SESSION_SECOND_FACTOR_KEY) is True
 
 
 def current_session_id(request: HttpRequest) -> str | None:
@@ -440,7 +454,18 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
 
 # --- changes made by staff in the admin -----------------------------------------------------
 
-_STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
+STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def change_account_by_staff(request: HttpRequest, user: User, changed: list[str]) -> Event:
+    """Save an administrator's change of an account's flags, with its event.
+
+    Only the flags in ``STAFF_FLAGS`` are written; anything else on ``user`` is not.
+    """
+    flags = [name for name in changed if name in STAFF_FLAGS]
+    with transaction.atomic():
+        user.save(update_fields=flags)
+        return record_staff_change(request, user, flags)
 
 
 def record_staff_change(
@@ -451,7 +476,7 @@ def record_staff_change(
     ``changed`` names the fields (and "emails" for the address inline) that were saved.
     """
     extra: dict[str, object] = {"changed": sorted(changed)}
-    extra.update({flag: getattr(user, flag) for flag in _STAFF_FLAGS if flag in changed})
+    extra.update({flag: getattr(user, flag) for flag in STAFF_FLAGS if flag in changed})
     if "emails" in changed:
         extra["emails"] = sorted(user.emails.values_list("email", flat=True))
     if created:

@@ -164,6 +164,8 @@ def _factor_added(request: HttpRequest, user: User, method: str, label: str) -> 
     factor that now guards the account.
     """
     ended = accounts.end_other_sessions(request, user)
+    # This session has just proved the new factor (a code or a key's signature checked).
+    accounts.mark_second_factor_passed(request)
     event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_ADDED,
         request=request,
