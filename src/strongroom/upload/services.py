@@ -169,7 +169,7 @@ def _store(
                 request=request,
                 actor=user,
                 project=project,
-                extra={"project": project.name, "version": version},
+                extra={"project": project.name, "version": version, **uploader.describe()},
             )
         path = storage_path(upload.sha256, dist.filename)
         file = File.objects.create(
@@ -201,6 +201,7 @@ def _store(
                 "version": version,
                 "filename": dist.filename,
                 "sha256": upload.sha256,
+                **uploader.describe(),  # which API token (id and name), or the password
             },
         )
     return file
