@@ -118,3 +118,27 @@ def test_failed_logins_against_my_account_show_me_where_they_came_from(client, u
     client.force_login(user)
     body = client.get("/manage/account/history/").content.decode()
     assert ATTACKER_IP in body
+
+
+def test_emails_carry_the_requesters_ip_and_browser_to_that_person_only(
+    project, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The same rule in mail: a co-Owner and the invitee are told, without olivia's IP."""
+    from django.test import Client as BrowserClient
+
+    olivia = BrowserClient(REMOTE_ADDR=OLIVIA_IP, HTTP_USER_AGENT=OLIVIA_UA)
+    olivia.force_login(project.roles.get(user__username="olivia").user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = olivia.post(
+            "/manage/project/widget/collaborators/invite/",
+            {"identifier": "ines", "role": "Maintainer"},
+        )
+    assert response.status_code == 302, response.content.decode()[:1000]
+    sent = {tuple(m.to): m for m in mailoutbox}
+    assert ("ines@example.org",) in sent and ("oscar@example.org",) in sent
+    for address in ["ines@example.org", "oscar@example.org"]:
+        message = sent[(address,)]
+        for part in [message.body, message.alternatives[0][0]]:
+            assert OLIVIA_IP not in part and "Firefox" not in part, address
+    own = sent[("olivia@example.org",)]
+    assert OLIVIA_IP in own.body and "Firefox 133" in own.body
