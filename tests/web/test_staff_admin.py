@@ -213,3 +213,21 @@ def test_createadmin_account_enrols_a_factor_then_reaches_the_admin(client):
     client.post("/account/logout/")
     assert log_in(client, "boss")["Location"] == "/account/two-factor/"
     assert client.get("/admin/").status_code == 302  # half signed in: not signed in
+
+
+def test_the_admins_own_password_change_and_logout_go_through_the_account_services(staff):
+    root = signed_in_with_second_factor(staff)
+    response = root.post(
+        "/admin/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "an-entirely-new-pass-31",
+            "new_password2": "an-entirely-new-pass-31",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == "/manage/account/password/"
+    staff.refresh_from_db()
+    assert staff.check_password(PASSWORD)
+    assert root.post("/admin/logout/").status_code == 302
+    assert Event.objects.filter(tag="account:logout", actor=staff).exists()
+    assert root.get("/admin/").status_code == 302  # signed out

@@ -7,7 +7,8 @@ from functools import update_wrapper
 from typing import Any, TypeVar
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from strongroom.mfa.staff import is_verified_staff, refuse_unverified_staff
 
@@ -25,6 +26,21 @@ class StaffAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return is_verified_staff(request)
+
+    # These two answer with a redirect where Django's render a page (hence the ignores).
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: Any = None
+    ) -> HttpResponse:
+        """The account page changes passwords (breach check, event, email, sessions)."""
+        return HttpResponseRedirect(reverse("accounts:change_password"))
+
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: Any = None
+    ) -> HttpResponse:
+        """The site's logout (it records the event), not the admin's own."""
+        from strongroom.accounts.views import logout
+
+        return logout(request)
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         inner = super().admin_view(view, cacheable)
