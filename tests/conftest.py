@@ -73,6 +73,29 @@ def log_in(client: Client, login: str, password: str = PASSWORD, **extra: object
     return client.post("/account/login/", {"login": login, "password": password}, **extra)
 
 
+def signed_in_with_second_factor(user) -> Client:  # type: ignore[no-untyped-def]
+    """A client signed in as ``user`` through the real password form and second step.
+
+    The account gets an authenticator app if it has no second factor; the step is passed
+    with a fresh recovery code, so a test may sign the same account in many times.
+    """
+    from strongroom.mfa import recovery, secrets_box
+    from strongroom.mfa.models import RecoveryCode, TOTPDevice
+    from strongroom.mfa.services.queries import has_second_factor
+
+    if not has_second_factor(user):
+        secret = secrets_box.seal("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+        TOTPDevice.objects.create(user=user, secret=secret, confirmed=True)
+    code = recovery.generate_codes()[0]
+    RecoveryCode.objects.create(user=user, code_hash=recovery.hash_code(code))
+    client = Client()
+    response = log_in(client, user.username)
+    assert response.status_code == 302 and response["Location"] == "/account/two-factor/"
+    response = client.post("/account/recovery-code/", {"recovery_code": code})
+    assert response.status_code == 302, response.content
+    return client
+
+
 def make_auth_stale(client: Client, seconds: float = 16 * 60) -> None:
     """Pretend the client's last password entry was ``seconds`` ago."""
     session = client.session

@@ -98,7 +98,7 @@ ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", derive_allowed_hosts(DEFAULT_HOST, BA
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "strongroom.web.apps.StaffAdminConfig",  # django.contrib.admin, staff-only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -12,9 +12,10 @@ from strongroom.index.counting import DownloadCounter, counter
 from strongroom.index.models import DownloadCount
 from strongroom.packages import critical
 from strongroom.packages.models import File, Project
+from tests.conftest import signed_in_with_second_factor
 from tests.distributions import post_upload, upload_form
 from tests.factories import UserFactory
-from tests.governance.conftest import client_for, give_totp, make_project
+from tests.governance.conftest import give_totp, make_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,7 +112,7 @@ def test_staff_mark_a_project_critical_in_the_admin(client, mailoutbox):
     owner = UserFactory(username="olivia")
     give_totp(owner)
     project = make_project("widget", owner)
-    admin = client_for(staff)
+    admin = signed_in_with_second_factor(staff)
     response = admin.post(
         "/admin/packages/project/",
         {"action": "mark_critical", "_selected_action": [project.pk]},

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from tests.conftest import log_in
+from tests.conftest import log_in, signed_in_with_second_factor
 from tests.e2e.server import cli_env
 from tests.factories import PASSWORD, UserFactory
 
@@ -86,15 +86,13 @@ def test_not_found_is_a_friendly_page(client):
 
 def test_admin_is_for_staff_only(client):
     UserFactory(username="plain")
-    UserFactory(username="boss", staff=True)
     anonymous = client.get("/admin/", follow=True)
     assert anonymous.redirect_chain[-1][0].startswith("/account/login/")
     plain = Client()
     log_in(plain, "plain")
     assert plain.get("/admin/").status_code == 302
     assert plain.get("/admin/accounts/user/").status_code == 302
-    boss = Client()
-    log_in(boss, "boss")
+    boss = signed_in_with_second_factor(UserFactory(username="boss", staff=True))
     assert boss.get("/admin/").status_code == 200
     assert boss.get("/admin/accounts/user/").status_code == 200
 

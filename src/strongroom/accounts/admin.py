@@ -5,17 +5,20 @@ from django.http import HttpRequest
 
 from strongroom.accounts import services
 from strongroom.accounts.models import Email, SessionRecord, User
+from strongroom.web.actor import actor_from
+from strongroom.web.admin_site import ReadOnlyInline, ServiceAdmin
 
 
-class EmailInline(admin.TabularInline):
+class EmailInline(ReadOnlyInline):
     model = Email
-    extra = 0
-    fields = ["email", "primary", "verified", "verified_at", "created"]
-    readonly_fields = ["verified_at", "created"]
+    fields = readonly_fields = ("email", "primary", "verified", "verified_at", "created")
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(ServiceAdmin):
+    """Accounts are created, renamed and deleted through the services only; here staff
+    may only switch the flags, through accounts.services (which records the event)."""
+
     list_display = ["username", "email", "is_active", "is_staff", "date_joined", "last_login"]
     list_filter = ["is_active", "is_staff"]
     search_fields = ["username", "emails__email"]
@@ -28,21 +31,15 @@ class UserAdmin(admin.ModelAdmin):
         "date_joined",
         "last_login",
     ]
-    readonly_fields = ["date_joined", "last_login"]
+    service_fields = services.STAFF_FLAGS
     inlines = [EmailInline]
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """After the account and its addresses are saved (one admin transaction): audit it."""
-        super().save_related(request, form, formsets, change)
-        changed = list(form.changed_data)
-        if any(formset.has_changed() for formset in formsets):
-            changed.append("emails")
-        if changed or not change:
-            services.record_staff_change(request, form.instance, changed, created=not change)
+    def save_by_service(self, request: HttpRequest, obj: Any, changed: list[str]) -> None:
+        services.change_account_by_staff(actor_from(request), obj, changed)
 
 
 @admin.register(SessionRecord)
-class SessionRecordAdmin(admin.ModelAdmin):
+class SessionRecordAdmin(ServiceAdmin):
     list_display = ["user", "ip", "created", "last_seen"]
     search_fields = ["user__username", "ip"]
-    readonly_fields = ["user", "ip", "user_agent", "created", "last_seen"]
+    fields = ["user", "ip", "user_agent", "created", "last_seen"]

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from strongroom import keys, ratelimit
+from strongroom.accounts.actors import Actor, require_staff
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
@@ -38,6 +40,9 @@ from strongroom.notify.services import send_email, send_security_email
 from strongroom.web.http import absolute_url, client_ip, user_agent
 
 SESSION_AUTH_AT_KEY = "strongroom_auth_at"
+# Whether this session proved a second factor (at login, or by enrolling one in it).
+SESSION_SECOND_FACTOR_KEY = "strongroom_second_factor"
+SECOND_FACTOR_METHODS = frozenset({"totp", "recovery_code", "webauthn", "passkey"})
 
 
 class AccountError(Exception):
@@ -430,6 +435,7 @@ def complete_login(request: HttpRequest, user: User, *, method: str = "password"
     """Sign the user in: new session id, session record, audit event (returned)."""
     with transaction.atomic():
         auth.login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        request.session[SESSION_SECOND_FACTOR_KEY] = method in SECOND_FACTOR_METHODS
         return record_event(
             EventTag.ACCOUNT_LOGIN_SUCCESS, request=request, actor=user, extra={"method": method}
         )
@@ -444,6 +450,16 @@ def logout(request: HttpRequest) -> None:
                 SessionRecord.objects.filter(pk=str(record_id), user=user).delete()
             record_event(EventTag.ACCOUNT_LOGOUT, request=request, actor=user)
     auth.logout(request)
+
+
+def mark_second_factor_passed(session: SessionBase) -> None:
+    """This session has just proved a second factor (e.g. by enrolling one)."""
+    session[SESSION_SECOND_FACTOR_KEY] = True
+
+
+def passed_second_factor(request: HttpRequest) -> bool:
+    """Whether the signed-in session proved a second factor, not a password alone."""
+    return request.session.get(SESSION_SECOND_FACTOR_KEY) is True
 
 
 def current_session_id(request: HttpRequest) -> str | None:
@@ -504,25 +520,22 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
 
 # --- changes made by staff in the admin -----------------------------------------------------
 
-_STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
+STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 
-def record_staff_change(
-    request: HttpRequest, user: User, changed: list[str], *, created: bool = False
-) -> Event:
-    """Audit an administrator's edit of an account (called by the admin, in its transaction).
+def change_account_by_staff(actor: Actor, user: User, changed: list[str]) -> Event:
+    """Save an administrator's change of an account's flags, with its event.
 
-    ``changed`` names the fields (and "emails" for the address inline) that were saved.
+    Only staff (or the operator's CLI) may; only the flags in ``STAFF_FLAGS`` are
+    written, anything else on ``user`` is not.
     """
-    extra: dict[str, object] = {"changed": sorted(changed)}
-    extra.update({flag: getattr(user, flag) for flag in _STAFF_FLAGS if flag in changed})
-    if "emails" in changed:
-        extra["emails"] = sorted(user.emails.values_list("email", flat=True))
-    if created:
-        return record_event(
-            EventTag.ACCOUNT_CREATE, request=request, user=user, extra={"by_staff": True, **extra}
-        )
-    return record_event(EventTag.ACCOUNT_ADMIN_CHANGE, request=request, user=user, extra=extra)
+    require_staff(actor)
+    flags = [name for name in changed if name in STAFF_FLAGS]
+    extra: dict[str, object] = {"changed": sorted(flags)}
+    extra.update({flag: getattr(user, flag) for flag in flags})
+    with transaction.atomic():
+        user.save(update_fields=flags)
+        return record_event(EventTag.ACCOUNT_ADMIN_CHANGE, actor=actor, user=user, extra=extra)
 
 
 def set_time_zone(user: User, zone: str) -> None:

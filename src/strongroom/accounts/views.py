@@ -31,7 +31,7 @@ from strongroom.accounts.links import InvalidLink
 from strongroom.accounts.models import SessionRecord, User
 from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
-from strongroom.events.views import jsonl_response
+from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.mfa.services import queries, second_step
 from strongroom.web.http import shows_secret, wants_html
 from strongroom.web.useragents import describe_user_agent
@@ -350,7 +350,7 @@ def security_history(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/security_history.html",
-        {"rows": event_rows(events), "days": settings.HISTORY_WINDOW_DAYS},
+        {"rows": event_rows(events, viewer_of(request)), "days": settings.HISTORY_WINDOW_DAYS},
     )
 
 
@@ -358,7 +358,9 @@ def security_history(request: HttpRequest) -> HttpResponse:
 def security_history_export(request: HttpRequest) -> StreamingHttpResponse:
     """Everything still kept about the account, as JSON Lines (oldest first)."""
     user: User = request.user  # type: ignore[assignment]
-    return jsonl_response(Event.objects.filter(user=user), f"{user.username}-security-history")
+    return jsonl_response(
+        Event.objects.filter(user=user), f"{user.username}-security-history", viewer_of(request)
+    )
 
 
 @login_required

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from typing import Any
 
@@ -23,9 +23,13 @@ def _related(event: Event, field: str, label: str) -> dict[str, Any] | None:
     return {"id": str(key), label: getattr(obj, label, None) if obj is not None else None}
 
 
-def event_record(event: Event) -> dict[str, Any]:
-    """One event as a plain dict (the JSON Lines schema, documented in docs/audit-events.md)."""
-    return {
+def event_record(event: Event, *, with_client: bool = True) -> dict[str, Any]:
+    """One event as a plain dict (the JSON Lines schema, documented in docs/audit-events.md).
+
+    ``with_client=False`` leaves out the IP address and user agent (null), for a download
+    by someone they do not belong to (events.display.sees_client).
+    """
+    record = {
         "id": event.pk,
         "sequence": event.sequence,
         "created": event.created.astimezone(UTC).isoformat(),
@@ -41,21 +45,33 @@ def event_record(event: Event) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+    if not with_client:
+        record.update({"ip": None, "user_agent": None, "client": None})
+    return record
 
 
-def to_json_line(event: Event) -> str:
-    return json.dumps(event_record(event), sort_keys=True, ensure_ascii=False) + "\n"
+def to_json_line(event: Event, *, with_client: bool = True) -> str:
+    record = event_record(event, with_client=with_client)
+    return json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def with_subjects(events: QuerySet[Event]) -> QuerySet[Event]:
     return events.select_related("actor", "user", "project")
 
 
-def json_lines(events: Iterable[Event]) -> Iterator[str]:
-    """Oldest first is the caller's choice; this only serialises, a line at a time."""
+def json_lines(
+    events: Iterable[Event], shows_client: Callable[[Event], bool] | None = None
+) -> Iterator[str]:
+    """Oldest first is the caller's choice; this only serialises, a line at a time.
+
+    ``shows_client`` says per event whether its IP address and user agent are included.
+    """
     for event in events:
-        yield to_json_line(event)
+        yield to_json_line(event, with_client=shows_client is None or shows_client(event))
 
 
-def stream(events: QuerySet[Event]) -> Iterator[str]:
-    return json_lines(with_subjects(events).order_by("sequence", "id").iterator(chunk_size=2000))
+def stream(
+    events: QuerySet[Event], shows_client: Callable[[Event], bool] | None = None
+) -> Iterator[str]:
+    ordered = with_subjects(events).order_by("sequence", "id").iterator(chunk_size=2000)
+    return json_lines(ordered, shows_client)

@@ -5,29 +5,33 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from strongroom.events.display import rows
+from strongroom.events.display import Viewer, rows, sees_client
 from strongroom.events.export import stream
 from strongroom.events.forms import AuditFilterForm
 from strongroom.events.models import Event
+from strongroom.mfa.staff import is_verified_staff, staff_required
 
 
-def jsonl_response(events: QuerySet[Event], basename: str) -> StreamingHttpResponse:
-    """``events`` as a JSON Lines download, oldest first, streamed."""
-    response = StreamingHttpResponse(stream(events), content_type="application/jsonl")
+def viewer_of(request: HttpRequest) -> Viewer:
+    """Who reads a history page, for events.display.sees_client."""
+    user = request.user
+    return Viewer(
+        user_id=user.pk if user.is_authenticated else None, is_staff=is_verified_staff(request)
+    )
+
+
+def jsonl_response(events: QuerySet[Event], basename: str, viewer: Viewer) -> StreamingHttpResponse:
+    """``events`` as a JSON Lines download for ``viewer``, oldest first, streamed."""
+    lines = stream(events, lambda event: sees_client(event, viewer))
+    response = StreamingHttpResponse(lines, content_type="application/jsonl")
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="{basename}-{stamp}.jsonl"'
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _staff_only(request: HttpRequest) -> None:
-    # 404, not 403: the page does not announce itself to anyone else.
-    if not (request.user.is_authenticated and request.user.is_staff):
-        raise Http404
 
 
 def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[Event]]:
@@ -40,9 +44,9 @@ def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[Event]]:
     return form, events
 
 
+@staff_required
 def staff_audit(request: HttpRequest) -> HttpResponse:
     """Every event, newest first, filtered by account, project, tag, IP and dates."""
-    _staff_only(request)
     form, events = _filtered(request)
     page = Paginator(
         events.select_related("actor", "user", "project").order_by("-created", "-id"),
@@ -56,7 +60,7 @@ def staff_audit(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "rows": rows(page.object_list),
+            "rows": rows(page.object_list, viewer_of(request)),
             "query": query.urlencode(),
             "show_user": True,
             "show_project": True,
@@ -64,7 +68,7 @@ def staff_audit(request: HttpRequest) -> HttpResponse:
     )
 
 
+@staff_required
 def staff_audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    _staff_only(request)
     _form, events = _filtered(request)
-    return jsonl_response(events, "audit")
+    return jsonl_response(events, "audit", viewer_of(request))

@@ -39,6 +39,17 @@ def _render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, text, html
 
 
+def _requester(request: HttpRequest | None) -> User | None:
+    user = getattr(request, "user", None) if request is not None else None
+    return user if user is not None and user.is_authenticated else None
+
+
+def _addresses_of(user: User | None) -> set[str]:
+    if user is None:
+        return set()
+    return {e.lower() for e in user.emails.values_list("email", flat=True)}
+
+
 def send_email(
     recipients: Iterable[str],
     template: str,
@@ -47,12 +58,15 @@ def send_email(
     request: HttpRequest | None = None,
     actor: Actor | None = None,
     event: Event | None = None,
+    client_to: Iterable[str] | None = None,
 ) -> None:
     """Queue one email per recipient, sent once the current transaction commits.
 
     The address and browser the email mentions come from ``actor`` (or ``request``).
 
     With ``event``, the link to the security history points at that event's row.
+    The request's IP address and browser go only to ``client_to`` (by default the
+    addresses of whoever is signed in): they are that person's, not the other recipients'.
     A failure to send is logged, never raised: the action the email reports on has
     already happened and must not be undone by a mail outage.
     """
@@ -65,17 +79,28 @@ def send_email(
         "history_url": absolute_url(history_link(event)),
         "when": timezone.now(),
     }
-    if actor is not None and actor.ip:
-        base["ip"] = actor.ip
-        base["browser"] = describe_user_agent(actor.user_agent)
-    elif request is not None:
-        base["ip"] = client_ip(request)
-        base["browser"] = describe_user_agent(user_agent(request))
     full_context = {**base, **context}
-    subject, text, html = _render(template, full_context)
+    shared = _render(template, full_context)
+    # Where the request came from is for the person who made it only (see
+    # events.display.sees_client): an Owner told of a co-Owner's change does not get it.
+    client: dict[str, str] | None = None
+    requester = _requester(request)
+    if actor is not None and actor.ip:
+        client = {"ip": actor.ip, "browser": describe_user_agent(actor.user_agent)}
+        requester = actor.user
+    elif request is not None:
+        client = {"ip": client_ip(request), "browser": describe_user_agent(user_agent(request))}
+    # By default the request's details are for whoever made it, if they are a recipient.
+    person = (
+        {a.lower() for a in client_to} if client_to is not None else _addresses_of(requester)
+    )
+    own = shared
+    if client is not None and person & {a.lower() for a in recipients}:
+        own = _render(template, {**full_context, **client})
 
     def deliver() -> None:
         for address in recipients:
+            subject, text, html = own if address.lower() in person else shared
             message = EmailMultiAlternatives(
                 subject=f"[{settings.SITE_NAME}] {subject}",
                 body=text,
@@ -108,6 +133,11 @@ def send_security_email(
     if recipients is None:
         primary = user.primary_email
         recipients = [primary.email] if primary else []
+    recipients = list(recipients)
+    # The notice is the user's: the request's IP and browser are theirs too, unless someone
+    # else signed in made it (an Owner inviting them, staff changing their account).
+    requester = actor.user if actor is not None and not actor.system else _requester(request)
+    client_to = recipients if requester is None or requester.pk == user.pk else []
     send_email(
         recipients,
         template,
@@ -115,4 +145,5 @@ def send_security_email(
         request=request,
         actor=actor,
         event=event,
+        client_to=client_to,
     )

@@ -9,15 +9,17 @@ from strongroom.packages import critical, services
 from strongroom.packages.governance import collaborators_without_two_factor
 from strongroom.packages.models import File, Project, Release, Role, RoleInvitation
 from strongroom.web.actor import actor_from
+from strongroom.web.admin_site import ServiceAdmin
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ServiceAdmin):
     list_display = ["name", "created", "upload_limit", "marked_critical", "popular"]
     list_filter = ["marked_critical", "popular", "two_factor_required"]
     search_fields = ["name", "normalized_name"]
-    # Only the per-project upload limit is edited here; everything else goes
-    # through the services, which record audit events (the actions below included).
+    # Only the per-project upload limit is edited here (through services.save_by_staff);
+    # everything else goes through the services, which record audit events (the actions
+    # below included).
     fields = [
         "name",
         "upload_limit",
@@ -57,53 +59,34 @@ class ProjectAdmin(admin.ModelAdmin):
             critical.unmark_critical(actor_from(request), project)
         messages.success(request, _("Staff mark removed."))
 
-    def has_add_permission(self, request):
-        return False
+    service_fields = ("upload_limit",)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def save_by_service(self, request: HttpRequest, obj: Any, changed: list[str]) -> None:
+        services.save_by_staff(actor_from(request), obj, changed)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.save_by_staff(actor_from(request), obj, list(form.changed_data))
+
+# Releases, files, roles and invitations change only through the services (events, emails,
+# the index serial): the admin shows them.
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(ServiceAdmin):
     list_display = ["project", "version", "yanked", "created"]
     search_fields = ["project__name"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(File)
-class FileAdmin(admin.ModelAdmin):
+class FileAdmin(ServiceAdmin):
     list_display = ["filename", "size", "upload_time", "uploader"]
     search_fields = ["filename"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnly(admin.ModelAdmin):
-    """Roles and invitations change only through packages.governance (events, emails)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Role)
-class RoleAdmin(_ReadOnly):
+class RoleAdmin(ServiceAdmin):
     list_display = ["project", "user", "role_name"]
     search_fields = ["project__name", "user__username"]
 
 
 @admin.register(RoleInvitation)
-class RoleInvitationAdmin(_ReadOnly):
+class RoleInvitationAdmin(ServiceAdmin):
     list_display = ["project", "invitee", "role_name", "created"]

@@ -27,7 +27,7 @@ from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
 from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
-from strongroom.events.views import jsonl_response
+from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.mfa.policy import TwoFactorNeeded
 from strongroom.packages import permissions, services
 from strongroom.packages.forms import ConfirmForm, YankForm
@@ -116,7 +116,7 @@ def history(request: HttpRequest, name: str) -> HttpResponse:
         "packages/history.html",
         {
             "project": project,
-            "rows": event_rows(events[:500]),
+            "rows": event_rows(events[:500], viewer_of(request)),
             "days": settings.HISTORY_WINDOW_DAYS,
         },
     )
@@ -127,7 +127,9 @@ def history_export(request: HttpRequest, name: str) -> StreamingHttpResponse:
         raise Http404
     project = owned_project(request, name)
     return jsonl_response(
-        Event.objects.filter(project=project), f"{project.normalized_name}-history"
+        Event.objects.filter(project=project),
+        f"{project.normalized_name}-history",
+        viewer_of(request),
     )
 
 

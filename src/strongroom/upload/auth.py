@@ -84,18 +84,27 @@ def bearer_token(request: HttpRequest) -> str | None:
 def record_refusal(
     request: HttpRequest, error: UploadError, uploader: Uploader | None, project: str | None
 ) -> None:
-    """Record a refused upload: which account or token, and why (never the secret)."""
+    """Record a refused upload: which account or token, and why (never the secret).
+
+    Valid credentials make their holder the actor ("By: alice", the token named); a token
+    that failed verification or a refused password only names the account concerned.
+    """
     extra: dict[str, str | int | None] = {"reason": error.message, "status": error.status}
-    user = error.user
+    uploader = uploader or error.uploader
+    user, actor = error.user, None
     if uploader is not None:
-        user = uploader.user
+        user = actor = uploader.user
         extra.update(uploader.describe())
     elif error.token_id:
         extra.update({"method": "api_token", "token_id": error.token_id})
+        if error.token_name:
+            extra["token_name"] = error.token_name
     if project:
         extra["project"] = project
     with transaction.atomic():
-        record_event(EventTag.ACCOUNT_UPLOAD_REFUSED, request=request, user=user, extra=extra)
+        record_event(
+            EventTag.ACCOUNT_UPLOAD_REFUSED, request=request, actor=actor, user=user, extra=extra
+        )
 
 
 def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
@@ -112,6 +121,7 @@ def _token_refusal(exc: TokenError) -> UploadError:
         str(exc),
         user=token.user if token is not None else None,
         token_id=str(token.pk) if token is not None else None,
+        token_name=token.name if token is not None else None,
     )
 
 
@@ -166,6 +176,7 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
             _("User %(username)s does not have a verified primary email address.")
             % {"username": uploader.user.username},
             user=uploader.user,
+            uploader=uploader,
         )
     return uploader
 

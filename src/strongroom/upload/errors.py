@@ -6,14 +6,17 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from strongroom.accounts.models import User
+    from strongroom.upload.auth import Uploader
 
 
 class UploadError(Exception):
     """A refused upload. ``message`` is what twine prints; ``status`` is 400, 403, 413, 503
     or 507.
 
-    ``user`` and ``token_id`` name who was refused when that is known before the
-    uploader is (a token that failed verification, an account refused a password).
+    ``user``, ``token_id`` and ``token_name`` name who was refused when that is known
+    before the uploader is (a token that failed verification, an account refused a
+    password); ``uploader`` is set when the credentials were valid but the upload was
+    refused while authenticating (no verified email address), so the refusal is theirs.
     """
 
     def __init__(
@@ -23,12 +26,16 @@ class UploadError(Exception):
         *,
         user: User | None = None,
         token_id: str | None = None,
+        token_name: str | None = None,
+        uploader: Uploader | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.status = status
         self.user = user
         self.token_id = token_id
+        self.token_name = token_name
+        self.uploader = uploader
 
 
 def forbidden(message: str, **who: object) -> UploadError:

@@ -196,7 +196,7 @@ def _store(
                 EventTag.PROJECT_RELEASE_ADD,
                 actor=uploader.actor,
                 project=project,
-                extra={"project": project.name, "version": version},
+                extra={"project": project.name, "version": version, **uploader.describe()},
             )
         file = File.objects.create(
             release=release,
@@ -224,6 +224,7 @@ def _store(
                 "version": version,
                 "filename": dist.filename,
                 "sha256": upload.sha256,
+                **uploader.describe(),  # which API token (id and name), or the password
             },
         )
     return file

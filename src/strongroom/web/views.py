@@ -29,9 +29,11 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     from strongroom.mfa.policy import TwoFactorNeeded
 
     if isinstance(exception, TwoFactorNeeded):
-        return render(
-            request, "web/two_factor_needed.html", {"reason": exception.reason}, status=403
-        )
+        context = {
+            "reason": exception.reason,
+            "sign_in_again": getattr(exception, "sign_in_again", False),
+        }
+        return render(request, "web/two_factor_needed.html", context, status=403)
     return render(
         request,
         "web/error.html",

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from strongroom.accounts.actors import Actor, require_user
 from strongroom.accounts.models import User
+from strongroom.accounts.services import mark_second_factor_passed
 from strongroom.accounts.session_records import end_sessions_except, session_record_id
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -79,6 +80,9 @@ def _factor_added(
     factor that now guards the account.
     """
     ended = _end_other_sessions(session, user)
+    if session is not None:
+        # This session has just proved the new factor (a code or a key's signature checked).
+        mark_second_factor_passed(session)
     event = record_event(
         EventTag.ACCOUNT_TWO_FACTOR_METHOD_ADDED,
         actor=actor,
