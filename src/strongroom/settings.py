@@ -250,7 +250,7 @@ RATELIMIT_STORAGE_OPTIONS: dict[str, object] = (
     else {}
 )
 # Failed password attempts, counted before the password is checked (see
-# accounts.services._login_limits): one account from one address, one account from
+# accounts.limits._login_limits): one account from one address, one account from
 # everywhere, one address across all accounts, the whole site.
 LOGIN_FAILURE_LIMIT_PER_IP_ACCOUNT = _env("LOGIN_LIMIT_IP_ACCOUNT", "10/5minutes")
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_ACCOUNT", "20/5minutes")

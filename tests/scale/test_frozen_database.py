@@ -131,8 +131,11 @@ def _postgres_url() -> str:
 
 
 def test_a_query_on_a_connection_to_a_frozen_database_is_an_outage_not_a_hang(
-    django_db_blocker: Any,
+    django_db_blocker: Any, monkeypatch: Any
 ) -> None:
+    # A browser test earlier in the same worker leaves Playwright's event loop registered
+    # in this thread; Django's async-safety guard would then refuse this plain sync cursor.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     url = urlparse(_postgres_url())._replace(path="/postgres")  # exists on every server
     proxy = FreezingProxy((url.hostname or "127.0.0.1", url.port or 5432))
     through_proxy = urlunparse(url._replace(netloc=f"{url.username or ''}@127.0.0.1:{proxy.port}"))

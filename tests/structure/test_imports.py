@@ -17,7 +17,7 @@ ROOT = Path(strongroom.__file__).parent
 MAX_LINES = 500
 # accounts/services.py is still to be split (sessions, emails, passwords); its ceiling
 # is its length on the day this test came, so it can only shrink.
-CEILINGS = {"strongroom.accounts.services": 567}
+CEILINGS = {"strongroom.accounts.services": 504}
 
 
 def _module_name(path: Path) -> str:

@@ -99,8 +99,7 @@ def test_verification_records_last_use(user, rf):
     _token, raw = services.create_token(
         Actor.of(user), name="ci", project_names=None, expires_at=None
     )
-    request = rf.post("/legacy/", REMOTE_ADDR="192.0.2.7")
-    services.verify_token(raw, services.upload_context(None, "new"), request=request)
+    services.verify_token(raw, services.upload_context(None, "new"), ip="192.0.2.7")
     row = ApiToken.objects.get()
     assert row.last_used is not None and row.last_used_ip == "192.0.2.7"
 

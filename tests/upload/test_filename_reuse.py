@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from strongroom.accounts.actors import Actor
 from strongroom.packages.filenames import filename_key
 from strongroom.packages.models import File
 from strongroom.packages.services import remove_file, remove_release
@@ -45,7 +46,7 @@ SPELLINGS = [
 @pytest.mark.parametrize(("filename", "version"), SPELLINGS, ids=[s[0] for s in SPELLINGS])
 def test_deleted_wheel_cannot_come_back_under_another_spelling(client, user, rf, filename, version):
     assert post_upload(client, _wheel("hu_target-8.0-py3-none-any.whl")).status_code == 200
-    remove_file(rf.post("/"), user, File.objects.get())
+    remove_file(Actor.of(user), File.objects.get())
     response = post_upload(client, _wheel(filename, version, salt=b"new bytes"))
     assert response.status_code == 400, response.reason_phrase
     assert "has already been used" in response.reason_phrase
@@ -83,7 +84,7 @@ def test_a_release_has_one_sdist(client, user, second):
 
 def test_sdist_of_a_deleted_release_cannot_come_back_as_zip(client, user, rf):
     assert post_upload(client, _sdist("hu_target-8.0.tar.gz")).status_code == 200
-    remove_release(rf.post("/"), user, File.objects.get().release)
+    remove_release(Actor.of(user), File.objects.get().release)
     response = post_upload(client, _sdist("hu_target-8.0.zip", salt=b"other"))
     assert response.status_code == 400 and "has already been used" in response.reason_phrase
 

@@ -3,8 +3,6 @@ with its audit event and its email."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import uuid
 
@@ -20,11 +18,16 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from strongroom import keys, ratelimit
+from strongroom import ratelimit
 from strongroom.accounts.actors import Actor, require_staff
 from strongroom.accounts.backends import find_user_by_login
+from strongroom.accounts.errors import AccountError, RateLimited
+from strongroom.accounts.limits import (
+    check_login_limits,
+    login_key,
+    record_limit_hit,
+)
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
 from strongroom.accounts.session_records import (
@@ -32,7 +35,6 @@ from strongroom.accounts.session_records import (
     end_sessions_except,
     session_record_id,
 )
-from strongroom.accounts.usernames import normalize_username
 from strongroom.events.models import Event
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -43,148 +45,6 @@ SESSION_AUTH_AT_KEY = "strongroom_auth_at"
 # Whether this session proved a second factor (at login, or by enrolling one in it).
 SESSION_SECOND_FACTOR_KEY = "strongroom_second_factor"
 SECOND_FACTOR_METHODS = frozenset({"totp", "recovery_code", "webauthn", "passkey"})
-
-
-class AccountError(Exception):
-    """A refused account action; ``str(exc)`` is the sentence to show the user."""
-
-
-class RateLimited(AccountError):
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-# --- limits ---------------------------------------------------------------------------
-
-
-def _login_limits(*, signed_in: bool = False) -> list[tuple[ratelimit.Limit, str]]:
-    """The failure budgets a password attempt draws on, most specific first.
-
-    One account from one address (a person's typos lock only that account, only from
-    there), one account from everywhere (a distributed guess at one password), one
-    address across every account (credential stuffing from an office, NAT or VPN address
-    stops, but only after several people's budgets), and the whole site. A signed-in
-    user confirming their password is not stuffing: the address-wide and site-wide
-    budgets do not apply to them.
-    """
-    limits = [
-        (
-            ratelimit.Limit("login:ip-account", settings.LOGIN_FAILURE_LIMIT_PER_IP_ACCOUNT),
-            "ip_account",
-        ),
-        (ratelimit.Limit("login:account", settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT), "account"),
-    ]
-    if not signed_in:
-        limits += [
-            (ratelimit.Limit("login:ip", settings.LOGIN_FAILURE_LIMIT_PER_IP), "ip"),
-            (ratelimit.Limit("login:global", settings.LOGIN_FAILURE_LIMIT_GLOBAL), "global"),
-        ]
-    return limits
-
-
-def _too_many_attempts(retry_after: int, scope: str = "") -> str:
-    """The refusal, naming what was limited."""
-    minutes = max(1, (retry_after + 59) // 60)
-    if scope == "ip_account":
-        message = ngettext(
-            "Too many failed sign-ins for this account from your network. "
-            "Try again in %(minutes)d minute.",
-            "Too many failed sign-ins for this account from your network. "
-            "Try again in %(minutes)d minutes.",
-            minutes,
-        )
-    elif scope == "account":
-        message = ngettext(
-            "Too many failed sign-ins for this account. Try again in %(minutes)d minute.",
-            "Too many failed sign-ins for this account. Try again in %(minutes)d minutes.",
-            minutes,
-        )
-    elif scope == "ip":
-        message = ngettext(
-            "Too many failed sign-ins from your network. Try again in %(minutes)d minute.",
-            "Too many failed sign-ins from your network. Try again in %(minutes)d minutes.",
-            minutes,
-        )
-    elif scope == "global":
-        message = ngettext(
-            "Too many failed sign-ins on this site right now. Try again in %(minutes)d minute.",
-            "Too many failed sign-ins on this site right now. Try again in %(minutes)d minutes.",
-            minutes,
-        )
-    else:
-        message = ngettext(
-            "Too many failed attempts. Try again in %(minutes)d minute.",
-            "Too many failed attempts. Try again in %(minutes)d minutes.",
-            minutes,
-        )
-    return message % {"minutes": minutes}
-
-
-def login_key(login: str) -> str:
-    """A keyed hash of an attempted login name: stable for counting and searching,
-    useless to someone who reads the audit log hoping to find a mistyped password."""
-    normalized = normalize_username(login).lower()
-    # Keyed with its own derived key; after a key rotation the hashes of new attempts
-    # differ from older ones, which only restarts the counting of unknown logins.
-    key = keys.current(keys.Purpose.LOGIN).key
-    digest = hmac.new(key, normalized.encode("utf-8"), hashlib.sha256)
-    return digest.hexdigest()[:32]
-
-
-def _identifiers(request: HttpRequest, login: str, user: User | None) -> dict[str, str]:
-    # An existing account is counted by its id, so its username in any case or width and
-    # each of its email addresses all share one budget of attempts.
-    account = f"user:{user.pk}" if user is not None else f"login:{login_key(login)}"
-    ip = client_ip(request)
-    return {"ip_account": f"{ip}|{account}", "account": account, "ip": ip, "global": "all"}
-
-
-def check_login_limits(
-    request: HttpRequest, login: str, user: User | None = None, *, signed_in: bool = False
-) -> ratelimit.Held:
-    """Take a slot of every failure budget for one password attempt, before it is checked.
-
-    Raises RateLimited, naming the budget that was used up, when any has no slot left:
-    the password must then not be checked at all. The caller keeps the returned slots
-    when the password was wrong (that is the failure's count) and gives them back when
-    it was right, so only failures count and a burst never gets more checks than a
-    budget allows.
-    """
-    ids = _identifiers(request, login, user)
-    scopes = {limit: scope for limit, scope in _login_limits(signed_in=signed_in)}
-    try:
-        return ratelimit.take(*((limit, ids[scope]) for limit, scope in scopes.items()))
-    except ratelimit.LimitReached as reached:
-        if ratelimit.first_refusal(reached.limit, client_ip(request)):
-            with transaction.atomic():
-                record_event(
-                    EventTag.ACCOUNT_RATELIMIT_HIT,
-                    request=request,
-                    user=user,
-                    extra={
-                        "limit": reached.limit.scope,
-                        "rate": reached.limit.rate,
-                        "login_hash": login_key(login),
-                        "once_per_seconds": reached.limit.period,
-                    },
-                )
-        scope = scopes[reached.limit]
-        message = _too_many_attempts(reached.retry_after, scope)
-        raise RateLimited(message, reached.retry_after) from None
-
-
-def _record_limit_hit(request: HttpRequest, limit: ratelimit.Limit) -> None:
-    """An anonymous limit (per IP) was reached: keep a trace for the administrators,
-    once per limit and address in each of the limit's periods."""
-    if not ratelimit.first_refusal(limit, client_ip(request)):
-        return
-    with transaction.atomic():
-        record_event(
-            EventTag.ACCOUNT_RATELIMIT_HIT,
-            request=request,
-            extra={"limit": limit.scope, "rate": limit.rate, "once_per_seconds": limit.period},
-        )
 
 
 # --- registration and email addresses ---------------------------------------------------
@@ -206,7 +66,7 @@ def register(request: HttpRequest, *, username: str, email: str, password: str) 
     ip = client_ip(request)
     limit = ratelimit.Limit("register:ip", settings.REGISTRATION_LIMIT_PER_IP)
     if not ratelimit.hit(limit, ip):
-        _record_limit_hit(request, limit)
+        record_limit_hit(request, limit)
         raise RateLimited(
             _("Too many accounts were created from your network. Try again later."),
             ratelimit.retry_after(limit, ip),
@@ -590,7 +450,7 @@ def request_password_reset(request: HttpRequest, login: str) -> None:
     ip = client_ip(request)
     limit = ratelimit.Limit("password-reset:ip", settings.PASSWORD_RESET_LIMIT)
     if not ratelimit.hit(limit, ip):
-        _record_limit_hit(request, limit)
+        record_limit_hit(request, limit)
         wait = ratelimit.retry_after(limit, ip)
         raise RateLimited(
             _("Too many password reset requests. Try again in %(minutes)d minutes.")

@@ -91,9 +91,7 @@ def send_email(
     elif request is not None:
         client = {"ip": client_ip(request), "browser": describe_user_agent(user_agent(request))}
     # By default the request's details are for whoever made it, if they are a recipient.
-    person = (
-        {a.lower() for a in client_to} if client_to is not None else _addresses_of(requester)
-    )
+    person = {a.lower() for a in client_to} if client_to is not None else _addresses_of(requester)
     own = shared
     if client is not None and person & {a.lower() for a in recipients}:
         own = _render(template, {**full_context, **client})
