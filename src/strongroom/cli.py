@@ -1,4 +1,5 @@
-"""The ``strongroom`` command: serve, migrate, createadmin, user, token, audit."""
+"""The ``strongroom`` command: serve, migrate, repair, createadmin, user, token, critical,
+project, audit (in events/commands.py)."""
 
 from __future__ import annotations
 
@@ -10,57 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA_DIR = "./strongroom-data"
-
-
-def _setup(data_dir: str) -> None:
-    """Point settings at the data dir, then start Django."""
-    path = Path(data_dir).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    os.environ["STRONGROOM_DATA_DIR"] = str(path)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongroom.settings")
-    import django
-
-    django.setup()
-
-
-# pg_advisory_lock key shared by every node: "strongroom migrate" as a 64-bit number.
-MIGRATION_LOCK_KEY = 0x5354_524F_4E47_4D47 & 0x7FFF_FFFF_FFFF_FFFF
-
-
-def _migrate(verbosity: int = 0) -> None:
-    """Apply migrations; on PostgreSQL, nodes starting together take turns.
-
-    ``serve`` migrates on start, so several nodes may try at once: a session-level
-    advisory lock makes the others wait, then find nothing left to apply.
-    """
-    from django.core.management import call_command
-    from django.db import OperationalError, connection
-
-    try:
-        if connection.vendor != "postgresql":
-            call_command("migrate", interactive=False, verbosity=verbosity)
-            return
-        with connection.cursor() as cursor:
-            # Waiting for another node's migration, or rewriting a big table, may take
-            # longer than a request's statement timeout (settings.DATABASE_STATEMENT_TIMEOUT).
-            cursor.execute("SET statement_timeout = 0")
-            driver = connection.connection
-            reply_timeout = getattr(driver, "reply_timeout", None)
-            if reply_timeout is not None:
-                driver.reply_timeout = None
-            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
-        try:
-            call_command("migrate", interactive=False, verbosity=verbosity)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
-                cursor.execute("RESET statement_timeout")
-            if reply_timeout is not None:
-                driver.reply_timeout = reply_timeout
-    except OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SystemExit(f"error: the database cannot be reached: {first_line}") from None
+from strongroom.clistart import DEFAULT_DATA_DIR
+from strongroom.clistart import migrate as _migrate
+from strongroom.clistart import setup as _setup
+from strongroom.events.commands import add_audit_commands
 
 
 def _usage_error(message: str) -> SystemExit:
@@ -308,78 +262,6 @@ def cmd_project_allow_name(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """Recompute the audit log's hash chain; exit 1 naming the first broken event."""
-    _setup(args.data_dir)
-    _migrate()
-    from strongroom.events.chain import verify_chain
-
-    result = verify_chain()
-    print(result, file=sys.stdout if result.ok else sys.stderr)
-    return 0 if result.ok else 1
-
-
-def cmd_audit_rekey(args: argparse.Namespace) -> int:
-    """Re-hash the audit chain under the current key (after a key rotation)."""
-    _setup(args.data_dir)
-    _migrate()
-    from strongroom.events.chain import rekey_chain
-
-    result = rekey_chain()
-    if not result.ok:
-        print(f"{result}; nothing was re-hashed", file=sys.stderr)
-        return 1
-    print(f"audit log re-hashed under the current key: {result.checked} events")
-    return 0
-
-
-def cmd_audit_purge(args: argparse.Namespace) -> int:
-    _setup(args.data_dir)
-    _migrate()
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from strongroom.events.chain import purge_before
-
-    days = args.days if args.days is not None else settings.AUDIT_RETENTION_DAYS
-    if days < 1:
-        raise SystemExit("error: --days must be at least 1")
-    removed = purge_before(timezone.now() - timedelta(days=days))
-    print(f"Removed {removed} audit events older than {days} days.")
-    return 0
-
-
-def _parse_since(value: str) -> Any:
-    from datetime import UTC, datetime
-
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date (YYYY-MM-DD or an ISO 8601 time)"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def cmd_audit_export(args: argparse.Namespace) -> int:
-    """Every event (since --since) as JSON Lines on standard output, oldest first."""
-    _setup(args.data_dir)
-    _migrate()
-    from strongroom.events.export import stream
-    from strongroom.events.models import Event
-
-    events = Event.objects.all()
-    if args.since is not None:
-        events = events.filter(created__gte=args.since)
-    out = sys.stdout
-    for line in stream(events):
-        out.write(line)
-    out.flush()
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -473,33 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     allow_name.add_argument("name")
     allow_name.add_argument("--by", required=True, help="the staff account doing it")
     allow_name.set_defaults(func=cmd_project_allow_name)
-    audit = commands.add_parser("audit", help="check, export and trim the audit log")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_commands.add_parser(
-        "verify", parents=[common], help="recompute the hash chain; exit 1 if it is broken"
-    )
-    verify.set_defaults(func=cmd_audit_verify)
-    rekey = audit_commands.add_parser(
-        "rekey",
-        parents=[common],
-        help="re-hash the audit log under the current secret key (after a rotation)",
-    )
-    rekey.set_defaults(func=cmd_audit_rekey)
-    purge = audit_commands.add_parser(
-        "purge", parents=[common], help="remove events older than the retention period"
-    )
-    purge.add_argument(
-        "--days",
-        type=int,
-        default=None,
-        help="keep this many days (default: STRONGROOM_AUDIT_RETENTION_DAYS, 730)",
-    )
-    purge.set_defaults(func=cmd_audit_purge)
-    export = audit_commands.add_parser(
-        "export", parents=[common], help="print events as JSON Lines, oldest first"
-    )
-    export.add_argument("--since", type=_parse_since, default=None, help="YYYY-MM-DD")
-    export.set_defaults(func=cmd_audit_export)
+    add_audit_commands(commands, common)
     return parser
 
 

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from strongroom import keys
+from strongroom.accounts.actors import Actor
 from strongroom.accounts.models import Email
 from strongroom.events.models import Event
 from strongroom.packages.governance import invite
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import macaroons
 from strongroom.tokens import services as tokens
+from strongroom.web.actor import actor_from
 from tests.distributions import basic_auth, make_wheel, upload_form
 from tests.factories import UserFactory
 
@@ -49,10 +52,10 @@ def alpha(user) -> Project:
 
 def test_an_upload_records_which_token_and_the_history_pages_name_it(client, user, alpha):
     token, raw = tokens.create_token(
-        user=user, name="release-ci", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="release-ci", project_names=["alpha"], expires_at=None
     )
     # Another token with the same owner: the event must name the one that was used.
-    tokens.create_token(user=user, name="laptop", project_names=None, expires_at=None)
+    tokens.create_token(Actor.of(user), name="laptop", project_names=None, expires_at=None)
     assert _upload(client, raw, "alpha").status_code == 200
     for tag in ["file:add", "project:release:add"]:
         event = Event.objects.get(tag=tag)
@@ -72,7 +75,7 @@ def test_a_refused_upload_with_a_valid_token_is_by_its_owner_with_the_token_name
 ):
     Project.objects.create(name="beta", normalized_name="beta")  # not alice's
     token, raw = tokens.create_token(
-        user=user, name="alpha-ci", project_names=["alpha"], expires_at=None
+        Actor.of(user), name="alpha-ci", project_names=["alpha"], expires_at=None
     )
     assert _upload(client, raw, "beta").status_code == 403
     event = Event.objects.get(tag="account:upload:refused")
@@ -84,7 +87,9 @@ def test_a_refused_upload_with_a_valid_token_is_by_its_owner_with_the_token_name
 
 
 def test_a_valid_token_refused_for_an_unverified_address_is_still_its_owners(client, user):
-    _token, raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    _token, raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     Email.objects.filter(user=user).update(verified=False)
     response = _upload(client, raw, "gamma")
     assert response.status_code == 400 and "verified primary email" in response.reason_phrase
@@ -95,7 +100,10 @@ def test_a_valid_token_refused_for_an_unverified_address_is_still_its_owners(cli
 def test_an_expired_token_names_the_account_and_token_but_not_as_the_actor(client, user, alpha):
     """Whoever holds an expired token is not proven to be alice: she is the subject only."""
     token, raw = tokens.create_token(
-        user=user, name="old-ci", project_names=None, expires_at=timezone.now() + timedelta(days=1)
+        Actor.of(user),
+        name="old-ci",
+        project_names=None,
+        expires_at=timezone.now() + timedelta(days=1),
     )
     later = timezone.now() + timedelta(days=2)
     with mock.patch("strongroom.tokens.services.timezone.now", return_value=later):
@@ -108,11 +116,17 @@ def test_an_expired_token_names_the_account_and_token_but_not_as_the_actor(clien
 
 
 def test_a_forged_signature_on_alices_token_id_is_not_by_alice(client, user, alpha):
-    token, _raw = tokens.create_token(user=user, name="ci", project_names=None, expires_at=None)
+    token, _raw = tokens.create_token(
+        Actor.of(user), name="ci", project_names=None, expires_at=None
+    )
     forged = macaroons.mint(
         prefix=settings.TOKEN_PREFIX,
         location="strongroom",
-        secret="not-the-server-secret",
+        # The server's key id, with key bytes the server never made: a forged signature.
+        key=keys.DerivedKey(
+            key_id=keys.current(keys.Purpose.TOKENS).key_id,
+            key=keys.derive("not-the-server-secret", keys.Purpose.TOKENS).key,
+        ),
         token_id=str(token.pk),
         caveats=[],
     )
@@ -127,7 +141,7 @@ def test_role_events_name_the_account_on_the_project_page(rf, user, alpha):
     ines = UserFactory(username="ines")
     request = rf.post("/")
     request.user = user
-    invite(request, user, alpha, "ines", "Maintainer")
+    invite(actor_from(request, user), alpha, "ines", "Maintainer")
     body = _signed_in(user).get("/project/alpha/history/").content.decode()
     row = _row(body, "project:role:invite")
     assert "Collaborator invited" in row and "account: ines" in row and "role: Maintainer" in row

@@ -8,11 +8,13 @@ import json
 import pytest
 from django.test import Client
 
+from strongroom.accounts.actors import Actor
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.packages.governance import invite
 from strongroom.packages.models import Role
 from strongroom.packages.services import create_project
+from strongroom.web.actor import actor_from
 from tests.conftest import signed_in_with_second_factor
 from tests.factories import UserFactory
 
@@ -27,7 +29,7 @@ def project(db):
     olivia = UserFactory(username="olivia")
     oscar = UserFactory(username="oscar")
     UserFactory(username="ines")
-    project = create_project(None, olivia, "widget")
+    project = create_project(Actor.of(olivia), "widget")
     Role.objects.create(project=project, user=oscar, role_name=Role.Name.OWNER)
     record_event(
         EventTag.FILE_ADD,
@@ -104,7 +106,7 @@ def test_an_invitee_does_not_see_the_inviters_ip_in_their_own_history(project, r
     olivia = User.objects.get(username="olivia")
     request = rf.post("/", REMOTE_ADDR=OLIVIA_IP, HTTP_USER_AGENT=OLIVIA_UA)
     request.user = olivia
-    invite(request, olivia, project, "ines", "Maintainer")
+    invite(actor_from(request, olivia), project, "ines", "Maintainer")
     ines = _client("ines")
     body = ines.get("/manage/account/history/").content.decode()
     assert "Collaborator invited" in body
