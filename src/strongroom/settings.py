@@ -118,6 +118,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # An unknown host name gets 400 before anything else runs.
     "strongroom.web.hosts.AllowedHostsMiddleware",
+    # A NUL in the path, query or cookies gets 400 before any lookup (PostgreSQL refuses it).
+    "strongroom.web.middleware.NulCharacterMiddleware",
     "strongroom.index.middleware.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "strongroom.web.middleware.SecurityHeadersMiddleware",
