@@ -113,6 +113,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         + " (set STRONGROOM_BASE_URL and STRONGROOM_ALLOWED_HOSTS for others)"
     )
     print("Press Ctrl-C to stop.", flush=True)
+    # The workers are forked from this process: none may inherit its database connection
+    # (the storage's connections are dropped in each child, see strongroom.storage).
+    from django.db import connections
+
+    connections.close_all()
     run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)
     return 0

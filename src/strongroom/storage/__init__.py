@@ -7,6 +7,7 @@ removes what a failed transaction staged. ``delete`` likewise waits for the comm
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -27,3 +28,9 @@ def get_storage() -> Storage:
 def reset_storage() -> None:
     """Forget the cached instance (tests that change settings call this)."""
     get_storage.cache_clear()
+
+
+# A forked worker must not share its parent's connections to the store: the parent (serve's
+# start-up repair, the bucket check) may have left pooled sockets, and two processes
+# reading one socket take each other's replies and wait for ever. Each child starts afresh.
+os.register_at_fork(after_in_child=reset_storage)
