@@ -15,9 +15,8 @@ import strongroom
 ROOT = Path(strongroom.__file__).parent
 # A module beyond this many lines is asking to be split by concept (STYLE.md says ~400).
 MAX_LINES = 500
-# accounts/services.py is still to be split (sessions, emails, passwords); its ceiling
-# is its length on the day this test came, so it can only shrink.
-CEILINGS = {"strongroom.accounts.services": 504}
+# Modules allowed past MAX_LINES for now, each at its length when it was allowed.
+CEILINGS: dict[str, int] = {}
 
 
 def _module_name(path: Path) -> str:

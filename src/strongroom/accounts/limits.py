@@ -122,32 +122,34 @@ def check_login_limits(
     try:
         return ratelimit.take(*((limit, ids[scope]) for limit, scope in scopes.items()))
     except ratelimit.LimitReached as reached:
-        if ratelimit.first_refusal(reached.limit, client_ip(request)):
-            with transaction.atomic():
-                record_event(
-                    EventTag.ACCOUNT_RATELIMIT_HIT,
-                    request=request,
-                    user=user,
-                    extra={
-                        "limit": reached.limit.scope,
-                        "rate": reached.limit.rate,
-                        "login_hash": login_key(login),
-                        "once_per_seconds": reached.limit.period,
-                    },
-                )
+        record_limit_hit(request, reached.limit, user=user, login_hash=login_key(login))
         scope = scopes[reached.limit]
         message = _too_many_attempts(reached.retry_after, scope)
         raise RateLimited(message, reached.retry_after) from None
 
 
-def record_limit_hit(request: HttpRequest, limit: ratelimit.Limit) -> None:
-    """An anonymous limit (per IP) was reached: keep a trace for the administrators,
-    once per limit and address in each of the limit's periods."""
-    if not ratelimit.first_refusal(limit, client_ip(request)):
+def record_limit_hit(
+    request: HttpRequest,
+    limit: ratelimit.Limit,
+    *,
+    user: User | None = None,
+    key: str | None = None,
+    **extra: object,
+) -> None:
+    """A limit was reached: keep a trace for the administrators, once per limit and
+    ``key`` (the client's address unless given) in each of the limit's periods, so one
+    address cannot flood the audit chain with refusals."""
+    if not ratelimit.first_refusal(limit, key if key is not None else client_ip(request)):
         return
     with transaction.atomic():
         record_event(
             EventTag.ACCOUNT_RATELIMIT_HIT,
             request=request,
-            extra={"limit": limit.scope, "rate": limit.rate, "once_per_seconds": limit.period},
+            user=user,
+            extra={
+                "limit": limit.scope,
+                "rate": limit.rate,
+                **extra,
+                "once_per_seconds": limit.period,
+            },
         )

@@ -125,18 +125,7 @@ def resend_verification(request: HttpRequest, email: Email) -> None:
     limit = ratelimit.Limit("verify:resend", settings.EMAIL_VERIFY_RESEND_LIMIT)
     if not ratelimit.hit(limit, str(email.pk)):
         wait = ratelimit.retry_after(limit, str(email.pk))
-        if ratelimit.first_refusal(limit, str(email.pk)):
-            with transaction.atomic():
-                record_event(
-                    EventTag.ACCOUNT_RATELIMIT_HIT,
-                    request=request,
-                    user=email.user,
-                    extra={
-                        "limit": limit.scope,
-                        "email": email.email,
-                        "once_per_seconds": limit.period,
-                    },
-                )
+        record_limit_hit(request, limit, user=email.user, key=str(email.pk), email=email.email)
         raise RateLimited(
             _("A link was sent recently. Try again in %(minutes)d minutes.")
             % {"minutes": max(1, (wait + 59) // 60)},

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from strongroom import ratelimit
+from strongroom.accounts.limits import record_limit_hit
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -69,19 +70,7 @@ def check_limits(
     try:
         return ratelimit.take(*_limits(user, ip, address=address))
     except ratelimit.LimitReached as reached:
-        if ratelimit.first_refusal(reached.limit, ip):
-            with transaction.atomic():
-                record_event(
-                    EventTag.ACCOUNT_RATELIMIT_HIT,
-                    request=request,
-                    user=user,
-                    extra={
-                        "limit": reached.limit.scope,
-                        "rate": reached.limit.rate,
-                        "second_factor": True,
-                        "once_per_seconds": reached.limit.period,
-                    },
-                )
+        record_limit_hit(request, reached.limit, user=user, key=ip, second_factor=True)
         for_account = reached.limit.scope.startswith("mfa:account:")
         raise RateLimited(
             _too_many(reached.retry_after, for_account=for_account), reached.retry_after
