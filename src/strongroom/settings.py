@@ -391,12 +391,29 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
+# "text" (default) or "json": one JSON object per line for the access log (web.accesslog)
+# and the application log (web.logformat). Every line carries the request id.
+LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ValueError("STRONGROOM_LOG_FORMAT must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"outage": {"()": "strongroom.web.outage.OutageLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "strongroom.web.logformat.JsonFormatter"},
+    },
+    "filters": {
+        "outage": {"()": "strongroom.web.outage.OutageLogFilter"},
+        "request_id": {"()": "strongroom.web.requestid.RequestIdFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
         # Outages get one line from strongroom.outage instead of a traceback per request.

@@ -1,0 +1,68 @@
+"""The request id: one short token per request, in every log line it causes and in the
+``X-Request-ID`` response header.
+
+An incoming ``X-Request-ID`` (set by a load balancer or a client) is kept when it is
+well-formed: 1 to 128 characters of letters, digits and ``-_.:@+=/``; anything else
+(spaces, quotes, control characters, a value long enough to bloat every line) is replaced
+by a fresh id, so a hostile header can never forge or split a log line. The id lives in a
+context variable for the request's duration, where the logging filter below reads it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ENVIRON_KEY = "strongroom.request_id"
+_WELL_FORMED = re.compile(r"[A-Za-z0-9_.:@+=/-]{1,128}")
+
+current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def new_request_id() -> str:
+    """A fresh random id (128 bits, hex)."""
+    return os.urandom(16).hex()
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The id a request carries: ``incoming`` if well-formed, else a fresh one."""
+    if incoming and _WELL_FORMED.fullmatch(incoming):
+        return incoming
+    return new_request_id()
+
+
+class RequestIds:
+    """WSGI middleware: chooses the request's id, keeps it in ``environ[ENVIRON_KEY]`` and
+    the context variable, and adds ``X-Request-ID`` to the response, whoever answers (the
+    simple fast path or Django)."""
+
+    def __init__(self, app: WSGIApp):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request_id = environ.get(ENVIRON_KEY) or request_id_for(environ.get("HTTP_X_REQUEST_ID"))
+        environ[ENVIRON_KEY] = request_id
+        # Left set after the call: a streamed body is produced later in this same thread,
+        # and the next request sets its own.
+        current.set(request_id)
+
+        def with_id(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append(("X-Request-ID", request_id))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, with_id)
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives every log record a ``request_id`` attribute (``-`` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current.get()
+        return True
