@@ -79,6 +79,9 @@ if not SECRET_KEY:
             "STRONGROOM_DATABASE_URL is used"
         )
     SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
+    SECRET_KEY_FILE: Path | None = DATA_DIR / "secret_key"
+else:
+    SECRET_KEY_FILE = None
 # Previous secret keys, newest first, separated by commas or spaces: after a rotation they
 # keep sessions, signed links, API tokens, TOTP secrets and the audit chain verifiable,
 # while everything new is made with SECRET_KEY (see strongroom/keys.py, docs/deployment.md).
@@ -95,6 +98,14 @@ BASE_URL = (_env("BASE_URL", "").strip() or derive_base_url()).rstrip("/")
 # Requests naming any other host (Host, X-Forwarded-Host, an absolute request line) get
 # 400 before a view runs (web.hosts). Derived like BASE_URL when unset.
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", derive_allowed_hosts(DEFAULT_HOST, BASE_URL))
+# Whether the operator set them (`strongroom serve` derives missing ones and lists those in
+# STRONGROOM_DERIVED); the config doctor (strongroom.doctor) warns about derived ones.
+_DERIVED = _env_list("DERIVED", [])
+BASE_URL_CONFIGURED = bool(_env("BASE_URL").strip()) and "BASE_URL" not in _DERIVED
+ALLOWED_HOSTS_CONFIGURED = bool(_env("ALLOWED_HOSTS").strip()) and "ALLOWED_HOSTS" not in _DERIVED
+# How many app servers serve this index (one database, one storage). The config doctor uses
+# it: several nodes need Redis, a shared secret key and real email.
+NODES = _env_int("NODES", 1)
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -340,7 +351,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- HTTP hardening ------------------------------------------------------------------
 
-if _env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = _env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
