@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 from django.utils.translation import gettext_lazy as _
 
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
+from strongroom.web.logformat import logging_config
 
 
 def _env(name: str, default: str = "") -> str:
@@ -408,35 +409,7 @@ WHITENOISE_AUTOREFRESH = False
 LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
 if LOG_FORMAT not in {"text", "json"}:
     raise ValueError("STRONGROOM_LOG_FORMAT must be text or json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
-        "json": {"()": "strongroom.web.logformat.JsonFormatter"},
-    },
-    "filters": {
-        "outage": {"()": "strongroom.web.outage.OutageLogFilter"},
-        "request_id": {"()": "strongroom.web.requestid.RequestIdFilter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
-        }
-    },
-    "loggers": {
-        "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
-        # Outages get one line from strongroom.outage instead of a traceback per request.
-        "django.request": {
-            "handlers": ["console"],
-            "level": "ERROR",
-            "filters": ["outage"],
-            "propagate": False,
-        },
-    },
-}
+LOGGING = logging_config(LOG_FORMAT, _env("LOG_LEVEL", "INFO"))
 
 # --- packages ---------------------------------------------------------------------------
 

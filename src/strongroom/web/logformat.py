@@ -34,3 +34,37 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, separators=(",", ":"))
+
+
+def logging_config(log_format: str, level: str) -> dict[str, Any]:
+    """Django's LOGGING: the ``strongroom`` loggers at ``level`` and ``django.request``'s
+    errors on stderr, as ``text`` or ``json`` lines, each with the request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+            "json": {"()": "strongroom.web.logformat.JsonFormatter"},
+        },
+        "filters": {
+            "outage": {"()": "strongroom.web.outage.OutageLogFilter"},
+            "request_id": {"()": "strongroom.web.requestid.RequestIdFilter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "loggers": {
+            "strongroom": {"handlers": ["console"], "level": level},
+            # Outages get one line from strongroom.outage instead of a traceback per request.
+            "django.request": {
+                "handlers": ["console"],
+                "level": "ERROR",
+                "filters": ["outage"],
+                "propagate": False,
+            },
+        },
+    }
