@@ -96,6 +96,16 @@ TABLE = [
         0,
     ),
     (
+        "database that cannot be reached",
+        [],
+        {
+            "STRONGROOM_DATABASE_URL": "postgresql://nobody@127.0.0.1:{closed}/none",
+            "STRONGROOM_SECRET_KEY": "k" * 50,
+        },
+        ["error: [database]"],
+        1,
+    ),
+    (
         "files dir that cannot be created",
         [],
         {"STRONGROOM_FILES_DIR": "{tmp}/a-file/files"},

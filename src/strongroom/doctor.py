@@ -253,6 +253,24 @@ def check_redis_nodes(ctx: Context) -> list[Finding]:
     ]
 
 
+def check_database(ctx: Context) -> list[Finding]:
+    """The database answers (the other checks and every request need it)."""
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        return [
+            Finding(
+                ERROR,
+                "database",
+                _("The database cannot be reached: %(problem)s.") % {"problem": exc},
+                _("Check STRONGROOM_DATABASE_URL and that the database server is running."),
+            )
+        ]
+    return []
+
+
 def check_storage_writable(ctx: Context) -> list[Finding]:
     """Write, read back and delete a small probe file through the configured storage."""
     from strongroom.storage import get_storage
@@ -260,6 +278,8 @@ def check_storage_writable(ctx: Context) -> list[Finding]:
     storage = get_storage()
     path = f"doctor/write-check-{secrets.token_hex(8)}"
     problem = ""
+    if check_database(ctx):
+        return []  # publishing waits for a database commit: reported as the database's
     try:
         storage.prepare()
         storage.save(path, b"strongroom check\n")  # outside a transaction: at once
@@ -297,6 +317,7 @@ CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_smtp_tls,
     check_outbox_nodes,
     check_redis_nodes,
+    check_database,
     check_storage_writable,
 ]
 

@@ -182,3 +182,26 @@ def test_text_access_line_carries_the_id_before_the_pid(log_file) -> None:
     _call(AccessLog(RequestIds(app), fd), _environ(HTTP_X_REQUEST_ID="edge-77"))
     (line,) = path.read_text().splitlines()
     assert line.endswith(f'"-" rid=<edge-77> pid=<{os.getpid()}>')
+
+
+def test_workers_forked_from_one_parent_never_share_ids() -> None:
+    """gunicorn forks its workers after the parent imported this module: each child must
+    draw its own random half, or two workers would hand out the same ids."""
+    from strongroom.web.requestid import new_request_id
+
+    parent = {new_request_id() for _ in range(3)}
+    children = []
+    for _ in range(2):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report three ids and leave at once
+            os.write(write_end, " ".join(new_request_id() for _ in range(3)).encode())
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end) as pipe:
+            children.append(set(pipe.read().split()))
+        os.waitpid(pid, 0)
+    first, second = children
+    assert len(parent | first | second) == 9
+    prefixes = {i[:16] for i in parent}, {i[:16] for i in first}, {i[:16] for i in second}
+    assert all(len(p) == 1 for p in prefixes) and len(set.union(*prefixes)) == 3

@@ -11,6 +11,7 @@ context variable for the request's duration, where the logging filter below read
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import os
 import re
@@ -25,9 +26,27 @@ current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", defa
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def new_request_id() -> str:
-    """A fresh random id (128 bits, hex)."""
-    return os.urandom(16).hex()
+class _Ids:
+    """Fresh ids: 64 random bits per process, then a counter (32 hex digits in all).
+
+    Unique across processes and cheaper than reading 16 random bytes per request (a system
+    call: it doubled the cost of this middleware). Ids are labels, not secrets. A forked
+    worker draws its own random half, so workers forked from one parent never collide.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+new_request_id = _Ids()
+os.register_at_fork(after_in_child=new_request_id.reseed)
 
 
 def request_id_for(incoming: str | None) -> str:
