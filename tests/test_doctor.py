@@ -95,6 +95,14 @@ TABLE = [
         [],
         0,
     ),
+    ("a value settings.py refuses", [], {"STRONGROOM_LOG_FORMAT": "xml"}, ["error: [settings]"], 1),
+    (
+        "PostgreSQL without a secret key",
+        [],
+        {"STRONGROOM_DATABASE_URL": "postgresql://nobody@127.0.0.1:{closed}/none"},
+        ["error: [settings]"],
+        1,
+    ),
     (
         "database that cannot be reached",
         [],

@@ -129,7 +129,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     # What `serve --host --port` would derive, so the findings are the ones it would log.
     os.environ.update(serve_environment(os.environ, args.host, args.port))
-    _setup(args.data_dir)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _setup(args.data_dir)
+    except (ValueError, ImproperlyConfigured) as exc:  # settings.py refused a value
+        print(f"error: [settings] {exc}\n  fix: correct that variable; nothing else was checked.")
+        return 1
     from strongroom import doctor
 
     findings = doctor.run_checks(doctor.Context(bind_host=args.host))
