@@ -1,5 +1,5 @@
-"""The ``strongroom`` command: serve, migrate, repair, createadmin, user, token, critical,
-project, audit (in events/commands.py)."""
+"""The ``strongroom`` command: serve, check, migrate, repair, createadmin, user, token,
+critical, project, audit (in events/commands.py)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_repair(repair_files(at_start=True))
     except StorageUnavailable as exc:
         raise SystemExit(f"error: the file storage cannot be reached: {exc}") from None
+    from strongroom import doctor
+
+    # The config doctor's findings go to the log; serving goes on (`strongroom check`
+    # is what stops a deploy).
+    doctor.log_findings(doctor.run_checks(doctor.Context(bind_host=args.host)))
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     host = args.host
     shown = f"[{host}]" if ":" in host else host
@@ -121,6 +126,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     run = serve_granian if args.server == "granian" else serve_gunicorn
     run(host=host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print every unsafe or inconsistent setting with its fix; 1 if any is an error."""
+    from strongroom.web.hosts import serve_environment
+
+    # What `serve --host --port` would derive, so the findings are the ones it would log.
+    os.environ.update(serve_environment(os.environ, args.host, args.port))
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _setup(args.data_dir)
+    except (ValueError, ImproperlyConfigured) as exc:  # settings.py refused a value
+        print(f"error: [settings] {exc}\n  fix: correct that variable; nothing else was checked.")
+        return 1
+    from strongroom import doctor
+
+    findings = doctor.run_checks(doctor.Context(bind_host=args.host))
+    for finding in findings:
+        print(finding)
+    errors = sum(1 for f in findings if f.severity == doctor.ERROR)
+    if not findings:
+        print("No problems found in the configuration.")
+    else:
+        print(f"{errors} error(s), {len(findings) - errors} warning(s).")
+    return 1 if errors else 0
 
 
 def _print_repair(repaired: Any) -> None:
@@ -291,6 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the HTTP server (default: %(default)s; see docs/decisions/0002-app-server.md)",
     )
     serve.set_defaults(func=cmd_serve)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="check the configuration for unsafe or inconsistent settings (exit 1 on errors)",
+    )
+    check.add_argument("--host", default="127.0.0.1", help="the address serve binds")
+    check.add_argument("--port", type=int, default=8000)
+    check.set_defaults(func=cmd_check)
 
     migrate = commands.add_parser("migrate", parents=[common], help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)

@@ -24,6 +24,8 @@ def granian_worker() -> Any:
     import signal
     from multiprocessing import util
 
+    from django.conf import settings
+
     from strongroom.web.accesslog import AccessLog
     from strongroom.wsgi import application
 
@@ -35,7 +37,7 @@ def granian_worker() -> Any:
     # process alone never did). So the worker leaves SIGINT blocked (its threads,
     # created after this, inherit the mask) and stops on the SIGTERM from its parent.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    return AccessLog(application)
+    return AccessLog(application, log_format=settings.LOG_FORMAT)
 
 
 def serve_granian(*, host: str, port: int, workers: int, threads: int) -> None:
@@ -69,10 +71,12 @@ def _gunicorn_app(options: dict[str, Any]) -> Any:
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
+            from django.conf import settings
+
             from strongroom.web.accesslog import AccessLog
             from strongroom.wsgi import application
 
-            return AccessLog(application)
+            return AccessLog(application, log_format=settings.LOG_FORMAT)
 
     return _Gunicorn()
 

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 from django.utils.translation import gettext_lazy as _
 
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
+from strongroom.web.logformat import logging_config
 
 
 def _env(name: str, default: str = "") -> str:
@@ -79,6 +80,9 @@ if not SECRET_KEY:
             "STRONGROOM_DATABASE_URL is used"
         )
     SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
+    SECRET_KEY_FILE: Path | None = DATA_DIR / "secret_key"
+else:
+    SECRET_KEY_FILE = None
 # Previous secret keys, newest first, separated by commas or spaces: after a rotation they
 # keep sessions, signed links, API tokens, TOTP secrets and the audit chain verifiable,
 # while everything new is made with SECRET_KEY (see strongroom/keys.py, docs/deployment.md).
@@ -95,6 +99,14 @@ BASE_URL = (_env("BASE_URL", "").strip() or derive_base_url()).rstrip("/")
 # Requests naming any other host (Host, X-Forwarded-Host, an absolute request line) get
 # 400 before a view runs (web.hosts). Derived like BASE_URL when unset.
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", derive_allowed_hosts(DEFAULT_HOST, BASE_URL))
+# Whether the operator set them (`strongroom serve` derives missing ones and lists those in
+# STRONGROOM_DERIVED); the config doctor (strongroom.doctor) warns about derived ones.
+_DERIVED = _env_list("DERIVED", [])
+BASE_URL_CONFIGURED = bool(_env("BASE_URL").strip()) and "BASE_URL" not in _DERIVED
+ALLOWED_HOSTS_CONFIGURED = bool(_env("ALLOWED_HOSTS").strip()) and "ALLOWED_HOSTS" not in _DERIVED
+# How many app servers serve this index (one database, one storage). The config doctor uses
+# it: several nodes need Redis, a shared secret key and real email.
+NODES = _env_int("NODES", 1)
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -342,7 +354,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- HTTP hardening ------------------------------------------------------------------
 
-if _env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = _env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
@@ -393,23 +406,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"outage": {"()": "strongroom.web.outage.OutageLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "strongroom": {"handlers": ["console"], "level": _env("LOG_LEVEL", "INFO")},
-        # Outages get one line from strongroom.outage instead of a traceback per request.
-        "django.request": {
-            "handlers": ["console"],
-            "level": "ERROR",
-            "filters": ["outage"],
-            "propagate": False,
-        },
-    },
-}
+# "text" (default) or "json": one JSON object per line for the access log (web.accesslog)
+# and the application log (web.logformat). Every line carries the request id.
+LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ValueError("STRONGROOM_LOG_FORMAT must be text or json")
+LOGGING = logging_config(LOG_FORMAT, _env("LOG_LEVEL", "INFO"))
 
 # --- packages ---------------------------------------------------------------------------
 

@@ -143,9 +143,12 @@ def test_a_change_is_visible_on_the_very_next_request(client, published):
 
 
 def test_the_served_application_is_the_fast_path():
+    from strongroom.web.requestid import RequestIds
     from strongroom.wsgi import application
 
-    assert isinstance(application, SimpleFastPath)
+    # Request ids outermost (so the fast path's answers carry one too), then the fast path.
+    assert isinstance(application, RequestIds)
+    assert isinstance(application.app, SimpleFastPath)
 
 
 def test_the_raw_index_state_query_matches_the_orm(client, user):

@@ -14,7 +14,8 @@ from strongroom.web.accesslog import AccessLog
 LINE = re.compile(
     r"^(?P<addr>\S+) - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<size>\S+) '
-    r'"(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)" pid=<(?P<pid>\d+)>$'
+    r'"(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)" '
+    r"rid=<(?P<rid>[^>\s]+)> pid=<(?P<pid>\d+)>$"
 )
 
 

@@ -175,7 +175,9 @@ def test_configured_base_url_and_hosts_win_and_the_base_host_is_allowed():
     assert both == {
         "STRONGROOM_BASE_URL": "https://a.example",
         "STRONGROOM_ALLOWED_HOSTS": "a.example",
+        "STRONGROOM_DERIVED": "",
     }
+    assert env["STRONGROOM_DERIVED"] == "ALLOWED_HOSTS"
 
 
 def test_defaults_without_serve_are_safe():

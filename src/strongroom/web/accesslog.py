@@ -1,8 +1,19 @@
 """The access log: one line per request, written straight to a file descriptor.
 
-The line is the NCSA "combined" format gunicorn writes, followed by the worker's pid::
+The line is the NCSA "combined" format gunicorn writes, followed by the request id and the
+worker's pid::
 
-    127.0.0.1 - - [21/Nov/2026:13:19:53 +0000] "GET /simple/ HTTP/1.1" 200 715 "-" "pip" pid=<42>
+    127.0.0.1 - - [21/Nov/2026:13:19:53 +0000] "GET /simple/ HTTP/1.1" 200 715 "-" "pip" \
+    rid=<9f2c0d...> pid=<42>
+
+(one line; the request id, then the pid.)
+
+With ``STRONGROOM_LOG_FORMAT=json`` each line is one JSON object instead (same fields, named;
+``ensure_ascii`` escapes every control character, so no value can split a line)::
+
+    {"time": "2026-11-21T13:19:53+00:00", "log": "access", "remote_addr": "127.0.0.1", ...}
+
+The request id is web.requestid's (also in the ``X-Request-ID`` response header).
 
 One ``os.write`` per line, no ``logging`` record: on the simple API the logging module
 cost more than answering the request (bench/, docs/decisions/0002-app-server.md). Lines
@@ -12,11 +23,15 @@ from several workers never interleave inside a line (one write each, well under
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+
+from strongroom.web.requestid import ENVIRON_KEY
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -47,9 +62,10 @@ def _field(value: str | None) -> str:
 class AccessLog:
     """WSGI middleware writing the access-log line when the response is complete."""
 
-    def __init__(self, app: WSGIApp, fd: int = 1):
+    def __init__(self, app: WSGIApp, fd: int = 1, *, log_format: str = "text"):
         self.app = app
         self.fd = fd
+        self.json_lines = log_format == "json"
         self._second = -1
         self._stamp = ""
 
@@ -76,6 +92,18 @@ class AccessLog:
 
     def write(self, environ: dict[str, Any], status: str, size: str) -> None:
         now = int(time.time())
+        if self.json_lines:
+            line = self._json_line(environ, status, size, now)
+        else:
+            line = self._text_line(environ, status, size, now)
+        data = line.encode("utf-8", "backslashreplace")
+        try:
+            while data:
+                data = data[os.write(self.fd, data) :]
+        except OSError:
+            pass  # a closed or full log must not fail the request
+
+    def _text_line(self, environ: dict[str, Any], status: str, size: str, now: int) -> str:
         if now != self._second:
             self._stamp = time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(now))
             self._second = now
@@ -85,18 +113,38 @@ class AccessLog:
             path = f"{path}?{_uri_part(query)}"
         method = _field(environ.get("REQUEST_METHOD"))
         protocol = _field(environ.get("SERVER_PROTOCOL"))
-        line = (
+        # The id is well-formed by construction (web.requestid): no quoting needed.
+        return (
             f"{environ.get('REMOTE_ADDR') or '-'} - - {self._stamp} "
             f'"{method} {path} {protocol}" {status} {size} '
             f'"{_field(environ.get("HTTP_REFERER"))}" '
-            f'"{_field(environ.get("HTTP_USER_AGENT"))}" pid=<{os.getpid()}>\n'
+            f'"{_field(environ.get("HTTP_USER_AGENT"))}" '
+            f"rid=<{environ.get(ENVIRON_KEY) or '-'}> pid=<{os.getpid()}>\n"
         )
-        data = line.encode("utf-8", "backslashreplace")
-        try:
-            while data:
-                data = data[os.write(self.fd, data) :]
-        except OSError:
-            pass  # a closed or full log must not fail the request
+
+    def _json_line(self, environ: dict[str, Any], status: str, size: str, now: int) -> str:
+        if now != self._second:
+            self._stamp = datetime.fromtimestamp(now).astimezone().isoformat()
+            self._second = now
+        # WSGI strings are bytes decoded as latin-1: give the path back as the UTF-8 text
+        # it was sent as, undecodable bytes escaped.
+        raw_path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
+        record = {
+            "time": self._stamp,
+            "log": "access",
+            "remote_addr": environ.get("REMOTE_ADDR") or None,
+            "method": environ.get("REQUEST_METHOD"),
+            "path": raw_path.decode("utf-8", "backslashreplace"),
+            "query": environ.get("QUERY_STRING") or None,
+            "protocol": environ.get("SERVER_PROTOCOL"),
+            "status": int(status) if status.isdigit() else None,
+            "size": int(size) if size.isdigit() else None,
+            "referer": environ.get("HTTP_REFERER"),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+            "request_id": environ.get(ENVIRON_KEY),
+            "pid": os.getpid(),
+        }
+        return json.dumps(record, separators=(",", ":")) + "\n"
 
 
 class _Logged:

@@ -113,7 +113,18 @@ def serve_environment(environ: Mapping[str, str], host: str, port: int) -> dict[
     allowed = environ.get("STRONGROOM_ALLOWED_HOSTS", "").strip() or ",".join(
         derive_allowed_hosts(host, base_url)
     )
-    return {"STRONGROOM_BASE_URL": base_url.rstrip("/"), "STRONGROOM_ALLOWED_HOSTS": allowed}
+    # Which of the two were derived here, not given: the config doctor tells them apart.
+    derived = [
+        name
+        for name in ("BASE_URL", "ALLOWED_HOSTS")
+        if not environ.get(f"STRONGROOM_{name}", "").strip()
+        or name in environ.get("STRONGROOM_DERIVED", "").split(",")
+    ]
+    return {
+        "STRONGROOM_BASE_URL": base_url.rstrip("/"),
+        "STRONGROOM_ALLOWED_HOSTS": allowed,
+        "STRONGROOM_DERIVED": ",".join(derived),
+    }
 
 
 # --- checking requests --------------------------------------------------------------------
