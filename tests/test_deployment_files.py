@@ -370,3 +370,33 @@ def test_deployment_guide_walks_through_each_file() -> None:
         "tests/fixtures/previous-release",
     ):
         assert mentioned in guide, mentioned  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_dockerfile_health_check_command_probes_a_running_server(tmp_path: Path) -> None:
+    """The HEALTHCHECK's own command, run against a real server on its public host name."""
+    from tests.e2e.server import start_server
+
+    healthcheck = next(a for i, a in dockerfile_instructions((REPO / "Dockerfile").read_text())
+                       if i == "HEALTHCHECK")  # fmt: skip
+    command = json.loads(healthcheck[healthcheck.index("CMD") + 3 :])
+    base_url = "http://pypi.example.test:8080"
+    server = start_server(
+        tmp_path / "data", workers=1, embedded=True, extra_env={"STRONGROOM_BASE_URL": base_url}
+    )
+    port = server.log_text().split("Listening on 127.0.0.1:")[1].split(";")[0]
+    probe = [part.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for part in command]
+    probe[0] = sys.executable
+    env = cli_env(STRONGROOM_BASE_URL=base_url)
+    try:
+        answered = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
+        statuses = re.findall(r'"GET /_/health/live HTTP/1\.\d" (\d{3})', server.log_text())
+    finally:
+        server.close()
+    # The probe reached the server under the public host name (an unknown host gets 400).
+    assert statuses and statuses[-1] != "400", server.log_text()[-2000:]
+    stopped = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
+    assert stopped.returncode != 0, "a stopped server must make the container unhealthy"
+    if statuses[-1] == "404":
+        pytest.skip("/_/health/live is added by the health branch of issue 19, not merged here")
+    assert statuses[-1] == "200" and answered.returncode == 0, answered.stderr
