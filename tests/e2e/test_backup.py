@@ -130,6 +130,8 @@ def test_a_backup_taken_under_load_restores_the_index_as_it_was_at_its_serial(
     restored = run_cli("restore", "--from", str(backup_dir), data_dir=restored_dir)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert f"at serial {serial}" in restored.stdout
+    again = run_cli("restore", "--from", str(backup_dir), data_dir=restored_dir)
+    assert again.returncode == 1 and "is not empty" in again.stderr  # never over a data dir
     audit = run_cli("audit", "verify", data_dir=restored_dir)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     check = run_cli("verify-storage", "--hashes", data_dir=restored_dir)
@@ -157,3 +159,33 @@ def test_a_backup_taken_under_load_restores_the_index_as_it_was_at_its_serial(
             "after_restore-1.0-py3-none-any.whl",
             "before_backup-1.0-py3-none-any.whl",
         ]
+
+
+def test_verify_storage_names_a_missing_file_and_a_planted_one(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data") as server:
+        server.create_user("owner", "owner@example.org", PASSWORD)
+        _upload(server, server.create_token("owner", "ci"), "checked", "1.0")
+        env = server.env
+        fine = run_cli("verify-storage", "--hashes", data_dir=server.data_dir, env=env)
+        assert fine.returncode == 0, fine.stdout + fine.stderr
+        assert "2 object(s) expected, 2 in storage: 0 missing" in fine.stdout
+        (wheel,) = server.execute_sql("SELECT path FROM packages_file")[0]
+        server.django(
+            f"""
+            from strongroom.storage import get_storage
+            from strongroom.storage.s3 import S3Storage
+            from django.conf import settings
+            from pathlib import Path
+            storage = get_storage()
+            if isinstance(storage, S3Storage):
+                storage.backend.bucket.Object(storage.key("{wheel}")).delete()
+                storage.backend.bucket.put_object(Key=storage.key("planted.whl"), Body=b"x")
+            else:
+                (Path(settings.FILES_DIR) / "{wheel}").unlink()
+                (Path(settings.FILES_DIR) / "planted.whl").write_bytes(b"x")
+            """
+        )
+        broken = run_cli("verify-storage", data_dir=server.data_dir, env=env)
+        assert broken.returncode == 1
+        assert f"missing from storage: {wheel}" in broken.stdout
+        assert "no row references: planted.whl" in broken.stdout
