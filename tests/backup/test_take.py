@@ -3,6 +3,7 @@ are removed while it runs; nothing that looks like a backup when it fails."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_a_file_missing_for_good_fails_and_leaves_nothing(
 ):
     monkeypatch.setattr(take.time, "sleep", lambda seconds: None)
     remove_raw(two_files[0].path)
-    with pytest.raises(BackupError, match="not in storage, e.g. " + two_files[0].path):
+    with pytest.raises(BackupError, match=re.escape("not in storage, e.g. " + two_files[0].path)):
         take.take_backup(tmp_path / "out" / "backup")
     assert list((tmp_path / "out").iterdir()) == []  # no partial backup beside it either
 
@@ -117,3 +118,9 @@ def test_a_backup_never_writes_into_a_folder_in_use(live_database, two_files, tm
     with pytest.raises(BackupError, match="not an empty folder"):
         take.take_backup(tmp_path / "backup")
     assert [p.name for p in (tmp_path / "backup").iterdir()] == ["keep.txt"]
+
+
+def test_a_postgresql_index_is_pointed_to_pg_dump(settings, monkeypatch):
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.postgresql")
+    with pytest.raises(BackupError, match=r"pg_dump and bucket sync steps of docs/deployment\.md"):
+        take.database_path()
