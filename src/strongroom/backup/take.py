@@ -62,7 +62,11 @@ def database_path() -> Path:
 def snapshot_database(source: Path, target: Path) -> None:
     """Copy the live database to ``target`` in one step of the online backup API."""
     target.unlink(missing_ok=True)
-    live = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    if not source.is_file():
+        raise BackupError(f"there is no database at {source}: is --data-dir right?")
+    # Not read-only: a WAL database whose server has stopped has no shared-memory file,
+    # and only a connection that may create it can read it. Nothing is written.
+    live = sqlite3.connect(source, timeout=30)
     try:
         copy = sqlite3.connect(target)
         try:
@@ -75,7 +79,7 @@ def snapshot_database(source: Path, target: Path) -> None:
 
 def referenced_objects(snapshot: Path) -> tuple[int, list[Referenced]]:
     """The snapshot's index serial and every object its file rows reference."""
-    db = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    db = sqlite3.connect(snapshot)
     try:
         serial_row = db.execute("SELECT MAX(value) FROM packages_indexserial").fetchone()
         rows = db.execute(
