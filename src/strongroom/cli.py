@@ -1,5 +1,6 @@
 """The ``strongroom`` command: serve, check, migrate, repair, createadmin, user, token,
-critical, project, audit (in events/commands.py)."""
+critical, project, audit (in events/commands.py), backup, restore, verify-storage (in
+backup/)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from strongroom.backup.commands import add_backup_commands
 from strongroom.clistart import DEFAULT_DATA_DIR
 from strongroom.clistart import migrate as _migrate
 from strongroom.clistart import setup as _setup
@@ -401,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     allow_name.add_argument("--by", required=True, help="the staff account doing it")
     allow_name.set_defaults(func=cmd_project_allow_name)
     add_audit_commands(commands, common)
+    add_backup_commands(commands, common)
     return parser
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 import errno
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -106,6 +107,20 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def delete(self, path: str) -> None:
         """Remove ``path`` once the current transaction commits (at once outside one)."""
+
+    @abc.abstractmethod
+    def list_paths(self) -> Iterator[tuple[str, int]]:
+        """Every published object as (path, size in bytes), staged copies excluded."""
+
+    def copy_to(self, path: str, destination: Path) -> None:
+        """Write ``path``'s bytes to the local file ``destination`` (a new file; a hard link
+        where the backend can); raises FileNotFoundError when absent."""
+        handle = self.open(path)
+        try:
+            with destination.open("xb") as out:
+                shutil.copyfileobj(handle, out, 1024 * 1024)
+        finally:
+            handle.close()
 
     @abc.abstractmethod
     def url(self, path: str) -> str:

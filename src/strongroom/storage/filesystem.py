@@ -13,7 +13,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -181,6 +181,31 @@ class FilesystemStorage(Storage):
                 parent = parent.parent
 
         transaction.on_commit(remove)
+
+    def list_paths(self) -> Iterator[tuple[str, int]]:
+        if not self.root.is_dir():
+            return
+        for directory, folders, names in os.walk(self.root):
+            here = Path(directory)
+            if here == self.root:
+                folders[:] = [name for name in folders if name != ".staging"]
+            for name in names:
+                entry = here / name
+                try:
+                    size = entry.stat().st_size
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+                yield entry.relative_to(self.root).as_posix(), size
+
+    def copy_to(self, path: str, destination: Path) -> None:
+        source = self._full(path)
+        try:
+            # Published files are never rewritten in place, so a link is a faithful copy.
+            os.link(source, destination)
+        except FileNotFoundError:
+            raise
+        except OSError:  # another filesystem, or links not allowed
+            shutil.copyfile(source, destination)
 
     def url(self, path: str) -> str:
         return f"{self.url_prefix}{path}"

@@ -19,7 +19,7 @@ import io
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
@@ -310,6 +310,16 @@ class S3Storage(Storage):
                 log.error("could not delete %s: %s", key, exc)
 
         transaction.on_commit(remove)
+
+    def list_paths(self) -> Iterator[tuple[str, int]]:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        staging = self.key(".staging") + "/"
+        try:
+            for summary in self.backend.bucket.objects.filter(Prefix=prefix):
+                if not summary.key.startswith(staging):
+                    yield summary.key.removeprefix(prefix), int(summary.size)
+        except (BotoCoreError, ClientError) as exc:
+            raise _unavailable(exc) from exc
 
     def url(self, path: str) -> str:
         if settings.DOWNLOADS == "cdn":
