@@ -118,6 +118,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # An unknown host name gets 400 before anything else runs.
     "strongroom.web.hosts.AllowedHostsMiddleware",
+    # /_/health/live and /_/health/ready (any Host), answered before anything else runs.
+    "strongroom.ops.middleware.HealthProbeMiddleware",
     "strongroom.index.middleware.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "strongroom.web.middleware.SecurityHeadersMiddleware",
