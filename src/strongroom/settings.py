@@ -487,3 +487,9 @@ CRITICAL_WINDOW_DAYS = _env_int("CRITICAL_WINDOW_DAYS", 180)
 # first, and when the worker stops (index.counting).
 DOWNLOAD_FLUSH_EVERY = _env_int("DOWNLOAD_FLUSH_EVERY", 1000)
 DOWNLOAD_FLUSH_SECONDS = _env_int("DOWNLOAD_FLUSH_SECONDS", 60)
+
+# --- metrics ------------------------------------------------------------------------------
+
+# The bearer token a Prometheus scraper presents for /_/metrics (Authorization: Bearer ...).
+# Unset, /_/metrics answers 404: the metrics are off (docs/deployment.md#metrics).
+METRICS_TOKEN = _env("METRICS_TOKEN", "")

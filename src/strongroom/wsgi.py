@@ -6,6 +6,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "strongroom.settings")
 _django = get_wsgi_application()
 
 from strongroom.index.fastwsgi import SimpleFastPath  # noqa: E402 - needs django.setup()
+from strongroom.ops.metrics import RequestMetrics  # noqa: E402
 
 # /simple/ and /simple/<name>/ answered before Django's handler; everything else is Django.
-application = SimpleFastPath(_django)
+# Every request, the fast path's too, is counted and timed (ops.metrics).
+application = RequestMetrics(SimpleFastPath(_django))

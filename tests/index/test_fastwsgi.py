@@ -143,9 +143,12 @@ def test_a_change_is_visible_on_the_very_next_request(client, published):
 
 
 def test_the_served_application_is_the_fast_path():
+    from strongroom.ops.metrics import RequestMetrics
     from strongroom.wsgi import application
 
-    assert isinstance(application, SimpleFastPath)
+    # Measured (ops.metrics), then the fast path in front of Django.
+    assert isinstance(application, RequestMetrics)
+    assert isinstance(application.app, SimpleFastPath)
 
 
 def test_the_raw_index_state_query_matches_the_orm(client, user):
