@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.update(serve_environment(os.environ, args.host, args.port))
     # Before anything imports prometheus-client: every worker then writes its samples to
     # files the metrics view sums (ops.metrics).
-    from strongroom.ops.metrics import prepare_multiprocess_dir
+    from strongroom.ops.multiproc import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(Path(args.data_dir).expanduser().resolve())
     _setup(args.data_dir)

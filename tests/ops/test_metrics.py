@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from io import BytesIO
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
@@ -18,6 +20,7 @@ from strongroom.mfa import secrets_box
 from strongroom.mfa.models import TOTPDevice
 from strongroom.ops import metrics
 from tests.distributions import post_upload, upload_form
+from tests.e2e.server import cli_env
 from tests.factories import PASSWORD, UserFactory
 
 TOKEN = "s3cret-metrics-token-0123456789"
@@ -265,3 +268,46 @@ def test_every_metric_the_grafana_dashboard_queries_exists():
         assert names, expr
         unknown = names - known
         assert not unknown, f"{expr} queries {unknown}"
+
+
+def _in_fresh_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={k: v for k, v in cli_env().items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+    )
+
+
+def test_serve_empties_the_metrics_folder_of_an_earlier_run(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_4242.db").write_bytes(b"stale samples")
+    (folder / "README").write_text("kept")
+    code = (
+        "from pathlib import Path; import os\n"
+        "from strongroom.ops.multiproc import prepare_multiprocess_dir\n"
+        f"prepare_multiprocess_dir(Path({str(tmp_path)!r}))\n"
+        "from prometheus_client import Counter\n"
+        "Counter('probe', 'p').inc()\n"
+        "print(os.environ['PROMETHEUS_MULTIPROC_DIR'])\n"
+    )
+    result = _in_fresh_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(folder)
+    files = sorted(p.name for p in folder.iterdir())
+    assert "counter_4242.db" not in files and "README" in files
+    assert any(name.startswith("counter_") for name in files)  # the new process's samples
+
+
+def test_a_multiprocess_folder_set_too_late_is_an_error_not_silent_loss(tmp_path):
+    code = (
+        "import prometheus_client\nfrom pathlib import Path\n"
+        "from strongroom.ops.multiproc import prepare_multiprocess_dir\n"
+        f"prepare_multiprocess_dir(Path({str(tmp_path)!r}))\n"
+    )
+    result = _in_fresh_python(code)
+    assert result.returncode != 0
+    assert "imported before" in result.stderr

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -137,19 +136,6 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-def prepare_multiprocess_dir(data_dir: Path) -> Path:
-    """Point prometheus-client's multiprocess mode at an empty ``metrics/`` folder under
-    ``data_dir`` (``strongroom serve`` calls this before Django starts and before any
-    worker runs): the samples of workers from an earlier run are gone, and every worker
-    of this run writes its own files there."""
-    folder = data_dir / "metrics"
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.db"):
-        stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    return folder
 
 
 def worker_exited(pid: int) -> None:
