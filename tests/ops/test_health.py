@@ -28,7 +28,7 @@ def _body(response) -> dict:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("host", ["10.0.0.7", "evil.example", "[fe80::1]:8000"])
-def test_probes_answer_whatever_host_a_load_balancer_sends(db, files_dir, host):
+def test_probes_answer_whatever_host_a_load_balancer_sends(db, files_dir, settings, host):
     client = Client(HTTP_HOST=host)
     live = client.get(LIVE)
     assert live.status_code == 200
@@ -36,7 +36,8 @@ def test_probes_answer_whatever_host_a_load_balancer_sends(db, files_dir, host):
     ready = client.get(READY)
     assert ready.status_code == 200, ready.content
     assert _body(ready)["failed"] == []
-    assert set(_body(ready)["checks"]) == {"database", "migrations", "storage"}
+    expected = {"database", "migrations", "storage"} | ({"redis"} if settings.REDIS_URL else set())
+    assert set(_body(ready)["checks"]) == expected
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,7 @@ def test_probes_are_never_cached(db, files_dir):
 
 
 def test_readiness_costs_one_query(db, files_dir, django_assert_num_queries):
+    """One query whatever else is checked (Redis is a PING, storage a look-up)."""
     client = Client()
     client.get(READY)  # the first probe of a process reads the migration files
     with django_assert_num_queries(1):
@@ -71,6 +73,9 @@ def test_a_probe_refuses_other_methods(db):
 
 
 def test_missing_files_directory_fails_storage_and_says_only_that(db, settings, tmp_path):
+    if settings.S3_BUCKET:
+        pytest.skip("the files are in S3 on this pass")
+    settings.REDIS_URL = ""
     settings.FILES_DIR = tmp_path / "never-created"
     reset_storage()
     response = Client().get(READY)
@@ -83,7 +88,9 @@ def test_missing_files_directory_fails_storage_and_says_only_that(db, settings, 
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
-def test_read_only_files_directory_fails_storage(db, files_dir):
+def test_read_only_files_directory_fails_storage(db, files_dir, settings):
+    if settings.S3_BUCKET:
+        pytest.skip("the files are in S3 on this pass")
     files_dir.chmod(0o500)
     try:
         response = Client().get(READY)
@@ -104,6 +111,7 @@ def test_an_unapplied_migration_fails_readiness(db, files_dir):
     response = Client().get(READY)
     assert response.status_code == 503
     assert _body(response)["failed"] == ["migrations"]
+    assert _body(response)["checks"]["database"] == "ok"
 
 
 def _closed_port() -> int:
@@ -142,3 +150,18 @@ def test_reachable_redis_is_checked_and_passes(db, files_dir, settings):
     response = Client().get(READY)
     assert response.status_code == 200, response.content
     assert _body(response)["checks"]["redis"] == "ok"
+
+
+def test_unreachable_object_storage_fails_readiness_naming_storage(db, settings):
+    settings.FILE_STORAGE_BACKEND = "strongroom.storage.s3.S3Storage"
+    settings.S3_BUCKET = "files"
+    settings.S3_PREFIX = ""
+    settings.S3_ENDPOINT_URL = f"http://127.0.0.1:{_closed_port()}"
+    settings.S3_ACCESS_KEY_ID = "key"
+    settings.S3_SECRET_ACCESS_KEY = "secret"
+    settings.REDIS_URL = ""
+    reset_storage()
+    response = Client().get(READY)
+    assert response.status_code == 503
+    assert _body(response)["failed"] == ["storage"]
+    assert _body(response)["checks"]["database"] == "ok"
