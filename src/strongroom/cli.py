@@ -88,6 +88,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Before Django reads its settings; the workers inherit the environment.
     os.environ.update(serve_environment(os.environ, args.host, args.port))
+    # Before anything imports prometheus-client: every worker then writes its samples to
+    # files the metrics view sums (ops.metrics).
+    from strongroom.ops.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(Path(args.data_dir).expanduser().resolve())
     _setup(args.data_dir)
     _migrate()
     from django.conf import settings

@@ -117,6 +117,12 @@ def _worker_exit(server: Any, worker: Any) -> None:
     _flush_downloads()
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    from strongroom.ops.metrics import worker_exited
+
+    worker_exited(worker.pid)
+
+
 def serve_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     """Run on gunicorn until SIGINT/SIGTERM; in-flight requests finish and it exits."""
     _gunicorn_app(
@@ -139,5 +145,7 @@ def serve_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             # A worker stopping gracefully writes the downloads it counted (index.counting).
             "worker_int": _worker_int,
             "worker_exit": _worker_exit,
+            # The main process forgets a dead worker's live gauges (ops.metrics).
+            "child_exit": _child_exit,
         }
     ).run()

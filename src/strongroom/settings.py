@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "strongroom.web.hosts.AllowedHostsMiddleware",
     # A NUL in the path, query or cookies gets 400 before any lookup (PostgreSQL refuses it).
     "strongroom.web.middleware.NulCharacterMiddleware",
+    # /_/health/live and /_/health/ready (any Host), answered before anything else runs.
+    "strongroom.ops.middleware.HealthProbeMiddleware",
     "strongroom.index.middleware.PublicCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "strongroom.web.middleware.SecurityHeadersMiddleware",
@@ -489,3 +491,9 @@ CRITICAL_WINDOW_DAYS = _env_int("CRITICAL_WINDOW_DAYS", 180)
 # first, and when the worker stops (index.counting).
 DOWNLOAD_FLUSH_EVERY = _env_int("DOWNLOAD_FLUSH_EVERY", 1000)
 DOWNLOAD_FLUSH_SECONDS = _env_int("DOWNLOAD_FLUSH_SECONDS", 60)
+
+# --- metrics ------------------------------------------------------------------------------
+
+# The bearer token a Prometheus scraper presents for /_/metrics (Authorization: Bearer ...).
+# Unset, /_/metrics answers 404: the metrics are off (docs/deployment.md#metrics).
+METRICS_TOKEN = _env("METRICS_TOKEN", "")

@@ -17,6 +17,7 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
     path(f"{settings.ADMIN_PATH}/", admin.site.urls),
+    path("", include("strongroom.ops.urls")),
     path("", include("strongroom.accounts.urls")),
     path("", include("strongroom.events.urls")),
     path("", include("strongroom.mfa.urls")),

@@ -143,11 +143,15 @@ def test_a_change_is_visible_on_the_very_next_request(client, published):
 
 
 def test_the_served_application_is_the_fast_path():
+    from strongroom.ops.metrics import RequestMetrics
     from strongroom.web.requestid import RequestIds
     from strongroom.wsgi import application
 
-    # Request ids outermost (so the fast path's answers carry one too), then the fast path.
+    # Request ids outermost (so every answer carries one), then measured (ops.metrics),
+    # then the fast path in front of Django.
     assert isinstance(application, RequestIds)
+    assert isinstance(application.app, RequestMetrics)
+    application = application.app
     assert isinstance(application.app, SimpleFastPath)
 
 

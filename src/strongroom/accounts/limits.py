@@ -21,6 +21,7 @@ from strongroom.accounts.models import User
 from strongroom.accounts.usernames import normalize_username
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
+from strongroom.ops import metrics
 from strongroom.web.http import client_ip
 
 
@@ -138,7 +139,8 @@ def record_limit_hit(
 ) -> None:
     """A limit was reached: keep a trace for the administrators, once per limit and
     ``key`` (the client's address unless given) in each of the limit's periods, so one
-    address cannot flood the audit chain with refusals."""
+    address cannot flood the audit chain with refusals. The metric counts every hit."""
+    metrics.LIMIT_HITS.labels(limit.scope).inc()
     if not ratelimit.first_refusal(limit, key if key is not None else client_ip(request)):
         return
     with transaction.atomic():
@@ -153,3 +155,15 @@ def record_limit_hit(
                 "once_per_seconds": limit.period,
             },
         )
+
+
+def record_login_failure(
+    request: HttpRequest, user: User | None, *, second_factor: bool = False, **extra: object
+) -> None:
+    """A password (or, with ``second_factor``, a second-factor code) was refused: the
+    audit event and the metric, for every place a sign-in step can fail."""
+    metrics.LOGIN_FAILURES.labels("second_factor" if second_factor else "password").inc()
+    if second_factor:
+        extra["second_factor"] = True
+    with transaction.atomic():
+        record_event(EventTag.ACCOUNT_LOGIN_FAILURE, request=request, user=user, extra=extra)

@@ -27,6 +27,7 @@ from strongroom.accounts.limits import (
     check_login_limits,
     login_key,
     record_limit_hit,
+    record_login_failure,
 )
 from strongroom.accounts.links import check_verification_token, make_verification_token
 from strongroom.accounts.models import Email, SessionRecord, User
@@ -254,16 +255,10 @@ def authenticate_password(request: HttpRequest, login: str, password: str) -> Us
     held = check_login_limits(request, login, user)
     authenticated = auth.authenticate(request, username=login, password=password)
     if authenticated is None:
-        with transaction.atomic():
-            reason = "unknown_user" if user is None else "invalid_password"
-            if user is not None and not user.is_active:
-                reason = "inactive"
-            record_event(
-                EventTag.ACCOUNT_LOGIN_FAILURE,
-                request=request,
-                user=user,
-                extra={"reason": reason, "login_hash": login_key(login)},
-            )
+        reason = "unknown_user" if user is None else "invalid_password"
+        if user is not None and not user.is_active:
+            reason = "inactive"
+        record_login_failure(request, user, reason=reason, login_hash=login_key(login))
         raise AccountError(_("The username or password is not correct."))
     assert isinstance(authenticated, User)
     held.give_back()  # only failures count
@@ -353,13 +348,7 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
     login = user.username
     held = check_login_limits(request, login, user, signed_in=True)
     if not user.check_password(password):
-        with transaction.atomic():
-            record_event(
-                EventTag.ACCOUNT_LOGIN_FAILURE,
-                request=request,
-                user=user,
-                extra={"reason": "invalid_password", "reauthentication": True},
-            )
+        record_login_failure(request, user, reason="invalid_password", reauthentication=True)
         raise AccountError(_("The password is not correct."))
     held.give_back()
     request.session[SESSION_AUTH_AT_KEY] = time.time()
@@ -408,13 +397,7 @@ def change_password(request: HttpRequest, user: User, current: str, new: str) ->
     """
     held = check_login_limits(request, user.username, user, signed_in=True)
     if not user.check_password(current):
-        with transaction.atomic():
-            record_event(
-                EventTag.ACCOUNT_LOGIN_FAILURE,
-                request=request,
-                user=user,
-                extra={"reason": "invalid_password", "password_change": True},
-            )
+        record_login_failure(request, user, reason="invalid_password", password_change=True)
         raise AccountError(_("Your current password is not correct."))
     held.give_back()
     with transaction.atomic():

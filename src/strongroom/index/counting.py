@@ -27,6 +27,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from strongroom.ops import metrics
+
 log = logging.getLogger("strongroom.index")
 
 Key = tuple[str, date]  # (sha256 of the file, UTC day)
@@ -73,6 +75,7 @@ class DownloadCounter:
         self._since_flush = 0
         self._last_flush = clock()
         self._flushing = False
+        self._pending_since: float | None = None  # when the oldest unwritten count came
         self._timer_pid = 0  # the process whose timer thread runs (none after a fork)
 
     def count(self, sha256: str) -> None:
@@ -80,7 +83,10 @@ class DownloadCounter:
         if self._timer_pid != os.getpid():
             self._start_timer()
         day = timezone.now().date()
+        metrics.DOWNLOADS.inc()
         with self._lock:
+            if not self._counts:
+                self._pending_since = self._clock()
             self._counts[(sha256, day)] += 1
             self._since_flush += 1
             due = not self._flushing and (
@@ -106,6 +112,7 @@ class DownloadCounter:
         while self._timer_pid == pid:
             interval = float(settings.DOWNLOAD_FLUSH_SECONDS)
             time.sleep(min(max(interval, 0.05), 1.0))  # a changed setting applies within 1 s
+            metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
             with self._lock:
                 due = (
                     bool(self._counts)
@@ -117,29 +124,43 @@ class DownloadCounter:
             if due:
                 self._flush_in_background()
 
+    def lag(self) -> float:
+        """Seconds since the oldest count not yet written was made (0 when none is)."""
+        with self._lock:
+            since = self._pending_since if self._counts else None
+            return 0.0 if since is None else max(0.0, self._clock() - since)
+
     def pending(self) -> int:
         with self._lock:
             return sum(self._counts.values())
 
-    def _take(self) -> Counter[Key]:
+    def _take(self) -> tuple[Counter[Key], float | None]:
         with self._lock:
             counts, self._counts = self._counts, Counter()
+            since, self._pending_since = self._pending_since, None
             self._since_flush = 0
             self._last_flush = self._clock()
-            return counts
+            return counts, since
 
     def flush(self) -> int:
         """Write what was counted so far; on failure keep it for the next flush."""
-        counts = self._take()
+        counts, since = self._take()
         if not counts:
             return 0
         try:
-            return write_counts(counts)
+            written = write_counts(counts)
         except Exception:
             log.exception("could not write %d download counts; keeping them", len(counts))
             with self._lock:
                 self._counts.update(counts)
+                # The kept counts are as old as they were.
+                if since is not None:
+                    newer = self._pending_since
+                    self._pending_since = since if newer is None else min(since, newer)
+            metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
             return 0
+        metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
+        return written
 
     def flush_and_close(self) -> None:
         """Flush from a thread of its own, then close that thread's connection."""

@@ -60,6 +60,11 @@ class Storage(abc.ABC):
         """Create what the store needs before the first write (``serve`` calls it)."""
         return None
 
+    def check(self) -> None:
+        """One cheap round trip proving the store answers (the readiness probe calls it
+        every second or so); raises :class:`StorageUnavailable` when it does not."""
+        self.exists(".strongroom-health")
+
     @abc.abstractmethod
     def stage(self, path: str, source: Path | bytes) -> None:
         """Copy ``source`` (a local file, which is consumed, or bytes) to a staging place,

@@ -24,6 +24,7 @@ from django.db import transaction
 from strongroom.storage.base import (
     RepairReport,
     Storage,
+    StorageUnavailable,
     is_safe_path,
     storage_error,
 )
@@ -162,6 +163,18 @@ class FilesystemStorage(Storage):
 
     def size(self, path: str) -> int:
         return self._full(path).stat().st_size
+
+    def prepare(self) -> None:
+        """Create the files directory, so the readiness probe finds it before any upload."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc) from exc
+
+    def check(self) -> None:
+        """The files directory exists and this process may write into it."""
+        if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageUnavailable(f"{self.root} is not a writable directory")
 
     def exists(self, path: str) -> bool:
         try:

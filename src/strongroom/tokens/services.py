@@ -20,6 +20,7 @@ from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.keys import Purpose, candidates, current, legacy_candidates
 from strongroom.notify.services import send_security_email
+from strongroom.ops import metrics
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import (
@@ -319,19 +320,24 @@ def identify_token(raw: str) -> PresentedToken:
     For refusing a bad token early (before an upload's body is read). It grants nothing:
     whatever the request then does is authorised by :func:`verify_token`. TokenError says why.
     """
-    token, parsed = _identify(raw)
-    # Refuse early what no request could use (expired, someone else's), so an expired
-    # token cannot make the server receive a whole upload first. The project scope and
-    # the permission wait for verify_token, which re-checks all of this anyway.
-    early = TokenContext(
-        now=timezone.now(), permission=Permission.UPLOAD, project_id=None, project_name=""
-    )
     try:
-        for caveat in _caveats(token, parsed):
-            if not isinstance(caveat, Projects):
-                caveat.check(early, str(token.user_id))
-    except CaveatError as exc:
-        raise TokenError(str(exc), token) from None
+        token, parsed = _identify(raw)
+        # Refuse early what no request could use (expired, someone else's), so an expired
+        # token cannot make the server receive a whole upload first. The project scope and
+        # the permission wait for verify_token, which re-checks all of this anyway.
+        early = TokenContext(
+            now=timezone.now(), permission=Permission.UPLOAD, project_id=None, project_name=""
+        )
+        try:
+            for caveat in _caveats(token, parsed):
+                if not isinstance(caveat, Projects):
+                    caveat.check(early, str(token.user_id))
+        except CaveatError as exc:
+            raise TokenError(str(exc), token) from None
+    except TokenError:
+        # Counted here or in verify_token, never both: a token refused here goes no further.
+        metrics.TOKEN_VERIFICATIONS.labels("refused").inc()
+        raise
     return PresentedToken(raw=raw, token=token)
 
 
@@ -384,13 +390,18 @@ def verify_token(raw: str, context: TokenContext, *, ip: str | None = None) -> V
     One database lookup by token id plus HMAC work. Raises TokenError saying why, and
     nothing else, whatever the string.
     """
-    token, parsed = _identify(raw)
-    caveats = _caveats(token, parsed)
     try:
-        check_all(caveats, context, str(token.user_id))
-    except CaveatError as exc:
-        # Each caveat says in a full sentence what the token does not allow.
-        raise TokenError(str(exc), token) from None
+        token, parsed = _identify(raw)
+        caveats = _caveats(token, parsed)
+        try:
+            check_all(caveats, context, str(token.user_id))
+        except CaveatError as exc:
+            # Each caveat says in a full sentence what the token does not allow.
+            raise TokenError(str(exc), token) from None
+    except TokenError:
+        metrics.TOKEN_VERIFICATIONS.labels("refused").inc()
+        raise
+    metrics.TOKEN_VERIFICATIONS.labels("accepted").inc()
     ApiToken.objects.filter(pk=token.pk).update(last_used=context.now, last_used_ip=ip)
     return VerifiedToken(token=token, caveats=caveats, context=context)
 

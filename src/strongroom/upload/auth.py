@@ -19,6 +19,7 @@ from strongroom.accounts.services import AccountError, authenticate_password
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa.services.queries import has_second_factor
+from strongroom.ops import metrics
 from strongroom.packages.models import Project
 from strongroom.tokens.services import (
     PresentedToken,
@@ -89,6 +90,7 @@ def record_refusal(
     Valid credentials make their holder the actor ("By: alice", the token named); a token
     that failed verification or a refused password only names the account concerned.
     """
+    metrics.upload_refused(error.status)
     extra: dict[str, str | int | None] = {"reason": error.message, "status": error.status}
     uploader = uploader or error.uploader
     user, actor = error.user, None

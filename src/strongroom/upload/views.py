@@ -11,6 +11,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from strongroom.ops import metrics
 from strongroom.storage.base import NO_ROOM
 from strongroom.upload.auth import authenticate_upload, record_refusal
 from strongroom.upload.errors import PublishPending, UploadError, too_large
@@ -135,7 +136,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         return error_response(error)
     except PublishPending as pending:
         log.error("upload committed, publication pending: %s", pending.message)
+        metrics.upload_accepted()  # committed: the file is the index's, published later
         return error_response(UploadError(pending.message, pending.status))
     finally:
         handler.cleanup()
+    metrics.upload_accepted()
     return HttpResponse("OK\n", content_type="text/plain")

@@ -27,6 +27,9 @@ DEFAULT_PORT = 8000
 # whenever the server listens on a loopback or wildcard address.
 LOCALHOST = "localhost"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+# The health probes (ops.middleware) answer whatever the Host: load balancers send their
+# own (often the node's IP address), and the probes build no link and say only up or down.
+PROBE_PATHS = frozenset({"/_/health/live", "/_/health/ready"})
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -184,6 +187,7 @@ class AllowedHostsMiddleware:
     First in MIDDLEWARE, so nothing (no cached answer, no static file, no view) runs for
     it. Django checks only ``Host`` and only when a view asks; this checks every request,
     and X-Forwarded-Host and absolute request lines too, whether or not a proxy is trusted.
+    The health probes (PROBE_PATHS) alone pass whatever the Host.
     """
 
     def __init__(self, get_response: Callable[[Any], Any]):
@@ -196,7 +200,8 @@ class AllowedHostsMiddleware:
         # Read on every request (a cheap comparison) so a changed setting applies at once.
         if self.check.allowed_hosts != settings.ALLOWED_HOSTS:
             self.check = HostCheck(settings.ALLOWED_HOSTS)
-        if not self.check.allows(request.META):
+        # ops.middleware.HealthProbeMiddleware, next in MIDDLEWARE, answers these.
+        if request.path_info not in PROBE_PATHS and not self.check.allows(request.META):
             return refused_host_response()
         return self.get_response(request)
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 from typing import NoReturn
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from strongroom import ratelimit
-from strongroom.accounts.limits import record_limit_hit
+from strongroom.accounts.limits import record_limit_hit, record_login_failure
 from strongroom.accounts.models import User
-from strongroom.events.services import record_event
-from strongroom.events.tags import EventTag
 from strongroom.mfa.services.common import MfaError, RateLimited
 from strongroom.web.http import client_ip
 
@@ -85,11 +82,5 @@ def _refuse(
     The attempt's slots were taken by ``check_limits`` before it was checked; they are
     kept, which is what counts the failure.
     """
-    with transaction.atomic():
-        record_event(
-            EventTag.ACCOUNT_LOGIN_FAILURE,
-            request=request,
-            user=user,
-            extra={"reason": reason, "method": method, "second_factor": True},
-        )
+    record_login_failure(request, user, second_factor=True, reason=reason, method=method)
     raise MfaError(message)

@@ -1,0 +1,1 @@
+"""Operating the index: health probes for load balancers and Prometheus metrics."""
