@@ -65,6 +65,36 @@ def test_counter_flushes_in_the_background_every_n_downloads(wheel, settings):
     assert DownloadCount.objects.get().count == 5
 
 
+def test_a_flush_as_the_worker_stops_waits_for_a_background_flush_still_writing(wheel, monkeypatch):
+    """A worker stopping while its background flush is mid-write must not exit under it:
+    the stop's flush returns only once those counts are in the database."""
+    import threading
+    import time
+
+    from strongroom.index import counting
+
+    real_write = counting.write_counts
+    writing = threading.Event()
+
+    def slow_write(counts):  # type: ignore[no-untyped-def]
+        writing.set()
+        time.sleep(0.5)  # a slow database, as on a loaded machine
+        return real_write(counts)
+
+    monkeypatch.setattr(counting, "write_counts", slow_write)
+    local = DownloadCounter()
+    for _ in range(3):
+        local.count(wheel.sha256_digest)
+    background = threading.Thread(target=local.flush_and_close)
+    background.start()
+    assert writing.wait(5)
+    local.flush()  # what the stopping worker does
+    try:
+        assert DownloadCount.objects.get().count == 3
+    finally:
+        background.join()
+
+
 def _projects_with_downloads(owner, counts):
     made = []
     for index, downloads in enumerate(counts):

@@ -71,6 +71,10 @@ class DownloadCounter:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._lock = threading.RLock()  # a signal handler may flush mid-count
+        # Held from taking the counts to their commit: a flush as the worker stops waits
+        # for a background flush already writing, instead of exiting under it (its counts
+        # would be lost with the thread).
+        self._write_lock = threading.Lock()
         self._counts: Counter[Key] = Counter()
         self._since_flush = 0
         self._last_flush = clock()
@@ -143,24 +147,28 @@ class DownloadCounter:
             return counts, since
 
     def flush(self) -> int:
-        """Write what was counted so far; on failure keep it for the next flush."""
-        counts, since = self._take()
-        if not counts:
-            return 0
-        try:
-            written = write_counts(counts)
-        except Exception:
-            log.exception("could not write %d download counts; keeping them", len(counts))
-            with self._lock:
-                self._counts.update(counts)
-                # The kept counts are as old as they were.
-                if since is not None:
-                    newer = self._pending_since
-                    self._pending_since = since if newer is None else min(since, newer)
+        """Write what was counted so far; on failure keep it for the next flush.
+
+        Returns only once no other flush is writing, so what was counted before the call
+        is in the database (or kept) when it returns."""
+        with self._write_lock:
+            counts, since = self._take()
+            if not counts:
+                return 0
+            try:
+                written = write_counts(counts)
+            except Exception:
+                log.exception("could not write %d download counts; keeping them", len(counts))
+                with self._lock:
+                    self._counts.update(counts)
+                    # The kept counts are as old as they were.
+                    if since is not None:
+                        newer = self._pending_since
+                        self._pending_since = since if newer is None else min(since, newer)
+                metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
+                return 0
             metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
-            return 0
-        metrics.DOWNLOAD_FLUSH_LAG.set(self.lag())
-        return written
+            return written
 
     def flush_and_close(self) -> None:
         """Flush from a thread of its own, then close that thread's connection."""
