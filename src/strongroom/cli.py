@@ -238,11 +238,17 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     projects = [str(canonicalize_name(p)) for p in args.project] if args.project else None
     try:
         token, raw = create_token(
-            Actor.of(user), name=args.name, project_names=projects, expires_at=expires
+            Actor.of(user),
+            name=args.name,
+            project_names=projects,
+            expires_at=expires,
+            organization_name=args.org,
         )
     except TokenError as exc:
         raise SystemExit(f"error: {exc}") from None
     scope = ", ".join(projects) if projects else "the entire account"
+    if args.org:
+        scope = f"{scope if projects else 'projects'} of the organisation {args.org}"
     when = f"expires {token.expires:%Y-%m-%d}" if token.expires else "never expires"
     print(f"Created API token {token.name!r} for {user.username}: {scope}; {when}.")
     print(raw)
@@ -378,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("--name", required=True)
     token_create.add_argument(
         "--project", action="append", default=[], help="scope to a project (repeatable)"
+    )
+    token_create.add_argument(
+        "--org", default=None, help="scope to the projects of an organisation you belong to"
     )
     token_create.add_argument("--expires-days", type=int, default=0)
     token_create.set_defaults(func=cmd_token_create)

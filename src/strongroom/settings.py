@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "strongroom.notify",
     "strongroom.mfa",
     "strongroom.packages",
+    "strongroom.orgs",
     "strongroom.tokens",
     "strongroom.upload",
     "strongroom.index",

@@ -32,7 +32,11 @@ def _mint(*caveats, token_id="tok-1"):
 def _verify(raw, project="alpha", project_id="p-alpha", now=NOW, user="u-1"):
     parsed = macaroons.parse(raw, prefix=PREFIX)
     ctx = TokenContext(
-        now=now, permission=Permission.UPLOAD, project_id=project_id, project_name=project
+        now=now,
+        permission=Permission.UPLOAD,
+        project_id=project_id,
+        project_name=project,
+        organization_id=None,
     )
     macaroons.verify(parsed, keys=[KEY], context=ctx, token_user=user)
     return parsed
@@ -123,7 +127,13 @@ def test_any_string_is_parsed_or_refused_cleanly(text):
 
 
 def _verify_any(parsed):
-    ctx = TokenContext(now=NOW, permission=Permission.UPLOAD, project_id="p", project_name="p")
+    ctx = TokenContext(
+        now=NOW,
+        permission=Permission.UPLOAD,
+        project_id="p",
+        project_name="p",
+        organization_id=None,
+    )
     macaroons.verify(parsed, keys=[KEY], context=ctx, token_user="u")
     raise macaroons.InvalidToken("verified a random string")  # should be impossible
 

@@ -77,6 +77,7 @@ def test_a_permission_tokens_do_not_grant_is_refused(user):
         permission="admin",  # type: ignore[arg-type]
         project_id=None,
         project_name="x",
+        organization_id=None,
     )
     with pytest.raises(services.TokenError, match="do not grant the admin permission"):
         services.verify_token(raw, context)

@@ -88,6 +88,49 @@ class EventTag(models.TextChoices):
     PROJECT_CRITICAL_UNMARKED = "project:critical:unmarked", _("Critical mark removed")
     PROJECT_ADMIN_CHANGE = "project:admin:change", _("Project changed by an administrator")
     PROJECT_NAME_ALLOW = "project:name:allow", _("Look-alike project name allowed by staff")
+    # organisations and teams (orgs.services, orgs.teams, orgs.transfer)
+    ORGANIZATION_CREATE = "organization:create", _("Organisation created")
+    ORGANIZATION_MEMBER_INVITE = "organization:member:invite", _("Organisation member invited")
+    ORGANIZATION_MEMBER_ACCEPT = (
+        "organization:member:accept",
+        _("Organisation invitation accepted"),
+    )
+    ORGANIZATION_MEMBER_DECLINE = (
+        "organization:member:decline",
+        _("Organisation invitation declined"),
+    )
+    ORGANIZATION_MEMBER_REVOKE_INVITE = (
+        "organization:member:revoke_invite",
+        _("Organisation invitation revoked"),
+    )
+    ORGANIZATION_MEMBER_ROLE_CHANGE = (
+        "organization:member:role_change",
+        _("Organisation member's role changed"),
+    )
+    ORGANIZATION_MEMBER_REMOVE = "organization:member:remove", _("Organisation member removed")
+    ORGANIZATION_PROJECT_ADD = (
+        "organization:project:add",
+        _("Project transferred into an organisation"),
+    )
+    ORGANIZATION_PROJECT_REMOVE = (
+        "organization:project:remove",
+        _("Project transferred out of an organisation"),
+    )
+    ORGANIZATION_TWO_FACTOR_REQUIRED_ENABLE = (
+        "organization:two_factor_required:enable",
+        _("Organisation requires two-factor authentication"),
+    )
+    ORGANIZATION_TWO_FACTOR_REQUIRED_DISABLE = (
+        "organization:two_factor_required:disable",
+        _("Organisation no longer requires two-factor authentication"),
+    )
+    TEAM_CREATE = "team:create", _("Team created")
+    TEAM_RENAME = "team:rename", _("Team renamed")
+    TEAM_DELETE = "team:delete", _("Team deleted")
+    TEAM_MEMBER_ADD = "team:member:add", _("Team member added")
+    TEAM_MEMBER_REMOVE = "team:member:remove", _("Team member removed")
+    TEAM_ROLE_GRANT = "team:role:grant", _("Team given a role on a project")
+    TEAM_ROLE_REVOKE = "team:role:revoke", _("Team's role on a project removed")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

@@ -52,6 +52,12 @@ def project_requires_two_factor(project: Project) -> str | None:
         return _(
             "The owners of %(project)s require two-factor authentication to publish or manage it."
         ) % {"project": project.name}
+    organization = project.organization if project.organization_id is not None else None
+    if organization is not None and organization.two_factor_required:
+        return _(
+            "The organisation %(organization)s requires two-factor authentication to "
+            "publish or manage its projects."
+        ) % {"organization": organization.name}
     return None
 
 
@@ -67,6 +73,15 @@ def two_factor_required_for(user: User) -> str | None:
     project = projects.filter(REQUIRES_TWO_FACTOR).order_by("normalized_name").first()
     if project is not None:
         return _("you collaborate on %(project)s, which requires it.") % {"project": project.name}
+    role = (
+        user.organization_roles.filter(organization__two_factor_required=True)
+        .select_related("organization")
+        .first()
+    )
+    if role is not None:
+        return _("you are a member of the organisation %(organization)s, which requires it.") % {
+            "organization": role.organization.name
+        }
     return None
 
 

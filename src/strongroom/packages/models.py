@@ -48,6 +48,16 @@ class Project(models.Model):
     marked_critical = models.BooleanField(_("marked critical by staff"), default=False)
     popular = models.BooleanField(_("critical by downloads"), default=False)
     critical_since = models.DateTimeField(_("critical since"), null=True, blank=True)
+    # The organisation that owns the project, if any (orgs.transfer moves it in and out);
+    # its Owners and the teams it grants roles hold rights on it (packages.permissions).
+    organization = models.ForeignKey(
+        "orgs.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name=_("organisation"),
+    )
 
     class Meta:
         ordering = ["normalized_name"]

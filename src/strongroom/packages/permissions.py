@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from strongroom.accounts.actors import Actor, NotPermitted, require_user
 from strongroom.mfa.policy import two_factor_refusal
+from strongroom.orgs.models import OrganizationRole, TeamProjectRole
 from strongroom.packages.models import Role
 
 if TYPE_CHECKING:
@@ -24,11 +25,44 @@ COLLABORATOR = frozenset(Role.Name.values)
 
 
 def role_of(user: User | None, project: Project) -> str | None:
-    """``user``'s role on ``project``, or None."""
+    """``user``'s role on ``project``, or None: the strongest of their own role, Owner
+    when they own the project's organisation, and the role of each of its teams they are in.
+
+    Always read from the current rows, never remembered: a member removed from the
+    organisation or a team, or a project moved out of it, loses the right on the next
+    call, whether they act in a session or through a token minted earlier.
+    """
     if user is None or not user.is_authenticated:
         return None
-    return (
-        Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
+    roles = set(Role.objects.filter(project=project, user=user).values_list("role_name", flat=True))
+    if project.organization_id is not None and Role.Name.OWNER.value not in roles:
+        roles.update(organization_roles_of(user, project))
+    if Role.Name.OWNER.value in roles:
+        return Role.Name.OWNER.value
+    return Role.Name.MAINTAINER.value if roles else None
+
+
+def organization_roles_of(user: User, project: Project) -> set[str]:
+    """The project roles ``user`` holds through ``project``'s organisation: Owner for an
+    organisation Owner, and each role granted to a team of that organisation they are in."""
+    organization_id = project.organization_id
+    if organization_id is None:
+        return set()
+    if OrganizationRole.objects.filter(
+        organization_id=organization_id,
+        user=user,
+        role_name=OrganizationRole.Name.OWNER,
+    ).exists():
+        return {Role.Name.OWNER.value}
+    # A team's grant counts only while the team belongs to the project's organisation and
+    # the user is still a member of that organisation (removal deletes both rows anyway).
+    return set(
+        TeamProjectRole.objects.filter(
+            project=project,
+            team__organization_id=organization_id,
+            team__members__user=user,
+            team__organization__roles__user=user,
+        ).values_list("role_name", flat=True)
     )
 
 

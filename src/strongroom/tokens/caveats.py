@@ -57,6 +57,7 @@ class TokenContext:
     permission: Permission
     project_id: str | None  # None: a project that does not exist yet
     project_name: str  # normalised name of the project acted on
+    organization_id: str | None  # the organisation owning that project; None: none
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,27 @@ class OwnedBy:
             raise CaveatError("This API token does not belong to its owner.")
 
 
-Caveat = Expiry | Projects | OwnedBy
+@dataclass(frozen=True)
+class InOrganization:
+    """Valid only for projects the organisation owns at the time of use. Whether the
+    token's owner is still a member is checked against the database by the verifier
+    (tokens.services.verify_token): this module stays free of it."""
+
+    organization_id: str
+    name: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "t": "org", "id": self.organization_id, "n": self.name}
+
+    def check(self, ctx: TokenContext, token_user: str) -> None:
+        if ctx.organization_id is None or ctx.organization_id != self.organization_id:
+            raise CaveatError(
+                f"This API token is scoped to the organisation {self.name} and is not valid "
+                f"for {ctx.project_name}, which it does not own."
+            )
+
+
+Caveat = Expiry | Projects | OwnedBy | InOrganization
 
 
 def _int(value: Any, *, optional: bool = False) -> int | None:
@@ -129,6 +150,7 @@ _FIELDS = {
     "expiry": {"v", "t", "nbf", "exp"},
     "projects": {"v", "t", "p"},
     "user": {"v", "t", "id"},
+    "org": {"v", "t", "id", "n"},
 }
 
 
@@ -168,6 +190,10 @@ def parse_caveat(raw: str | bytes) -> Caveat:
                 raise MalformedCaveat("a project is {id, n}")
             refs.append(ProjectRef(id=item.get("id", ""), name=item["n"]))
         return Projects(projects=tuple(refs))
+    if kind == "org":
+        if not isinstance(data.get("id"), str) or not isinstance(data.get("n"), str):
+            raise MalformedCaveat("an org caveat needs an id and a name")
+        return InOrganization(organization_id=data["id"], name=data["n"])
     if not isinstance(data.get("id"), str):
         raise MalformedCaveat("a user caveat needs an id")
     return OwnedBy(user_id=data["id"])

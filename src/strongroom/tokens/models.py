@@ -35,4 +35,9 @@ class ApiToken(models.Model):
 
     @property
     def is_account_wide(self) -> bool:
-        return not any(c.get("t") == "projects" for c in self.caveats)
+        return not any(c.get("t") in {"projects", "org"} for c in self.caveats)
+
+    @property
+    def organization_scope(self) -> str | None:
+        """The organisation a token is scoped to (its normalised name), or None."""
+        return next((c.get("n") for c in self.caveats if c.get("t") == "org"), None)

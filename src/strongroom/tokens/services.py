@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,12 +22,15 @@ from strongroom.events.tags import EventTag
 from strongroom.keys import Purpose, candidates, current, legacy_candidates
 from strongroom.notify.services import send_security_email
 from strongroom.ops import metrics
+from strongroom.orgs.models import Organization, OrganizationRole
+from strongroom.orgs.services import normalize_name
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import (
     Caveat,
     CaveatError,
     Expiry,
+    InOrganization,
     OwnedBy,
     Permission,
     ProjectRef,
@@ -87,7 +91,17 @@ def _location() -> str:
 
 def uploadable_projects(user: User) -> list[Project]:
     """Projects the user may upload to, and so may scope a token to."""
-    return list(Project.objects.filter(roles__user=user).order_by("normalized_name").distinct())
+    owned = Q(organization__roles__user=user, organization__roles__role_name="Owner")
+    through_team = Q(
+        team_roles__team__members__user=user,
+        team_roles__team__organization=F("organization"),
+        organization__roles__user=user,
+    )
+    return list(
+        Project.objects.filter(Q(roles__user=user) | owned | through_team)
+        .order_by("normalized_name")
+        .distinct()
+    )
 
 
 def create_token(
@@ -96,12 +110,15 @@ def create_token(
     name: str,
     project_names: list[str] | None,
     expires_at: datetime | None,
+    organization_name: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Mint a token for the acting user; returns the row and the secret string, which is
     never stored.
 
-    ``project_names`` None means the whole account. Needs a verified primary email and,
-    in a browser session, a recent re-authentication.
+    ``project_names`` None means the whole account. ``organization_name`` limits the token
+    to the projects that organisation owns when it is used, while the user is still one of
+    its members. Needs a verified primary email and, in a browser session, a recent
+    re-authentication.
     """
     user = require_user(actor)
     if actor.needs_reauthentication():
@@ -126,6 +143,7 @@ def create_token(
                 % {"names": ", ".join(missing) or "—"}
             )
         projects = [allowed[n] for n in dict.fromkeys(project_names)]
+    organization = _token_organization(user, organization_name)
 
     with transaction.atomic():
         if ApiToken.objects.filter(user=user, name=name).exists():
@@ -141,6 +159,8 @@ def create_token(
             caveats.append(
                 Projects(tuple(ProjectRef(str(p.pk), p.normalized_name) for p in projects))
             )
+        if organization is not None:
+            caveats.append(InOrganization(str(organization.pk), organization.normalized_name))
         token = ApiToken.objects.create(
             user=user,
             name=name,
@@ -155,7 +175,9 @@ def create_token(
             token_id=str(token.pk),
             caveats=caveats,
         )
-        scope = [p.normalized_name for p in projects] or "account"
+        scope: list[str] | str = [p.normalized_name for p in projects] or "account"
+        if organization is not None:
+            scope = [*([] if scope == "account" else scope), f"org:{organization.normalized_name}"]
         extra = {
             "token_id": str(token.pk),
             "name": name,
@@ -176,7 +198,7 @@ def create_token(
             "token_created",
             {
                 "token_name": name,
-                "scope": ", ".join(scope) if projects else _("the entire account"),
+                "scope": ", ".join(scope) if scope != "account" else _("the entire account"),
                 "expires": expires_at,
                 "tokens_url": absolute_url(reverse("tokens:list")),
             },
@@ -184,6 +206,48 @@ def create_token(
             event=event,
         )
     return token, raw
+
+
+def _token_organization(user: User, name: str | None) -> Organization | None:
+    """The organisation a token is scoped to; the user must be one of its members."""
+    if name is None:
+        return None
+    organization = Organization.objects.filter(normalized_name=normalize_name(name)).first()
+    if (
+        organization is None
+        or not OrganizationRole.objects.filter(organization=organization, user=user).exists()
+    ):
+        raise TokenError(
+            _("You can only scope a token to an organisation you are a member of: %(name)s")
+            % {"name": name}
+        )
+    return organization
+
+
+def _check_membership(token: ApiToken, caveats: list[Caveat]) -> None:
+    """An organisation-scoped token works only while its owner is a member, now."""
+    for caveat in caveats:
+        if not isinstance(caveat, InOrganization):
+            continue
+        organization_id = _int_or_none(caveat.organization_id)
+        if (
+            organization_id is None
+            or not OrganizationRole.objects.filter(
+                organization_id=organization_id, user_id=token.user_id
+            ).exists()
+        ):
+            raise TokenError(
+                _(
+                    "This API token is scoped to the organisation %(name)s, of which its "
+                    "owner is no longer a member."
+                )
+                % {"name": caveat.name},
+                token,
+            )
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def expiry_from_choice(choice: str, date: datetime | None = None) -> datetime | None:
@@ -326,11 +390,15 @@ def identify_token(raw: str) -> PresentedToken:
         # token cannot make the server receive a whole upload first. The project scope and
         # the permission wait for verify_token, which re-checks all of this anyway.
         early = TokenContext(
-            now=timezone.now(), permission=Permission.UPLOAD, project_id=None, project_name=""
+            now=timezone.now(),
+            permission=Permission.UPLOAD,
+            project_id=None,
+            project_name="",
+            organization_id=None,
         )
         try:
             for caveat in _caveats(token, parsed):
-                if not isinstance(caveat, Projects):
+                if not isinstance(caveat, Projects | InOrganization):
                     caveat.check(early, str(token.user_id))
         except CaveatError as exc:
             raise TokenError(str(exc), token) from None
@@ -379,6 +447,11 @@ def upload_context(project: Project | None, name: str, now: datetime | None = No
         permission=Permission.UPLOAD,
         project_id=str(project.pk) if project is not None else None,
         project_name=project.normalized_name if project is not None else name,
+        organization_id=(
+            str(project.organization_id)
+            if project is not None and project.organization_id is not None
+            else None
+        ),
     )
 
 
@@ -398,6 +471,7 @@ def verify_token(raw: str, context: TokenContext, *, ip: str | None = None) -> V
         except CaveatError as exc:
             # Each caveat says in a full sentence what the token does not allow.
             raise TokenError(str(exc), token) from None
+        _check_membership(token, caveats)
     except TokenError:
         metrics.TOKEN_VERIFICATIONS.labels("refused").inc()
         raise
