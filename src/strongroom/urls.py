@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("strongroom.upload.urls")),
     path("", include("strongroom.index.urls")),
     path("", include("strongroom.packages.urls")),
+    path("", include("strongroom.orgs.urls")),
     path("", include("strongroom.web.urls")),
 ]

@@ -81,6 +81,11 @@ def organizations_of(user: User) -> list[tuple[Organization, str]]:
     return [(r.organization, r.role_name) for r in roles.order_by("organization__normalized_name")]
 
 
+def owned_organizations(user: User) -> list[Organization]:
+    """The organisations ``user`` may move a project into: those they own."""
+    return [o for o, role in organizations_of(user) if role == Name.OWNER]
+
+
 def owners(organization: Organization) -> list[User]:
     return list(
         User.objects.filter(

@@ -25,6 +25,7 @@ from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.mfa.policy import project_requires_two_factor, two_factor_refusal
 from strongroom.mfa.services.queries import second_factor_exists
+from strongroom.orgs.services import owned_organizations
 from strongroom.packages import governance, listing, permissions
 from strongroom.packages.forms import ConfirmForm, InviteForm
 from strongroom.packages.models import Project, Role, RoleInvitation
@@ -195,6 +196,7 @@ def project_settings(request: HttpRequest, name: str) -> HttpResponse:
         "tokens": tokens_for_project(project),
         "requirement": project_requires_two_factor(project),
         "lacking": governance.collaborators_without_two_factor(project),
+        "transfer_targets": owned_organizations(_user(request)),
     }
     return render(request, "packages/settings.html", context)
 
