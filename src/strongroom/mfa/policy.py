@@ -52,13 +52,27 @@ def project_requires_two_factor(project: Project) -> str | None:
         return _(
             "The owners of %(project)s require two-factor authentication to publish or manage it."
         ) % {"project": project.name}
-    organization = project.organization if project.organization_id is not None else None
-    if organization is not None and organization.two_factor_required:
-        return _(
-            "The organisation %(organization)s requires two-factor authentication to "
-            "publish or manage its projects."
-        ) % {"organization": organization.name}
-    return None
+    return organization_requires_two_factor(project)
+
+
+def organization_requires_two_factor(project: Project) -> str | None:
+    """Why members must have a second factor for ``project``'s organisation, or None.
+    Read from the database now: a requirement switched on meanwhile counts."""
+    if project.organization_id is None:
+        return None
+    from strongroom.orgs.models import Organization
+
+    name = (
+        Organization.objects.filter(pk=project.organization_id, two_factor_required=True)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if name is None:
+        return None
+    return _(
+        "The organisation %(organization)s requires two-factor authentication to "
+        "publish or manage its projects."
+    ) % {"organization": name}
 
 
 def two_factor_required_for(user: User) -> str | None:
