@@ -1,6 +1,6 @@
 """The ``strongroom`` command: serve, check, migrate, repair, createadmin, user, token,
-critical, project, audit (in events/commands.py), backup, restore, verify-storage (in
-backup/)."""
+critical, project, audit (in events/commands.py), org (in orgs/commands.py), backup,
+restore, verify-storage (in backup/)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from strongroom.clistart import DEFAULT_DATA_DIR
 from strongroom.clistart import migrate as _migrate
 from strongroom.clistart import setup as _setup
 from strongroom.events.commands import add_audit_commands
+from strongroom.orgs.commands import add_org_commands
 
 
 def _usage_error(message: str) -> SystemExit:
@@ -417,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     allow_name.add_argument("--by", required=True, help="the staff account doing it")
     allow_name.set_defaults(func=cmd_project_allow_name)
     add_audit_commands(commands, common)
+    add_org_commands(commands, common)
     add_backup_commands(commands, common)
     return parser
 

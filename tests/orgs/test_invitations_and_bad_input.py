@@ -60,7 +60,7 @@ def test_an_invitation_to_an_address_without_an_account_waits_for_its_registrati
         request, username="fresh", email="fresh@example.org", password="a-long-unusual-pass-97"
     )
     # Not verified yet: the invitation is not theirs to accept.
-    with pytest.raises(services.OrgError, match="for fresh@example.org"):
+    with pytest.raises(services.OrgError, match=r"for fresh@example\.org"):
         invitations.accept_invitation(Actor.of(user), token)
     assert invitations.pending_invitations(user) == []
     Email.objects.filter(user=user).update(verified=True, verified_at=timezone.now())
@@ -74,7 +74,7 @@ def test_an_invitation_is_for_its_address_only_and_expires(world: World, setting
         world.actor("owner"), world.organization, "x@example.org", "Member"
     )
     token = invitations.invitation_token(invitation)
-    with pytest.raises(services.OrgError, match="This invitation is for x@example.org"):
+    with pytest.raises(services.OrgError, match=r"This invitation is for x@example\.org"):
         invitations.accept_invitation(world.actor("outsider"), token)
     with pytest.raises(services.OrgError, match="not valid"):
         invitations.accept_invitation(world.actor("outsider"), token[:-3] + "abc")
