@@ -112,3 +112,27 @@ def test_last_owner_and_bad_role_on_the_pages_are_clear_errors(world: World):
         owner.post("/organizations/acme/invitations/revoke/", {"invitation_id": "x"}).status_code
         == 404
     )
+
+
+def test_a_token_scoped_to_an_organisation_from_the_tokens_page(world: World):
+    from strongroom.tokens.models import ApiToken
+
+    client = client_for(world.team_member)
+    form = client.get("/manage/account/token/").content.decode()
+    assert '<label for="id_organization">' in form
+    response = client.post(
+        "/manage/account/token/",
+        {"name": "acme-ci", "scope": "account", "organization": "acme", "expiry": "30"},
+    )
+    assert response.status_code == 200, response.content
+    token = ApiToken.objects.get(user=world.team_member, name="acme-ci")
+    assert token.organization_scope == "acme" and not token.is_account_wide
+    listing = client.get("/manage/account/tokens/").content.decode()
+    assert "projects of the organisation acme" in listing
+    # An organisation the user is not in is no valid choice.
+    refused = client.post(
+        "/manage/account/token/",
+        {"name": "other", "scope": "account", "organization": "elsewhere", "expiry": "30"},
+    )
+    assert refused.status_code == 400
+    assert not ApiToken.objects.filter(name="other").exists()

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.orgs.models import Organization
 from strongroom.packages.models import Project
 from strongroom.tokens.services import MAX_NAME_LENGTH
 
@@ -34,6 +35,14 @@ class CreateTokenForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The token can upload to these projects only."),
     )
+    organization = forms.ChoiceField(
+        label=_("Organisation"),
+        required=False,
+        help_text=_(
+            "Optional: the token works only for the projects this organisation owns, and "
+            "only while you are one of its members."
+        ),
+    )
     expiry = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
     expiry_date = forms.DateField(
         label=_("Expiry date"),
@@ -42,9 +51,20 @@ class CreateTokenForm(forms.Form):
         help_text=_("Used when “On a date” is chosen."),
     )
 
-    def __init__(self, projects: list[Project], *args: Any, **kwargs: Any):
+    def __init__(
+        self,
+        projects: list[Project],
+        *args: Any,
+        organizations: list[Organization] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["projects"].choices = [(p.normalized_name, p.name) for p in projects]  # type: ignore[attr-defined]
+        self.fields["organization"].choices = [("", _("Any (no organisation scope)"))] + [  # type: ignore[attr-defined]
+            (o.normalized_name, o.name) for o in organizations or []
+        ]
+        if not organizations:
+            del self.fields["organization"]
         # With projects to choose from, the narrow scope is the default (a question the
         # PyPI testers raised): an account-wide token must be a deliberate choice.
         self.fields["scope"].initial = "projects" if projects else "account"

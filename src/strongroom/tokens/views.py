@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from strongroom.accounts.decorators import reauthentication_required
 from strongroom.accounts.models import User
+from strongroom.orgs.services import organizations_of
 from strongroom.tokens import disclosure, services
 from strongroom.tokens.forms import CreateTokenForm
 from strongroom.tokens.models import ApiToken
@@ -31,7 +32,8 @@ log = logging.getLogger("strongroom.tokens")
 def create(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     projects = services.uploadable_projects(user)
-    form = CreateTokenForm(projects, request.POST or None)
+    organizations = [o for o, _role in organizations_of(user)]
+    form = CreateTokenForm(projects, request.POST or None, organizations=organizations)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -47,6 +49,7 @@ def create(request: HttpRequest) -> HttpResponse:
                 name=data["name"],
                 project_names=list(data["projects"]) if data["scope"] == "projects" else None,
                 expires_at=expires_at,
+                organization_name=data.get("organization") or None,
             )
         except services.TokenError as exc:
             form.add_error(None, str(exc))
