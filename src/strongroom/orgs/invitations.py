@@ -153,8 +153,7 @@ def check_invitation(token: str, user: User) -> OrganizationInvitation:
     ):
         raise _invalid()
     invitation = (
-        OrganizationInvitation.objects.select_for_update(of=("self",))
-        .select_related("organization", "inviter")
+        OrganizationInvitation.objects.select_related("organization", "inviter")
         .filter(pk=payload["i"])
         .first()
     )
@@ -190,14 +189,24 @@ def _oldest_valid() -> datetime:
     return timezone.now() - timedelta(seconds=settings.INVITATION_MAX_AGE)
 
 
+def _claim(invitation: OrganizationInvitation) -> None:
+    """Use the invitation up, under the organisation's lock (taken first, as every other
+    change to the organisation does): of two requests with the same link, one wins."""
+    deleted, _rows = OrganizationInvitation.objects.filter(
+        pk=invitation.pk, nonce=invitation.nonce
+    ).delete()
+    if not deleted:
+        raise OrgError(_("This invitation has already been accepted, declined or revoked."))
+
+
 def accept_invitation(actor: Actor, token: str) -> Organization:
     """The acting user joins the organisation with the role they were invited to."""
     user = require_user(actor)
     with transaction.atomic():
         invitation = check_invitation(token, user)
         organization = lock(invitation.organization)
+        _claim(invitation)
         if role_in(user, organization) is not None:
-            invitation.delete()
             raise OrgError(
                 _("You are already a member of %(organization)s.")
                 % {"organization": organization.name}
@@ -205,7 +214,6 @@ def accept_invitation(actor: Actor, token: str) -> Organization:
         OrganizationRole.objects.create(
             organization=organization, user=user, role_name=invitation.role_name
         )
-        invitation.delete()
         event(
             EventTag.ORGANIZATION_MEMBER_ACCEPT,
             actor,
@@ -231,8 +239,8 @@ def decline_invitation(actor: Actor, token: str) -> Organization:
     user = require_user(actor)
     with transaction.atomic():
         invitation = check_invitation(token, user)
-        organization = invitation.organization
-        invitation.delete()
+        organization = lock(invitation.organization)
+        _claim(invitation)
         event(
             EventTag.ORGANIZATION_MEMBER_DECLINE,
             actor,
