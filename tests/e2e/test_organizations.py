@@ -17,6 +17,7 @@ from tests.e2e.clients import PASSWORD, build, isolated_env, write_flit_project
 from tests.e2e.server import LiveServer, run_cli
 from tests.e2e.test_browser_account import latest_link
 from tests.e2e.test_token_uploads import twine
+from tests.support import require
 
 pytestmark = pytest.mark.e2e
 
@@ -101,8 +102,12 @@ def test_org_scoped_token_uploads_until_membership_or_ownership_ends(
 
 def _axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core (from axe-playwright-python) on the current page: the violations."""
-    axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
-    results = axe_playwright.Axe().run(page)
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        require(False, "axe-playwright-python is not installed (pip install strongroom[test])")
+        raise
+    results = Axe().run(page)
     return [
         {"rule": v["id"], "nodes": [n["html"] for n in v["nodes"]]}
         for v in results.response["violations"]
