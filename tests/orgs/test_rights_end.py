@@ -164,3 +164,15 @@ def test_organisation_two_factor_requirement_blocks_members_without_it(world: Wo
     assert "Acme" in (two_factor_required_for(world.member) or "")
     services.set_two_factor_required(world.actor("owner"), world.organization, False)
     assert Event.objects.filter(tag="organization:two_factor_required:disable").exists()
+
+
+def test_a_team_granted_owner_is_project_owner_and_may_revoke_its_tokens(world: World):
+    raw_row, _raw = tokens.create_token(
+        world.actor("owner"), name="rocket-ci", project_names=["rocket"], expires_at=None
+    )
+    with pytest.raises(tokens.TokenError):
+        tokens.revoke_token(world.actor("team_member"), str(raw_row.pk))
+    teams.grant_team_role(world.actor("manager"), world.team, "rocket", "Owner")
+    assert permissions.role_of(world.team_member, world.project) == "Owner"
+    tokens.revoke_token(world.actor("team_member"), str(raw_row.pk))
+    assert not tokens.ApiToken.objects.filter(pk=raw_row.pk).exists()

@@ -25,6 +25,7 @@ from strongroom.ops import metrics
 from strongroom.orgs.models import Organization, OrganizationRole
 from strongroom.orgs.services import normalize_name
 from strongroom.packages.models import Project, Role
+from strongroom.packages.permissions import role_of
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import (
     Caveat,
@@ -319,9 +320,9 @@ def revoke_token(actor: Actor, token_id: str) -> ApiToken:
 def may_revoke(actor: User, token: ApiToken) -> bool:
     if token.user_id == actor.pk:
         return True
-    return Role.objects.filter(
-        user=actor, role_name=Role.Name.OWNER, project__api_tokens=token
-    ).exists()
+    # An Owner of a project the token is scoped to, however they hold it (their own role,
+    # an organisation they own, a team): the one role lookup decides.
+    return any(role_of(actor, project) == Role.Name.OWNER for project in token.projects.all())
 
 
 def tokens_for_project(project: Project) -> list[ApiToken]:
