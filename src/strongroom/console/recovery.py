@@ -152,9 +152,7 @@ def _from_token(token: str, salt: str, field: str) -> RecoveryRequest:
 
 
 def _open_or_refuse(request: RecoveryRequest, now: datetime) -> None:
-    if is_expired(request, now):
-        request.status = Status.EXPIRED
-        request.save(update_fields=["status"])
+    if is_expired(request, now):  # marked EXPIRED when the user asks again (_expire_old)
         raise ConsoleError(_("This recovery request has expired. Start a new one."))
     if request.status not in RecoveryRequest.OPEN:
         raise ConsoleError(
