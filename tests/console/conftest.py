@@ -14,8 +14,8 @@ from strongroom.mfa import totp
 from strongroom.mfa.models import TOTPDevice
 from strongroom.packages.models import Project
 from tests.conftest import signed_in_with_second_factor
-from tests.governance.conftest import SECRET, client_for, give_totp, make_project
 from tests.factories import UserFactory
+from tests.governance.conftest import SECRET, client_for, give_totp, make_project
 
 
 def fresh_code(staff: User) -> str:

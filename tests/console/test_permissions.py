@@ -51,7 +51,7 @@ def _urls(console: Console) -> list[tuple[str, str]]:
 
 def test_the_matrix_covers_every_console_url() -> None:
     names = {p.name for p in PATTERNS}
-    assert PAGES <= names
+    assert names >= PAGES
     assert len(PATTERNS) == 17
 
 

@@ -155,7 +155,12 @@ def test_an_admin_project_edit_changes_only_the_upload_limit(published, staff):
 
 # --- staff pages need a second factor, passed in this session ------------------------------
 
-STAFF_PAGES = ["/admin/records/", "/admin/records/accounts/user/", "/admin/records/events/event/", "/manage/audit/"]
+STAFF_PAGES = [
+    "/admin/records/",
+    "/admin/records/accounts/user/",
+    "/admin/records/events/event/",
+    "/manage/audit/",
+]
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)

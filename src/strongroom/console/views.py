@@ -100,9 +100,8 @@ def _row_form(prefix: str, key: object) -> forms.Form:
 
 
 def _errors(bound: forms.Form | None) -> list[str]:
-    if bound is None or not bound.errors:
-        return []
-    return [str(error) for errors in bound.errors.values() for error in errors]
+    """The refusal of the action, shown once at the top (field errors stay by their field)."""
+    return [] if bound is None else [str(error) for error in bound.non_field_errors()]
 
 
 def _user_page(request: HttpRequest, target: User, bound: forms.Form | None = None) -> HttpResponse:
