@@ -151,6 +151,25 @@ def test_suspended_user_loses_uploads_and_session(
     page.locator("#id_reactivate-code").fill(fresh_code(server, secret))
     page.get_by_role("button", name="Reactivate").click()
     expect(page.get_by_text("The account is active again.")).to_be_visible()
+    again = browser.new_context(java_script_enabled=False)
+    log_in(again.new_page(), server, "uma")
+    server.django(
+        """
+        from strongroom.accounts.models import Email, User
+        Email.objects.create(user=User.objects.get(username="uma"), email="uma@work.example")
+        """
+    )
+    page.reload()
+    page.locator("#id_sessions-code").fill(fresh_code(server, secret))
+    page.get_by_role("button", name="End every session").click()
+    expect(page.get_by_text("Every session of the account ended.")).to_be_visible()
+    page.locator("[id^=id_token_][id$=-code]").fill(fresh_code(server, secret))
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("The API token is revoked.")).to_be_visible()
+    page.locator("[id^=id_email_][id$=-code]").fill(fresh_code(server, secret))
+    page.get_by_role("button", name="Mark verified").click()
+    expect(page.get_by_text("The email address is verified.")).to_be_visible()
+    again.close()
     page.goto(server.base_url + "/admin/projects/uma-pkg/")
     page.locator("#id_limits-limit_mib").fill("200")
     page.locator("#id_limits-code").fill(fresh_code(server, secret))
@@ -168,6 +187,9 @@ def test_suspended_user_loses_uploads_and_session(
     assert [t for (t,) in tags] == [
         "admin:user:suspend",
         "admin:user:reactivate",
+        "admin:user:sessions_end",
+        "admin:user:token_revoke",
+        "admin:user:email_verify",
         "admin:project:limits",
         "admin:project:critical",
         "admin:project:remove",
