@@ -183,3 +183,14 @@ def test_the_audit_chain_verifies_after_every_action(console: Console) -> None:
         "admin:project:remove",
     }
     assert verify_chain().ok
+
+
+def test_guessing_codes_runs_out_of_attempts(console: Console) -> None:
+    url = _user_url(console, "suspend")
+    for _ in range(5):
+        response = console.client.post(url, {"suspend-reason": "x", "suspend-code": "000000"})
+        assert "is not correct" in response.content.decode()
+    response = console.client.post(url, {"suspend-reason": "x", "suspend-code": console.code()})
+    assert response.status_code == 400 and "Too many wrong codes" in response.content.decode()
+    console.target.refresh_from_db()
+    assert console.target.is_active

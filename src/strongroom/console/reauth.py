@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from strongroom import ratelimit
 from strongroom.accounts.actors import Actor, NotPermitted, require_staff
 from strongroom.accounts.models import User
 from strongroom.console.errors import ConsoleError
@@ -31,12 +34,34 @@ def require_console_staff(actor: Actor) -> User:
     return staff
 
 
+def _take_attempt(staff: User) -> ratelimit.Held:
+    """One slot of the account's second-factor budgets (the login step's too), taken
+    before the code is checked: a stolen staff session cannot guess codes."""
+    budgets = [
+        (ratelimit.Limit(f"mfa:account:{rate}", rate), str(staff.pk))
+        for rate in settings.MFA_LIMITS_PER_ACCOUNT
+    ]
+    try:
+        return ratelimit.take(*budgets)
+    except ratelimit.LimitReached as reached:
+        minutes = max(1, (reached.retry_after + 59) // 60)
+        raise ConsoleError(
+            ngettext(
+                "Too many wrong codes. Try again in %(minutes)d minute.",
+                "Too many wrong codes. Try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
+        ) from None
+
+
 def confirm_second_factor(staff: User, code: str, *, now: float | None = None) -> None:
     """Check ``code`` from ``staff``'s authenticator app, and spend its time step.
 
     Call inside the action's transaction: the device row is locked, so two actions
     cannot share one code.
     """
+    held = _take_attempt(staff)
     device = TOTPDevice.objects.select_for_update().filter(user=staff, confirmed=True).first()
     if device is None:
         raise ConsoleError(
@@ -63,6 +88,7 @@ def confirm_second_factor(staff: User, code: str, *, now: float | None = None) -
         )
     if not check.ok:
         raise ConsoleError(_("The code from your authenticator app is not correct."))
+    held.give_back()  # only failures count
     device.last_used_step = check.step
     device.last_used = timezone.now()
     device.save(update_fields=["last_used_step", "last_used"])
