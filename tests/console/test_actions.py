@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from strongroom.accounts.actors import Actor
+from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.models import Email, SessionRecord
 from strongroom.console.models import Suspension
 from strongroom.events.chain import verify_chain
@@ -67,6 +67,8 @@ def test_suspending_ends_sessions_and_refuses_login_and_tokens(console: Console)
     with pytest.raises(TokenError):
         verify_token(raw, upload_context(console.project, "widget"))
     assert log_in(Client(), "tara").status_code != 302
+    with pytest.raises(NotPermitted):  # nor can a new token be minted
+        create_token(Actor.of(console.target), name="new", project_names=None, expires_at=None)
     page = console.client.get(f"/admin/users/{console.target.username}/").content.decode()
     assert "Suspended: Spam uploads" in page
 
