@@ -86,9 +86,7 @@ else:
 # Previous secret keys, newest first, separated by commas or spaces: after a rotation they
 # keep sessions, signed links, API tokens, TOTP secrets and the audit chain verifiable,
 # while everything new is made with SECRET_KEY (see strongroom/keys.py, docs/deployment.md).
-SECRET_KEY_FALLBACKS = [
-    item for item in re.split(r"[\s,]+", _env("SECRET_KEY_FALLBACKS", "")) if item
-]
+SECRET_KEY_FALLBACKS = [k for k in re.split(r"[\s,]+", _env("SECRET_KEY_FALLBACKS", "")) if k]
 DEBUG = _env_bool("DEBUG", False)
 
 SITE_NAME = _env("SITE_NAME", "Strongroom")
@@ -126,6 +124,7 @@ INSTALLED_APPS = [
     "strongroom.tokens",
     "strongroom.upload",
     "strongroom.index",
+    "strongroom.console",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +147,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "strongroom.accounts.middleware.SessionTrackingMiddleware",
     "strongroom.accounts.middleware.TimeZoneMiddleware",
+    "strongroom.console.middleware.RecoveryEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -285,10 +285,8 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:manage"
 LOGOUT_REDIRECT_URL = "web:home"
 
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-]
+_HASHERS = "django.contrib.auth.hashers"
+PASSWORD_HASHERS = [f"{_HASHERS}.Argon2PasswordHasher", f"{_HASHERS}.PBKDF2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -484,6 +482,9 @@ DISCLOSURE_PUBLIC_KEYS = _env("DISCLOSURE_PUBLIC_KEYS", "")
 
 # How long an invitation link to join a project stays valid.
 INVITATION_MAX_AGE = _env_int("INVITATION_MAX_AGE", 7 * 24 * 3600)
+# Account recovery: hours before staff may approve, days before a request expires.
+RECOVERY_WAIT_HOURS = _env_int("RECOVERY_WAIT_HOURS", 24)
+RECOVERY_EXPIRE_DAYS = _env_int("RECOVERY_EXPIRE_DAYS", 7)
 # Critical projects: the top share of projects by downloads over the window (packages.critical).
 CRITICAL_SHARE = float(_env("CRITICAL_SHARE", "0.01"))
 CRITICAL_WINDOW_DAYS = _env_int("CRITICAL_WINDOW_DAYS", 180)

@@ -13,10 +13,14 @@ admin.site.site_header = f"{settings.SITE_NAME} administration"
 urlpatterns = [
     # Staff sign in through the normal login (limits, second factor), never the admin's own.
     path(
-        f"{settings.ADMIN_PATH}/login/",
+        f"{settings.ADMIN_PATH}/records/login/",
         RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
-    path(f"{settings.ADMIN_PATH}/", admin.site.urls),
+    # The stock admin only shows records (web.admin_site.ServiceAdmin); changes are made
+    # in the staff console (console/), which owns the rest of ADMIN_PATH.
+    path(f"{settings.ADMIN_PATH}/records/", admin.site.urls),
+    path("", include("strongroom.console.urls")),
+    path("", include("strongroom.console.recovery_urls")),
     path("", include("strongroom.ops.urls")),
     path("", include("strongroom.accounts.urls")),
     path("", include("strongroom.events.urls")),

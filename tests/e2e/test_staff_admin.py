@@ -62,7 +62,7 @@ def test_createadmin_must_enrol_a_second_factor_before_the_admin(
     browser = Browser(server)
     status, _page = browser.submit("/account/login/", {"login": "root", "password": PASSWORD})
     assert status == 200  # followed the redirect to the account page
-    for path in ["/admin/", "/admin/packages/release/", "/manage/audit/"]:
+    for path in ["/admin/records/", "/admin/records/packages/release/", "/manage/audit/"]:
         status, page = browser.get(path)
         assert status == 403, path
         assert "Staff pages need a second factor, and your account has none" in page
@@ -72,7 +72,7 @@ def test_createadmin_must_enrol_a_second_factor_before_the_admin(
     code = totp.code_at_step(secret.group(1), totp.time_step(time.time()))
     status, page = browser.submit("/manage/account/totp-provision", {"code": code})
     assert status == 200 and "recovery" in page.lower()
-    status, page = browser.get("/admin/")
+    status, page = browser.get("/admin/records/")
     assert status == 200 and "Site administration" in page
     assert browser.get("/manage/audit/")[0] == 200
     # A new client that signs in with the password alone stops at the second step.

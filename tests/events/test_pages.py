@@ -186,7 +186,7 @@ def test_security_email_links_to_the_event(
 def test_staff_edit_in_the_admin_is_recorded(people, settings):
     staff = signed_in_with_second_factor(people["staff"])
     target = people["stranger"]
-    url = f"/{settings.ADMIN_PATH}/accounts/user/{target.pk}/change/"
+    url = f"/{settings.ADMIN_PATH}/records/accounts/user/{target.pk}/change/"
     page = staff.get(url)
     assert page.status_code == 200
     form = {
@@ -214,11 +214,11 @@ def test_staff_upload_limit_change_is_recorded_and_roles_are_not_editable(people
     staff = signed_in_with_second_factor(people["staff"])
     role = Role.objects.get(user=people["maintainer"])
     # Roles change only through the governance services (events and emails), never here.
-    url = f"/{settings.ADMIN_PATH}/packages/role/{role.pk}/delete/"
+    url = f"/{settings.ADMIN_PATH}/records/packages/role/{role.pk}/delete/"
     assert staff.post(url, {"post": "yes"}).status_code == 403
     assert Role.objects.filter(pk=role.pk).exists()
     project = role.project
-    url = f"/{settings.ADMIN_PATH}/packages/project/{project.pk}/change/"
+    url = f"/{settings.ADMIN_PATH}/records/packages/project/{project.pk}/change/"
     assert staff.post(url, {"upload_limit": "1000"}).status_code == 302
     latest = Event.objects.filter(tag="project:admin:change").order_by("-sequence").first()
     assert latest is not None

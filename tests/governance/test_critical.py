@@ -144,7 +144,7 @@ def test_staff_mark_a_project_critical_in_the_admin(client, mailoutbox):
     project = make_project("widget", owner)
     admin = signed_in_with_second_factor(staff)
     response = admin.post(
-        "/admin/packages/project/",
+        "/admin/records/packages/project/",
         {"action": "mark_critical", "_selected_action": [project.pk]},
     )
     assert response.status_code == 302
@@ -153,10 +153,10 @@ def test_staff_mark_a_project_critical_in_the_admin(client, mailoutbox):
     assert Event.objects.get(tag="project:critical:marked").actor == staff
     mail = next(m for m in mailoutbox if "widget is now a critical project" in m.subject)
     assert "administrators" in mail.body and "already has two-factor" in mail.body
-    page = admin.get(f"/admin/packages/project/{project.pk}/change/").content.decode()
+    page = admin.get(f"/admin/records/packages/project/{project.pk}/change/").content.decode()
     assert "widget is a critical project" in page  # the admin asks mfa.policy too
     admin.post(
-        "/admin/packages/project/",
+        "/admin/records/packages/project/",
         {"action": "unmark_critical", "_selected_action": [project.pk]},
     )
     project.refresh_from_db()

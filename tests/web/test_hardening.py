@@ -86,21 +86,24 @@ def test_not_found_is_a_friendly_page(client):
 
 def test_admin_is_for_staff_only(client):
     UserFactory(username="plain")
-    anonymous = client.get("/admin/", follow=True)
+    anonymous = client.get("/admin/records/", follow=True)
     assert anonymous.redirect_chain[-1][0].startswith("/account/login/")
+    assert client.get("/admin/").status_code == 404  # the console does not announce itself
     plain = Client()
     log_in(plain, "plain")
-    assert plain.get("/admin/").status_code == 302
-    assert plain.get("/admin/accounts/user/").status_code == 302
+    assert plain.get("/admin/records/").status_code == 302
+    assert plain.get("/admin/records/accounts/user/").status_code == 302
+    assert plain.get("/admin/").status_code == 404
     boss = signed_in_with_second_factor(UserFactory(username="boss", staff=True))
+    assert boss.get("/admin/records/").status_code == 200
+    assert boss.get("/admin/records/accounts/user/").status_code == 200
     assert boss.get("/admin/").status_code == 200
-    assert boss.get("/admin/accounts/user/").status_code == 200
 
 
 def test_admin_has_no_login_form_of_its_own(client):
-    response = client.get("/admin/login/?next=/admin/")
+    response = client.get("/admin/records/login/?next=/admin/records/")
     assert response.status_code == 302
-    assert response["Location"] == "/account/login/?next=/admin/"
+    assert response["Location"] == "/account/login/?next=/admin/records/"
 
 
 def test_admin_path_is_configurable(tmp_path):
@@ -111,7 +114,7 @@ def test_admin_path_is_configurable(tmp_path):
         "call_command('migrate', verbosity=0)\n"
         "from django.test import Client\n"
         "c = Client(HTTP_HOST='localhost')  # testserver is not an allowed host\n"
-        "print(c.get('/backstage/').status_code, c.get('/admin/').status_code)\n"
+        "print(c.get('/backstage/records/').status_code, c.get('/admin/records/').status_code)\n"
     )
     env = cli_env(  # embedded: the run's STRONGROOM_* (a scale-out database) dropped
         PYTHONPATH=str(REPO / "src"),

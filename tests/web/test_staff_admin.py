@@ -43,7 +43,7 @@ def published(client, user) -> File:
 def _admin_url(model: type, *parts: object) -> str:
     meta = model._meta
     tail = "".join(f"{part}/" for part in parts)
-    return f"/admin/{meta.app_label}/{meta.model_name}/{tail}"
+    return f"/admin/records/{meta.app_label}/{meta.model_name}/{tail}"
 
 
 # --- read-only: no add, change or delete around the services ---------------------------------
@@ -52,7 +52,7 @@ def _admin_url(model: type, *parts: object) -> str:
 @pytest.mark.parametrize("model", STRONGROOM_MODELS, ids=lambda m: m.__name__)
 def test_every_admin_is_read_only_except_through_a_service(model, rf, staff):
     model_admin = admin.site._registry[model]
-    request = rf.get("/admin/")
+    request = rf.get("/admin/records/")
     request.user = staff  # a superuser: only the admin itself can say no
     assert isinstance(model_admin, ServiceAdmin)
     assert not model_admin.has_add_permission(request)
@@ -155,7 +155,12 @@ def test_an_admin_project_edit_changes_only_the_upload_limit(published, staff):
 
 # --- staff pages need a second factor, passed in this session ------------------------------
 
-STAFF_PAGES = ["/admin/", "/admin/accounts/user/", "/admin/events/event/", "/manage/audit/"]
+STAFF_PAGES = [
+    "/admin/records/",
+    "/admin/records/accounts/user/",
+    "/admin/records/events/event/",
+    "/manage/audit/",
+]
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
@@ -183,12 +188,12 @@ def test_staff_whose_session_did_not_pass_the_factor_must_sign_in_again(client, 
     session = client.session
     session["strongroom_second_factor"] = "yes"
     session.save()
-    assert client.get("/admin/").status_code == 403
+    assert client.get("/admin/records/").status_code == 403
 
 
 def test_others_still_find_no_staff_pages(client, user):
     signed_in = signed_in_with_second_factor(user)  # a second factor but no staff flag
-    assert signed_in.get("/admin/").status_code == 302
+    assert signed_in.get("/admin/records/").status_code == 302
     assert signed_in.get("/manage/audit/").status_code == 404
     assert Client().get("/manage/audit/").status_code == 404
 
@@ -199,7 +204,7 @@ def test_createadmin_account_enrols_a_factor_then_reaches_the_admin(client):
         username="boss", email="boss@example.org", password=PASSWORD, verified=True, staff=True
     )
     assert log_in(client, "boss").status_code == 302
-    assert client.get("/admin/").status_code == 403
+    assert client.get("/admin/records/").status_code == 403
     page = client.get("/manage/account/totp-provision").content.decode()
     match = re.search(r'data-secret="([A-Z2-7]+)"', page)
     assert match
@@ -207,18 +212,18 @@ def test_createadmin_account_enrols_a_factor_then_reaches_the_admin(client):
     response = client.post("/manage/account/totp-provision", {"code": code})
     assert response.status_code == 302
     # This session has just proved the factor: the admin and the audit log open.
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/records/").status_code == 200
     assert client.get("/manage/audit/").status_code == 200
     # Signing in again takes the second step, and then the admin opens again.
     client.post("/account/logout/")
     assert log_in(client, "boss")["Location"] == "/account/two-factor/"
-    assert client.get("/admin/").status_code == 302  # half signed in: not signed in
+    assert client.get("/admin/records/").status_code == 302  # half signed in: not signed in
 
 
 def test_the_admins_own_password_change_and_logout_go_through_the_account_services(staff):
     root = signed_in_with_second_factor(staff)
     response = root.post(
-        "/admin/password_change/",
+        "/admin/records/password_change/",
         {
             "old_password": PASSWORD,
             "new_password1": "an-entirely-new-pass-31",
@@ -228,6 +233,6 @@ def test_the_admins_own_password_change_and_logout_go_through_the_account_servic
     assert response.status_code == 302 and response["Location"] == "/manage/account/password/"
     staff.refresh_from_db()
     assert staff.check_password(PASSWORD)
-    assert root.post("/admin/logout/").status_code == 302
+    assert root.post("/admin/records/logout/").status_code == 302
     assert Event.objects.filter(tag="account:logout", actor=staff).exists()
-    assert root.get("/admin/").status_code == 302  # signed out
+    assert root.get("/admin/records/").status_code == 302  # signed out

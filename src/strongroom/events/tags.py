@@ -131,6 +131,21 @@ class EventTag(models.TextChoices):
     TEAM_MEMBER_REMOVE = "team:member:remove", _("Team member removed")
     TEAM_ROLE_GRANT = "team:role:grant", _("Team given a role on a project")
     TEAM_ROLE_REVOKE = "team:role:revoke", _("Team's role on a project removed")
+    # account recovery (console.recovery): the user's steps, then staff's decision
+    ACCOUNT_RECOVERY_REQUEST = "account:recovery:request", _("Account recovery requested")
+    ACCOUNT_RECOVERY_CONFIRM = "account:recovery:confirm", _("Account recovery confirmed")
+    ACCOUNT_RECOVERY_CANCEL = "account:recovery:cancel", _("Account recovery cancelled")
+    # the staff console (console.services): one event per action, naming the staff member
+    ADMIN_USER_SUSPEND = "admin:user:suspend", _("Account suspended by staff")
+    ADMIN_USER_REACTIVATE = "admin:user:reactivate", _("Account reactivated by staff")
+    ADMIN_USER_SESSIONS_END = "admin:user:sessions_end", _("Sessions ended by staff")
+    ADMIN_USER_TOKEN_REVOKE = "admin:user:token_revoke", _("API token revoked by staff")
+    ADMIN_USER_EMAIL_VERIFY = "admin:user:email_verify", _("Email address verified by staff")
+    ADMIN_PROJECT_LIMITS = "admin:project:limits", _("Upload limit changed by staff")
+    ADMIN_PROJECT_CRITICAL = "admin:project:critical", _("Marked critical by staff")
+    ADMIN_PROJECT_REMOVE = "admin:project:remove", _("Project removed by staff")
+    ADMIN_RECOVERY_APPROVE = "admin:recovery:approve", _("Account recovery approved by staff")
+    ADMIN_RECOVERY_REJECT = "admin:recovery:reject", _("Account recovery refused by staff")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

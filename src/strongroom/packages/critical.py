@@ -27,14 +27,20 @@ from strongroom.packages.models import Project
 from strongroom.web.http import absolute_url
 
 
-def _became_critical(actor: Actor, project: Project, reason: str, **extra: object) -> None:
+def _became_critical(
+    actor: Actor,
+    project: Project,
+    reason: str,
+    tag: EventTag = EventTag.PROJECT_CRITICAL_MARKED,
+    **extra: object,
+) -> None:
     """Record the event and, the first time, tell every collaborator what it means."""
     first_time = project.critical_since is None
     if first_time:
         project.critical_since = timezone.now()
         project.save(update_fields=["critical_since"])
     record_event(
-        EventTag.PROJECT_CRITICAL_MARKED,
+        tag,
         actor=actor,
         project=project,
         extra={"project": project.name, "reason": reason, **extra},
@@ -71,8 +77,11 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}"
 
 
-def mark_critical(actor: Actor, project: Project) -> None:
-    """Staff mark ``project`` critical (from the admin or the CLI)."""
+def mark_critical(
+    actor: Actor, project: Project, *, tag: EventTag = EventTag.PROJECT_CRITICAL_MARKED
+) -> None:
+    """Staff mark ``project`` critical (from the admin, the CLI, or the staff console,
+    which records its own ``admin:project:critical`` as ``tag``)."""
     with transaction.atomic():
         require_staff(actor)
         project = Project.objects.select_for_update().get(pk=project.pk)
@@ -80,7 +89,7 @@ def mark_critical(actor: Actor, project: Project) -> None:
             return
         project.marked_critical = True
         project.save(update_fields=["marked_critical"])
-        _became_critical(actor, project, "staff")
+        _became_critical(actor, project, "staff", tag)
 
 
 def unmark_critical(actor: Actor, project: Project) -> None:

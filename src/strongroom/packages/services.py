@@ -267,7 +267,14 @@ def remove_project(actor: Actor, project: Project) -> None:
             project=project,
             extra={"project": project.name, "files": len(files)},
         )
-        project.delete()
-        for file in files:
-            _delete_stored(file)
-        _bump_index()
+        delete_project(project, files)
+
+
+def delete_project(project: Project, files: list[File] | None = None) -> None:
+    """Delete the rows and stored files of ``project`` (its caller records the event)."""
+    if files is None:
+        files = list(File.objects.filter(project=project))
+    project.delete()
+    for file in files:
+        _delete_stored(file)
+    _bump_index()
