@@ -285,8 +285,11 @@ def identify_publisher_token(raw: str, now: datetime | None = None) -> Publisher
     upload's body is read); the project scope waits for ``check_publisher_upload``."""
     row = _minted_row(raw)
     now = now or timezone.now()
+    # The project the token was minted for: refuses early what no upload could use
+    # (expired, spent, tampered); the upload's own project is checked once it is known.
+    project_id = str(row.publisher.project_id) if row.publisher.project_id else None
     context = TokenContext(
-        now=now, permission=Permission.UPLOAD, project_id=None, project_name=row.project_name
+        now=now, permission=Permission.UPLOAD, project_id=project_id, project_name=row.project_name
     )
     _verify(raw, row, context)
     return PublisherCredential(raw=raw, minted=row)
