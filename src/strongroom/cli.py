@@ -1,6 +1,6 @@
 """The ``strongroom`` command: serve, check, migrate, repair, createadmin, user, token,
 critical, project, audit (in events/commands.py), backup, restore, verify-storage (in
-backup/)."""
+backup/), issuer (in publishing/commands.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from strongroom.clistart import DEFAULT_DATA_DIR
 from strongroom.clistart import migrate as _migrate
 from strongroom.clistart import setup as _setup
 from strongroom.events.commands import add_audit_commands
+from strongroom.publishing.commands import add_publishing_commands
 
 
 def _usage_error(message: str) -> SystemExit:
@@ -409,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     allow_name.set_defaults(func=cmd_project_allow_name)
     add_audit_commands(commands, common)
     add_backup_commands(commands, common)
+    add_publishing_commands(commands, common)
     return parser
 
 

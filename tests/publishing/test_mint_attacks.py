@@ -120,9 +120,7 @@ def test_claims_of_another_identity_are_refused(client, issuer, publisher, claim
     refused(mint(client, issuer.sign(claims, audience=audience())), fragment)
 
 
-def test_a_workflow_in_another_repository_with_the_same_name_is_refused(
-    client, issuer, publisher
-):
+def test_a_workflow_in_another_repository_with_the_same_name_is_refused(client, issuer, publisher):
     claims = github_claims()
     claims["workflow_ref"] = "evil/x/.github/workflows/release.yml@refs/heads/main"
     claims["job_workflow_ref"] = claims["workflow_ref"]
