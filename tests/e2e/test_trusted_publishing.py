@@ -21,8 +21,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.clients import PASSWORD, build, installed_version, isolated_env, run
-from tests.e2e.clients import write_flit_project
+from tests.e2e.clients import (
+    PASSWORD,
+    build,
+    installed_version,
+    isolated_env,
+    run,
+    write_flit_project,
+)
 from tests.e2e.server import LiveServer, run_cli, running_server
 from tests.publishing.issuer import LocalIssuer, github_claims
 from tests.publishing.tls import TlsRelay, make_certificates

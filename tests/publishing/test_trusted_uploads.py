@@ -13,7 +13,7 @@ from strongroom.events.models import Event
 from strongroom.packages.models import File, Project, Role
 from strongroom.publishing import services
 from strongroom.publishing.minting import mint_upload_token
-from strongroom.publishing.models import Publisher, PublishedFile
+from strongroom.publishing.models import PublishedFile, Publisher
 from tests.distributions import post_upload, upload_form
 from tests.publishing.conftest import audience, make_project, mint, upload_as
 from tests.publishing.issuer import LocalIssuer, github_claims, gitlab_claims

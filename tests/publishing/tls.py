@@ -7,6 +7,7 @@ Clients trust the CA through ``SSL_CERT_FILE``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
@@ -125,10 +126,8 @@ class TlsRelay:
         pump(client, backend)
         done.wait(timeout=60)
         for sock in (client, backend):
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def stop(self) -> None:
         self._stopped = True
