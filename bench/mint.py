@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-
 from tests.e2e.server import run_cli, running_server  # noqa: E402
 from tests.publishing.issuer import LocalIssuer, github_claims  # noqa: E402
 
