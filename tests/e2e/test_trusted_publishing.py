@@ -204,3 +204,27 @@ def test_a_jti_is_accepted_once_across_two_server_processes(
         for thread in threads:
             thread.join()
         assert sorted(results) == [200, 422, 422, 422, 422, 422]
+
+
+def test_issuer_commands(tmp_path: Path, issuer: LocalIssuer) -> None:
+    data = tmp_path / "data"
+    listed = run_cli("issuer", "list", data_dir=data)
+    assert listed.returncode == 0
+    assert "https://token.actions.githubusercontent.com\tgithub\tenabled" in listed.stdout
+    assert "https://gitlab.com\tgitlab\tenabled" in listed.stdout
+    assert "https://accounts.google.com\tgoogle\tenabled" in listed.stdout
+    plain = run_cli("issuer", "add", "--url", "http://ci.example.org", "--kind", "gitlab",
+                    data_dir=data)  # fmt: skip
+    assert plain.returncode == 1 and "must use https" in plain.stderr
+    added = run_cli("issuer", "add", "--url", issuer.url, "--kind", "generic",
+                    "--audience", "ci-upload", data_dir=data)  # fmt: skip
+    assert added.returncode == 0 and "1 keys fetched" in added.stdout
+    again = run_cli("issuer", "add", "--url", issuer.url, "--kind", "generic", data_dir=data)
+    assert again.returncode == 1 and "already registered" in again.stderr
+    disabled = run_cli("issuer", "disable", "--url", "https://gitlab.com", data_dir=data)
+    assert disabled.returncode == 0
+    listed = run_cli("issuer", "list", data_dir=data)
+    assert "https://gitlab.com\tgitlab\tdisabled" in listed.stdout
+    assert f"{issuer.url}\tgeneric\tenabled\taudience=ci-upload" in listed.stdout
+    unknown = run_cli("issuer", "enable", "--url", "https://nowhere.example", data_dir=data)
+    assert unknown.returncode == 1 and "no issuer" in unknown.stderr
