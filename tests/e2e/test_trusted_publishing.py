@@ -228,3 +228,33 @@ def test_issuer_commands(tmp_path: Path, issuer: LocalIssuer) -> None:
     assert f"{issuer.url}\tgeneric\tenabled\taudience=ci-upload" in listed.stdout
     unknown = run_cli("issuer", "enable", "--url", "https://nowhere.example", data_dir=data)
     assert unknown.returncode == 1 and "no issuer" in unknown.stderr
+
+
+def test_a_twine_based_ci_flow_uploads_with_a_minted_token(
+    server: LiveServer, issuer: LocalIssuer, index: dict[str, Any]
+) -> None:
+    """The scripted flow of GitLab and Forgejo jobs: mint with an HTTP POST, then twine."""
+    import subprocess
+
+    root = index["root"]
+    audience = json.loads(get(f"{server.base_url}/_/oidc/audience"))["audience"]
+    claims = github_claims("octo/sr-tp", "release.yml", environment="pypi")
+    status, body = _mint(server.base_url, issuer.sign(claims, audience=audience))
+    assert status == 200 and body["success"] is True
+    files = build(write_flit_project(root / "twine", "sr-tp", "2.0"), isolated_env(root / "home"))
+    env = isolated_env(root / "home", TWINE_USERNAME="__token__", TWINE_PASSWORD=body["token"])
+    result = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{server.base_url}/legacy/", *map(str, files)],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The same token is scoped to sr-tp: twine prints the reason for another project.
+    other = build(write_flit_project(root / "twine", "sr-tp-new", "9.0"), isolated_env(root / "h"))
+    refused = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--disable-progress-bar",
+         "--repository-url", f"{server.base_url}/legacy/", *map(str, other)],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "scoped to sr-tp and is not valid for sr-tp-new" in refused.stdout + refused.stderr
