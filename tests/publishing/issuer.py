@@ -33,7 +33,8 @@ class LocalIssuer:
         self.key = new_key()
         self.kid = "key-1"
         self.published: dict[str, rsa.RSAPrivateKey] = {self.kid: self.key}
-        self.garbage_jwks = False
+        # Served instead of the key set when set (bytes, or an object sent as JSON).
+        self.garbage_jwks: object = None
         self.request_token = secrets.token_urlsafe(16)
         # What the token endpoint puts in its JWTs (besides iss/aud/times/jti).
         self.ci_claims: dict[str, Any] = {}
@@ -118,8 +119,8 @@ class LocalIssuer:
                     self._json({"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks"})
                 elif url.path == "/jwks":
                     issuer.jwks_requests += 1
-                    if issuer.garbage_jwks:
-                        self._json(b"<html>not a key set</html>")
+                    if issuer.garbage_jwks is not None:
+                        self._json(issuer.garbage_jwks)
                     else:
                         self._json(issuer.jwks())
                 elif url.path == "/token":

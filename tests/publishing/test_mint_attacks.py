@@ -101,6 +101,11 @@ def test_replayed_jti_is_refused(client, issuer, publisher):
     assert lock.keep_until > lock.keep_until.now(lock.keep_until.tzinfo) + timedelta(minutes=4)
 
 
+def test_a_token_valid_for_years_is_refused(client, issuer, publisher):
+    token = issuer.sign(github_claims(), audience=audience(), exp=10**15)
+    refused(mint(client, token), "valid for too long")
+
+
 def test_token_without_jti_is_refused(client, issuer, publisher):
     refused(mint(client, issuer.sign(github_claims(), audience=audience(), jti=None)), "jti")
 
@@ -127,13 +132,23 @@ def test_a_workflow_in_another_repository_with_the_same_name_is_refused(client, 
     refused(mint(client, issuer.sign(claims, audience=audience())), "No trusted publisher")
 
 
-def test_garbage_jwks_is_a_clear_503(client, issuer, publisher):
+@pytest.mark.parametrize(
+    ("garbage", "fragment"),
+    [
+        (b"<html>not a key set</html>", "did not answer JSON"),
+        ([1, 2, 3], "did not answer a JSON object"),
+        ({"keys": "nope"}, "not a JSON Web Key Set"),
+        ({"keys": [{"kid": "key-1", "kty": "RSA", "n": "!!", "e": "AQAB"}]}, "cannot read"),
+        ({"keys": [{"kid": "key-1", "kty": "XYZ"}]}, "cannot read"),
+        (b"x" * (600 * 1024), "too much data"),
+    ],
+    ids=["html", "array", "keys-not-a-list", "bad-modulus", "unknown-kty", "huge"],
+)
+def test_garbage_jwks_is_a_clear_503(client, issuer, publisher, garbage, fragment):
     Issuer.objects.update(jwks={}, jwks_fetched=None)
-    issuer.garbage_jwks = True
+    issuer.garbage_jwks = garbage
     refused(
-        mint(client, issuer.sign(github_claims(), audience=audience())),
-        "did not answer JSON",
-        status=503,
+        mint(client, issuer.sign(github_claims(), audience=audience())), fragment, status=503
     )
 
 

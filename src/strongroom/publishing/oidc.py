@@ -52,7 +52,10 @@ def require_safe_url(url: str) -> str:
 
 def fetch_json(url: str) -> dict[str, Any]:
     """GET ``url`` and return its JSON object; IssuerUnavailable on any failure."""
-    require_safe_url(url)
+    try:
+        require_safe_url(url)
+    except UnsafeIssuerUrl as exc:
+        raise IssuerUnavailable(str(exc)) from None
     try:
         with (
             httpx.Client(timeout=settings.OIDC_HTTP_TIMEOUT, follow_redirects=False) as client,
@@ -68,7 +71,7 @@ def fetch_json(url: str) -> dict[str, Any]:
                 body += chunk
                 if len(body) > MAX_DOCUMENT_BYTES:
                     raise IssuerUnavailable(_("%(url)s answered too much data.") % {"url": url})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise IssuerUnavailable(
             _("%(url)s could not be reached (%(why)s).") % {"url": url, "why": type(exc).__name__}
         ) from None

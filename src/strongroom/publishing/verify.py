@@ -25,6 +25,7 @@ from strongroom.publishing.models import Issuer, Publisher
 # key-confusion attack; "none" is no signature at all.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 JWKS_REFRESH_SECONDS = 10
+MAX_OIDC_LIFETIME = 24 * 3600
 MAX_JWT_LENGTH = 16 * 1024
 # GitHub events whose workflow runs code from someone else's fork with the base's identity.
 UNTRUSTED_GITHUB_EVENTS = frozenset({"pull_request_target", "workflow_run"})
@@ -161,6 +162,9 @@ def verify_oidc_token(raw: str, now: datetime | None = None) -> VerifiedClaims:
         raise TokenRefused(
             _("The OIDC token is not valid: %(why)s") % {"why": str(exc)[:200]}
         ) from None
+    if int(claims["exp"]) > now.timestamp() + MAX_OIDC_LIFETIME:
+        # The replay lock must outlive the token: a token valid for days is no CI token.
+        raise TokenRefused(_("The OIDC token is valid for too long (more than a day)."))
     if "jti" not in claims:
         claims["jti"] = "sig:" + raw.rsplit(".", 1)[-1][:200]
     if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 200:
