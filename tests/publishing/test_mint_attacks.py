@@ -147,9 +147,7 @@ def test_a_workflow_in_another_repository_with_the_same_name_is_refused(client, 
 def test_garbage_jwks_is_a_clear_503(client, issuer, publisher, garbage, fragment):
     Issuer.objects.update(jwks={}, jwks_fetched=None)
     issuer.garbage_jwks = garbage
-    refused(
-        mint(client, issuer.sign(github_claims(), audience=audience())), fragment, status=503
-    )
+    refused(mint(client, issuer.sign(github_claims(), audience=audience())), fragment, status=503)
 
 
 def test_issuer_down_is_a_clear_503_and_mints_nothing(client, issuer, publisher):

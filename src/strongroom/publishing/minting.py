@@ -28,6 +28,7 @@ from strongroom.publishing.models import MintedToken, PublishedFile, Publisher, 
 from strongroom.publishing.verify import (
     TokenRefused,
     VerifiedClaims,
+    identity_repository,
     publisher_matches,
     recorded_claims,
     untrusted_event,
@@ -100,6 +101,9 @@ def _matching_publisher(verified: VerifiedClaims, now: datetime) -> Publisher:
     candidates = Publisher.objects.filter(issuer=verified.issuer).select_related(
         "issuer", "project"
     )
+    repository = identity_repository(verified.issuer, verified.claims)
+    if repository is not None:  # narrow in the database; publisher_matches decides
+        candidates = candidates.filter(repository__iexact=repository)
     matches = [
         p
         for p in candidates

@@ -234,6 +234,17 @@ def publisher_matches(publisher: Publisher, claims: dict[str, Any]) -> bool:
     )
 
 
+def identity_repository(issuer: Issuer, claims: dict[str, Any]) -> str | None:
+    """The claim a publisher's ``repository`` must equal (case aside); None for generic kinds."""
+    if issuer.kind == Issuer.Kind.GITLAB:
+        return _text(claims, "project_path")
+    if issuer.is_github_like:
+        return _text(claims, "repository")
+    if issuer.kind == Issuer.Kind.GOOGLE:
+        return _text(claims, "email")
+    return None
+
+
 def untrusted_event(issuer: Issuer, claims: dict[str, Any]) -> str | None:
     """The event name when a github-like token comes from an event that runs fork code."""
     if issuer.is_github_like and _text(claims, "event_name") in UNTRUSTED_GITHUB_EVENTS:
