@@ -360,11 +360,10 @@ def record_trusted_upload(credential: PublisherCredential, file: File) -> Publis
         .select_related("publisher__issuer")
         .get(pk=credential.minted.pk)
     )
-    if row.single_use:
-        if row.used_at is not None:
-            raise PublisherTokenError(_("This single-use upload token was already used."))
-        row.used_at = timezone.now()
-        row.save(update_fields=["used_at"])
+    # One conditional UPDATE: of two uploads racing with one single-use token, one wins.
+    spent = MintedToken.objects.filter(pk=row.pk, used_at=None).update(used_at=timezone.now())
+    if row.single_use and not spent:
+        raise PublisherTokenError(_("This single-use upload token was already used."))
     publisher, claims = row.publisher, row.claims
     return PublishedFile.objects.create(
         file=file,

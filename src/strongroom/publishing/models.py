@@ -127,7 +127,7 @@ class MintedToken(models.Model):
     project_name = models.CharField(max_length=200)
     expires = models.DateTimeField()
     single_use = models.BooleanField(default=False)
-    used_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)  # its first upload
     # The claims that matter (repository, workflow, ref, sha, run id, environment...).
     claims = models.JSONField(default=dict)
     created = models.DateTimeField(auto_now_add=True)
