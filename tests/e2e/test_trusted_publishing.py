@@ -258,3 +258,59 @@ def test_a_twine_based_ci_flow_uploads_with_a_minted_token(
     )  # fmt: skip
     assert refused.returncode != 0
     assert "scoped to sr-tp and is not valid for sr-tp-new" in refused.stdout + refused.stderr
+
+
+def test_a_single_use_token_wins_one_race_between_workers(
+    server: LiveServer, issuer: LocalIssuer, index: dict[str, Any]
+) -> None:
+    import hashlib
+    import io
+    import zipfile
+
+    import httpx
+
+    audience = json.loads(get(f"{server.base_url}/_/oidc/audience"))["audience"]
+    claims = github_claims("octo/sr-tp", "release.yml", environment="pypi")
+    request = urllib.request.Request(
+        f"{server.base_url}/_/oidc/mint-token",
+        data=json.dumps(
+            {"token": issuer.sign(claims, audience=audience), "single-use": True}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        token = json.loads(response.read())["token"]
+
+    def wheel(version: str) -> tuple[str, bytes]:
+        buffer = io.BytesIO()
+        info = f"sr_tp-{version}.dist-info"
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("sr_tp/__init__.py", "")
+            archive.writestr(
+                f"{info}/METADATA", f"Metadata-Version: 2.1\nName: sr-tp\nVersion: {version}\n"
+            )
+            archive.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+        return f"sr_tp-{version}-py3-none-any.whl", buffer.getvalue()
+
+    statuses: list[int] = []
+
+    def upload(version: str) -> None:
+        filename, content = wheel(version)
+        data = {
+            ":action": "file_upload", "protocol_version": "1", "metadata_version": "2.1",
+            "name": "sr-tp", "version": version, "filetype": "bdist_wheel", "pyversion": "py3",
+            "sha256_digest": hashlib.sha256(content).hexdigest(),
+        }  # fmt: skip
+        response = httpx.post(
+            f"{server.base_url}/legacy/", data=data, auth=("__token__", token), timeout=60,
+            files={"content": (filename, content, "application/octet-stream")},
+        )  # fmt: skip
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=upload, args=(f"3.{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 403, 403, 403]
