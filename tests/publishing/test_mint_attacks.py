@@ -189,6 +189,19 @@ def test_other_issuer_cannot_sign_for_this_one(client, issuer, publisher):
     refused(mint(client, token), "signature does not verify")
 
 
+def test_refusals_are_limited_per_address_and_audited_once(client, issuer, publisher):
+    for _ in range(30):
+        assert mint(client, "x").status_code == 422
+    events = Event.objects.filter(tag="publishing:token:refused").count()
+    good = issuer.sign(github_claims(), audience=audience())
+    for _ in range(3):
+        response = mint(client, good)
+        assert response.status_code == 429
+        assert "Too many refused token requests" in response.json()["detail"]
+    assert Event.objects.filter(tag="publishing:token:refused").count() == events + 1
+    assert not MintedToken.objects.exists()
+
+
 def test_discovery_endpoints(client, publisher):
     assert client.get("/_/oidc/audience").json() == {"audience": audience()}
     document = client.get("/.well-known/pytp").json()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from strongroom import ratelimit
 from strongroom.accounts.actors import Actor
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -41,6 +42,10 @@ from strongroom.tokens.principals import (
     mint_publisher_token,
     verify_publisher_token,
 )
+
+# Refused exchanges per client address: each refusal is an audit event and may cost a JWKS
+# fetch, so an anonymous client cannot make the index do either without bound.
+REFUSED_MINTS = ratelimit.Limit("oidc:mint-refused:ip", "30/minute")
 
 
 class PublisherTokenError(Exception):
@@ -183,6 +188,17 @@ def mint_upload_token(
     """
     now = now or timezone.now()
     claims = _unverified_claims(raw)
+    address = actor.ip or ""
+    if ratelimit.is_exceeded(REFUSED_MINTS, address):
+        error = TokenRefused(
+            _("Too many refused token requests from this address: retry in %(seconds)d seconds.")
+            % {"seconds": ratelimit.retry_after(REFUSED_MINTS, address)},
+            code="rate-limited",
+            status=429,
+        )
+        if ratelimit.first_refusal(REFUSED_MINTS, address):  # one event per period
+            raise _refuse(actor, error, claims)
+        raise error
     try:
         if not isinstance(raw, str):
             raise TokenRefused(
@@ -204,8 +220,10 @@ def mint_upload_token(
             _take_jti(verified, now)
             minted = _create_token(actor, verified, publisher, single_use, now)
     except TokenRefused as error:
+        ratelimit.hit(REFUSED_MINTS, address)
         raise _refuse(actor, error, claims) from None
     except oidc.IssuerUnavailable as exc:
+        ratelimit.hit(REFUSED_MINTS, address)
         raise _refuse(
             actor, TokenRefused(str(exc), code="issuer-unavailable", status=503), claims
         ) from None
