@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "strongroom.upload",
     "strongroom.index",
     "strongroom.console",
+    "strongroom.publishing",
 ]
 
 MIDDLEWARE = [
@@ -477,6 +478,17 @@ if UPLOAD_PASSWORDS not in {"never", "without-2fa", "always"}:
     raise ValueError("STRONGROOM_UPLOAD_PASSWORDS must be never, without-2fa or always")
 # Public keys of secret-scanning services: a JSON file path, or the JSON itself.
 DISCLOSURE_PUBLIC_KEYS = _env("DISCLOSURE_PUBLIC_KEYS", "")
+
+# --- trusted publishing (publishing/, docs/trusted-publishing.md) ---------------------------
+
+# The `aud` OIDC tokens must name exactly; by default this index's host name.
+OIDC_AUDIENCE = _env("OIDC_AUDIENCE", "") or (urlparse(BASE_URL).hostname or "strongroom")
+OIDC_LEEWAY = _env_int("OIDC_LEEWAY", 30)  # seconds of clock skew on exp/nbf/iat
+OIDC_HTTP_TIMEOUT = float(_env("OIDC_HTTP_TIMEOUT", "5"))  # discovery and JWKS fetches
+PUBLISHER_TOKEN_SECONDS = _env_int("PUBLISHER_TOKEN_SECONDS", 900)  # minted tokens' lifetime
+if not 900 <= PUBLISHER_TOKEN_SECONDS <= 6 * 3600:
+    raise ValueError("STRONGROOM_PUBLISHER_TOKEN_SECONDS must be 900 (15 min) to 21600 (6 h)")
+PENDING_PUBLISHER_DAYS = _env_int("PENDING_PUBLISHER_DAYS", 30)
 
 # --- project governance --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("strongroom.mfa.urls")),
     path("", include("strongroom.tokens.urls")),
     path("", include("strongroom.upload.urls")),
+    path("", include("strongroom.publishing.urls")),
     path("", include("strongroom.index.urls")),
     path("", include("strongroom.packages.urls")),
     path("", include("strongroom.orgs.urls")),

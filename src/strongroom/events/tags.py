@@ -146,6 +146,30 @@ class EventTag(models.TextChoices):
     ADMIN_PROJECT_REMOVE = "admin:project:remove", _("Project removed by staff")
     ADMIN_RECOVERY_APPROVE = "admin:recovery:approve", _("Account recovery approved by staff")
     ADMIN_RECOVERY_REJECT = "admin:recovery:reject", _("Account recovery refused by staff")
+    # trusted publishing (publishing.services)
+    PUBLISHING_ISSUER_ADD = "publishing:issuer:add", _("Trusted publishing issuer added")
+    PUBLISHING_ISSUER_DISABLE = "publishing:issuer:disable", _("Trusted publishing issuer disabled")
+    PUBLISHING_ISSUER_ENABLE = "publishing:issuer:enable", _("Trusted publishing issuer enabled")
+    PUBLISHING_TOKEN_MINTED = "publishing:token:minted", _("Upload token minted for a publisher")
+    PUBLISHING_TOKEN_REFUSED = "publishing:token:refused", _("OIDC token refused")
+    PROJECT_PUBLISHER_ADD = "project:publisher:add", _("Trusted publisher added")
+    PROJECT_PUBLISHER_REMOVE = "project:publisher:remove", _("Trusted publisher removed")
+    ACCOUNT_PENDING_PUBLISHER_ADD = (
+        "account:pending_publisher:add",
+        _("Pending trusted publisher added"),
+    )
+    ACCOUNT_PENDING_PUBLISHER_REMOVE = (
+        "account:pending_publisher:remove",
+        _("Pending trusted publisher removed"),
+    )
+    PROJECT_TRUSTED_PUBLISHING_REQUIRED_ENABLE = (
+        "project:trusted_publishing_required:enable",
+        _("Trusted publishing required"),
+    )
+    PROJECT_TRUSTED_PUBLISHING_REQUIRED_DISABLE = (
+        "project:trusted_publishing_required:disable",
+        _("Trusted publishing no longer required"),
+    )
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strongroom.index.pages import project_files
-from strongroom.packages.models import Project, Release
+from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import sort_releases
 
 Absolute = Callable[[str], str]
@@ -68,6 +68,25 @@ def _info(project: Project, release: Release, absolute: Absolute) -> dict[str, A
     }
 
 
+_PUBLISHER_FIELDS = ("issuer", "kind", "repository", "workflow", "environment", "ref", "sha")
+
+
+def trusted_publishers(project: Project) -> dict[str, dict[str, str]]:
+    """filename -> the trusted publisher that uploaded it (publishing.PublishedFile), with
+    ``summary``: "Published by trusted publisher ..." as the release page says it."""
+    names = [f"trusted_publication__{name}" for name in (*_PUBLISHER_FIELDS, "summary")]
+    rows = File.objects.filter(project=project, trusted_publication__isnull=False).values(
+        "filename", *names
+    )
+    return {
+        row["filename"]: {
+            **{name: row[f"trusted_publication__{name}"] for name in _PUBLISHER_FIELDS},
+            "summary": f"Published by trusted publisher {row['trusted_publication__summary']}",
+        }
+        for row in rows
+    }
+
+
 def latest_release(releases: list[Release]) -> Release | None:
     """The newest non-yanked final release; else the newest of any kind."""
     ordered = sort_releases(releases)
@@ -86,8 +105,11 @@ def project_document(
     if chosen is None:
         return None
     by_version: dict[str, list[dict[str, Any]]] = {r.version: [] for r in sort_releases(releases)}
+    publishers = trusted_publishers(project)
     for file in project_files(project):
         entry = _file_entry(file, absolute, url_of(file["path"]))
+        if file["filename"] in publishers:
+            entry["trusted_publisher"] = publishers[file["filename"]]
         by_version.setdefault(file["release__version"], []).append(entry)
     document: dict[str, Any] = {
         "info": _info(project, chosen, absolute),

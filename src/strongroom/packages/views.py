@@ -69,7 +69,9 @@ def owned_project(request: HttpRequest, name: str) -> Project:
 
 def _files(release: Release) -> list[dict[str, Any]]:
     storage = get_storage()
-    return [{"file": f, "url": storage.url(f.path)} for f in release.files.all()]
+    # trusted_publication: the publisher that uploaded the file, if one did (publishing app).
+    files = release.files.select_related("trusted_publication")
+    return [{"file": f, "url": storage.url(f.path)} for f in files]
 
 
 def _release_page(request: HttpRequest, project: Project, release: Release | None) -> HttpResponse:

@@ -133,7 +133,26 @@ class InOrganization:
             )
 
 
-Caveat = Expiry | Projects | OwnedBy | InOrganization
+@dataclass(frozen=True)
+class PublisherPrincipal:
+    """The token's principal is a trusted publisher, not an account (tokens.principals)."""
+
+    publisher_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "t": "publisher", "id": self.publisher_id}
+
+    def check(self, ctx: TokenContext, token_user: str) -> None:
+        if token_user != publisher_principal(self.publisher_id):
+            raise CaveatError("This token belongs to a trusted publisher, not to this account.")
+
+
+def publisher_principal(publisher_id: str) -> str:
+    """The principal a publisher's tokens are verified for (never a user id: those are ints)."""
+    return f"publisher:{publisher_id}"
+
+
+Caveat = Expiry | Projects | OwnedBy | InOrganization | PublisherPrincipal
 
 
 def _int(value: Any, *, optional: bool = False) -> int | None:
@@ -151,6 +170,7 @@ _FIELDS = {
     "projects": {"v", "t", "p"},
     "user": {"v", "t", "id"},
     "org": {"v", "t", "id", "n"},
+    "publisher": {"v", "t", "id"},
 }
 
 
@@ -195,7 +215,9 @@ def parse_caveat(raw: str | bytes) -> Caveat:
             raise MalformedCaveat("an org caveat needs an id and a name")
         return InOrganization(organization_id=data["id"], name=data["n"])
     if not isinstance(data.get("id"), str):
-        raise MalformedCaveat("a user caveat needs an id")
+        raise MalformedCaveat(f"a {kind} caveat needs an id")
+    if kind == "publisher":
+        return PublisherPrincipal(publisher_id=data["id"])
     return OwnedBy(user_id=data["id"])
 
 

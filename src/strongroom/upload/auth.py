@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +22,14 @@ from strongroom.events.tags import EventTag
 from strongroom.mfa.services.queries import has_second_factor
 from strongroom.ops import metrics
 from strongroom.packages.models import Project
+from strongroom.publishing.minting import (
+    PublisherCredential,
+    PublisherTokenError,
+    check_publisher_upload,
+    identify_publisher_token,
+    is_publisher_token,
+)
+from strongroom.publishing.services import requires_trusted_publishing
 from strongroom.tokens.services import (
     PresentedToken,
     TokenError,
@@ -30,15 +39,15 @@ from strongroom.tokens.services import (
 )
 from strongroom.upload.errors import UploadError, forbidden
 from strongroom.web.actor import actor_from
-from strongroom.web.http import absolute_url
+from strongroom.web.http import absolute_url, client_ip, user_agent
 
 TOKEN_USERNAME = "__token__"  # noqa: S105 - the username that announces a token
 
 
 @dataclass(frozen=True)
 class Uploader:
-    """The authenticated uploader (an actor with a user), and the token they used
-    (None for a password).
+    """The authenticated uploader: an account (an actor with a user) and the token they
+    used (None for a password), or a trusted publisher (``publisher``; no user).
 
     A token here only says who holds it; :func:`check_token_scope` verifies it against the
     project once the upload names one.
@@ -46,13 +55,16 @@ class Uploader:
 
     actor: Actor
     token: PresentedToken | None = None
+    publisher: PublisherCredential | None = None
 
     @property
     def user(self) -> User:
-        assert self.actor.user is not None, "an uploader is always an account"
+        assert self.actor.user is not None, "only an account upload has a user"
         return self.actor.user
 
-    def describe(self) -> dict[str, str]:
+    def describe(self) -> dict[str, Any]:
+        if self.publisher is not None:
+            return self.publisher.describe()
         if self.token is None:
             return {"method": "password"}
         return {
@@ -91,10 +103,14 @@ def record_refusal(
     that failed verification or a refused password only names the account concerned.
     """
     metrics.upload_refused(error.status)
-    extra: dict[str, str | int | None] = {"reason": error.message, "status": error.status}
+    extra: dict[str, Any] = {"reason": error.message, "status": error.status}
     uploader = uploader or error.uploader
-    user, actor = error.user, None
-    if uploader is not None:
+    user = error.user
+    actor: Actor | User | None = None
+    if uploader is not None and uploader.publisher is not None:
+        extra.update(uploader.describe())
+        actor = uploader.actor  # a publisher: no account, the publisher named in extra
+    elif uploader is not None:
         user = actor = uploader.user
         extra.update(uploader.describe())
     elif error.token_id:
@@ -109,7 +125,18 @@ def record_refusal(
         )
 
 
+def _publisher_uploader(request: HttpRequest, raw: str) -> Uploader:
+    try:
+        credential = identify_publisher_token(raw)
+    except PublisherTokenError as exc:
+        raise forbidden(str(exc)) from None
+    actor = Actor(ip=client_ip(request), user_agent=user_agent(request))
+    return Uploader(actor=actor, publisher=credential)
+
+
 def _token_uploader(request: HttpRequest, raw: str) -> Uploader:
+    if is_publisher_token(raw):
+        return _publisher_uploader(request, raw)
     try:
         presented = identify_token(raw)
     except TokenError as exc:
@@ -173,7 +200,7 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
             uploader = _token_uploader(request, password)
         else:
             uploader = _password_uploader(request, username, password)
-    if not uploader.user.has_verified_primary_email:
+    if uploader.publisher is None and not uploader.user.has_verified_primary_email:
         raise UploadError(
             _("User %(username)s does not have a verified primary email address.")
             % {"username": uploader.user.username},
@@ -185,7 +212,24 @@ def authenticate_upload(request: HttpRequest) -> Uploader:
 
 def check_token_scope(uploader: Uploader, project: Project | None, name: str) -> None:
     """Verify the uploader's token for uploading to this project: every caveat, its scope
-    included (a new project: account-wide tokens only)."""
+    included (a new project: account-wide tokens only). A publisher token: its caveats and
+    the publisher's binding to the project (or pending name)."""
+    if uploader.publisher is not None:
+        try:
+            check_publisher_upload(uploader.publisher, project, name)
+        except PublisherTokenError as exc:
+            raise forbidden(str(exc)) from None
+        return
+    if requires_trusted_publishing(project):
+        assert project is not None
+        raise forbidden(
+            _(
+                "Project %(project)s requires trusted publishing: API tokens and passwords "
+                "are refused. Publish from the CI workflow configured as its trusted "
+                "publisher (see %(url)s)."
+            )
+            % {"project": project.name, "url": absolute_url("/help/trusted-publishing/")}
+        )
     if uploader.token is None:
         return
     try:

@@ -21,6 +21,11 @@ from strongroom.packages import permissions
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
+from strongroom.publishing.minting import (
+    PublisherTokenError,
+    create_pending_project,
+    record_trusted_upload,
+)
 from strongroom.storage import get_storage
 from strongroom.storage.base import StorageFull, StorageUnavailable
 from strongroom.upload import archives, checks
@@ -80,6 +85,8 @@ def check_permission(uploader: Uploader, project: Project | None, name: str) -> 
 
     The decision is the one guard's (packages.permissions); the wording is twine's."""
     check_token_scope(uploader, project, name)
+    if uploader.publisher is not None:
+        return  # a publisher's right is its binding to the project, checked just above
     try:
         if project is None:
             permissions.require_may_create(uploader.actor)
@@ -160,6 +167,17 @@ def _release_fields(metadata: Metadata) -> dict[str, object]:
     }
 
 
+def _create_project(uploader: Uploader, name: str) -> Project:
+    """A new project: owned by the uploading account, or by whoever registered the pending
+    trusted publisher that uploads."""
+    if uploader.publisher is None:
+        return packages.create_project(uploader.actor, name)
+    try:
+        return create_pending_project(uploader.publisher, name, uploader.actor)
+    except (PublisherTokenError, NotPermitted) as exc:
+        raise forbidden(str(exc)) from None
+
+
 def _store(
     uploader: Uploader,
     dist: checks.Distribution,
@@ -169,13 +187,13 @@ def _store(
 ) -> File:
     """Record the file in one transaction; what ``accept_upload`` staged is published
     when it commits."""
-    user = uploader.user
+    user = uploader.actor.user
     version, canonical = checks.normalized_version(dist.version)
     with transaction.atomic():
         project = Project.objects.filter(normalized_name=canonicalize_name(metadata.name)).first()
         if project is None:
             try:
-                project = packages.create_project(uploader.actor, metadata.name)
+                project = _create_project(uploader, metadata.name)
             except packages.PackageError as exc:
                 raise UploadError(str(exc)) from None
         else:
@@ -213,6 +231,11 @@ def _store(
             uploader=user,
             metadata_sha256=hashlib.sha256(core).hexdigest() if core is not None else "",
         )
+        if uploader.publisher is not None:
+            try:
+                record_trusted_upload(uploader.publisher, file)
+            except PublisherTokenError as exc:
+                raise forbidden(str(exc)) from None
         get_storage().publish_on_commit()
         packages.bump_serial(project)
         record_event(

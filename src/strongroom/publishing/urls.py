@@ -1,0 +1,16 @@
+from django.urls import path
+
+from strongroom.publishing import views
+
+app_name = "publishing"
+urlpatterns = [
+    path("_/oidc/audience", views.audience, name="audience"),
+    path("_/oidc/mint-token", views.mint_token, name="mint_token"),
+    # The older spelling some clients (pdm) still post to.
+    path("_/oidc/github/mint-token", views.mint_token),
+    path(".well-known/pytp", views.discovery, name="discovery"),
+    path("manage/project/<str:name>/publishing/", views.project_publishing, name="project"),
+    path("manage/account/publishing/", views.pending, name="pending"),
+    path("manage/issuers/", views.issuers, name="issuers"),
+    path("help/trusted-publishing/", views.help_page, name="help"),
+]

@@ -1,0 +1,248 @@
+"""Trusted publishing over HTTP: PyPI's OIDC endpoints, PEP 807 discovery, and the pages
+for owners (a project's publishers), users (pending publishers) and staff (issuers).
+
+Thin: parse, call one service, answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from strongroom.accounts.actors import NotPermitted
+from strongroom.accounts.decorators import reauthentication_required
+from strongroom.mfa.staff import staff_required
+from strongroom.packages.views import owned_project
+from strongroom.publishing import services
+from strongroom.publishing.forms import IssuerForm, PendingPublisherForm, PublisherForm
+from strongroom.publishing.minting import mint_upload_token
+from strongroom.publishing.models import Issuer
+from strongroom.publishing.verify import TokenRefused
+from strongroom.web.actor import actor_from
+from strongroom.web.http import absolute_url
+
+MAX_BODY = 64 * 1024
+
+
+def problem(message: str, code: str, status: int) -> JsonResponse:
+    """An RFC 9457 problem, carrying PyPI's ``message``/``errors`` members too, so
+    gh-action-pypi-publish, uv and twine-based scripts all print the sentence."""
+    body = {
+        "type": "about:blank",
+        "title": _("Token request failed"),
+        "status": status,
+        "detail": message,
+        "message": _("Token request failed"),
+        "errors": [{"code": code, "description": message}],
+    }
+    response = JsonResponse(body, status=status, content_type="application/problem+json")
+    return response
+
+
+@require_GET
+def audience(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"audience": settings.OIDC_AUDIENCE})
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    """PEP 807 discovery: where to get the audience and mint tokens, and what is offered."""
+    return JsonResponse(
+        {
+            "audience": settings.OIDC_AUDIENCE,
+            "audience-endpoint": absolute_url(reverse("publishing:audience")),
+            "mint-token-endpoint": absolute_url(reverse("publishing:mint_token")),
+            "features": ["single-use-token", "multi-use-token"],
+            "documentation": absolute_url(reverse("publishing:help")),
+        }
+    )
+
+
+def _payload(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_BODY:
+        raise TokenRefused(_("The request body is too large."), code="invalid-payload", status=413)
+    try:
+        payload = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRefused(
+            _('The request body must be JSON: {"token": "<OIDC token>"}.'),
+            code="invalid-payload",
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
+        raise TokenRefused(
+            _('The request body must be JSON: {"token": "<OIDC token>"}.'),
+            code="invalid-payload",
+        )
+    return payload
+
+
+@csrf_exempt
+def mint_token(request: HttpRequest) -> HttpResponse:
+    """``{"token": JWT}`` -> ``{"success": true, "token": ..., "expires": ...}``."""
+    if request.method != "POST":
+        response = problem(_("Use POST."), "invalid-method", 405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        payload = _payload(request)
+        single_use = payload.get("single-use", payload.get("single_use")) is True
+        minted = mint_upload_token(actor_from(request), payload["token"], single_use=single_use)
+    except TokenRefused as refused:
+        return problem(refused.message, refused.code, refused.status)
+    return JsonResponse(
+        {
+            "success": True,
+            "token": minted.token,
+            "expires": int(minted.expires.timestamp()),
+            "single-use": minted.minted.single_use,
+        }
+    )
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "publishing/help.html",
+        {"audience": settings.OIDC_AUDIENCE, "issuers": Issuer.objects.filter(enabled=True)},
+    )
+
+
+def _publisher_data(form: PublisherForm) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    data["claims"] = services.parse_claim_policy(data.get("claims") or "")
+    return data
+
+
+def _run(request: HttpRequest, action: Any, done: str) -> bool:
+    try:
+        action()
+    except (services.PublishingError, NotPermitted) as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, done)
+    return True
+
+
+@reauthentication_required
+def project_publishing(request: HttpRequest, name: str) -> HttpResponse:
+    """An Owner's page: the project's publishers, add one, remove one, require them."""
+    project = owned_project(request, name)
+    actor = actor_from(request)
+    form = PublisherForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add":
+            form = PublisherForm(request.POST)
+            if form.is_valid() and _run(
+                request,
+                lambda: services.add_publisher(actor, project, _publisher_data(form)),
+                _("The trusted publisher was added."),
+            ):
+                return HttpResponseRedirect(request.path)
+        elif action == "remove":
+            _run(
+                request,
+                lambda: services.remove_publisher(
+                    actor, project, request.POST.get("publisher", "")
+                ),
+                _("The trusted publisher was removed."),
+            )
+            return HttpResponseRedirect(request.path)
+        elif action == "require":
+            required = request.POST.get("required") == "on"
+            _run(
+                request,
+                lambda: services.set_trusted_publishing_required(actor, project, required),
+                _("The publishing policy was changed."),
+            )
+            return HttpResponseRedirect(request.path)
+    return render(
+        request,
+        "publishing/project.html",
+        {
+            "project": project,
+            "publishers": services.project_publishers(project),
+            "required": services.requires_trusted_publishing(project),
+            "form": form,
+        },
+    )
+
+
+@login_required
+@reauthentication_required
+def pending(request: HttpRequest) -> HttpResponse:
+    """A user's pending publishers: publishers for projects that do not exist yet."""
+    actor = actor_from(request)
+    form = PendingPublisherForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "remove":
+            _run(
+                request,
+                lambda: services.remove_pending_publisher(actor, request.POST.get("publisher", "")),
+                _("The pending publisher was removed."),
+            )
+            return HttpResponseRedirect(request.path)
+        form = PendingPublisherForm(request.POST)
+        if form.is_valid():
+            name = form.cleaned_data["project_name"]
+            if _run(
+                request,
+                lambda: services.add_pending_publisher(actor, name, _publisher_data(form)),
+                _("The pending publisher was added."),
+            ):
+                return HttpResponseRedirect(request.path)
+    return render(
+        request,
+        "publishing/pending.html",
+        {
+            "publishers": services.pending_publishers(request.user),  # type: ignore[arg-type]
+            "form": form,
+            "days": settings.PENDING_PUBLISHER_DAYS,
+        },
+    )
+
+
+@staff_required
+def issuers(request: HttpRequest) -> HttpResponse:
+    """Staff: the OIDC issuers, add one, disable or enable one."""
+    actor = actor_from(request)
+    form = IssuerForm()
+    if request.method == "POST":
+        if request.POST.get("action") in {"enable", "disable"}:
+            enabled = request.POST["action"] == "enable"
+            try:
+                issuer_id = int(request.POST.get("issuer", ""))
+            except ValueError:
+                issuer_id = 0
+            _run(
+                request,
+                lambda: services.set_issuer_enabled(actor, issuer_id, enabled),
+                _("The issuer was enabled.") if enabled else _("The issuer was disabled."),
+            )
+            return HttpResponseRedirect(request.path)
+        form = IssuerForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            if _run(
+                request,
+                lambda: services.add_issuer(
+                    actor, url=data["url"], kind=data["kind"], audience=data["audience"]
+                ),
+                _("The issuer was added."),
+            ):
+                return HttpResponseRedirect(request.path)
+    return render(
+        request,
+        "publishing/issuers.html",
+        {"issuers": Issuer.objects.all(), "form": form, "audience": settings.OIDC_AUDIENCE},
+    )
