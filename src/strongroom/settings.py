@@ -467,6 +467,28 @@ INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
 # Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.
 INDEX_MEMO_MB = _env_int("INDEX_MEMO_MB", 64)
 
+# --- CDN (shared caches told of every change: index.purge) ------------------------------
+
+# Who is told when a project changes: none, http (a PURGE/BAN request to PURGE_URL, as the
+# VCL in docs/varnish.vcl takes), fastly, or the dotted path of an index.purge.PurgeBackend.
+PURGE_BACKEND = _env("PURGE_BACKEND", "none")
+PURGE_URL = _env("PURGE_URL")
+PURGE_METHOD = _env("PURGE_METHOD", "PURGE").upper()
+FASTLY_API_URL = _env("FASTLY_API_URL", "https://api.fastly.com")
+FASTLY_SERVICE_ID = _env("FASTLY_SERVICE_ID")
+FASTLY_API_TOKEN = _env("FASTLY_API_TOKEN")
+# Attempts per purge (backing off 0.5 s, 1 s, 2 s, ...), and how long the request that made
+# the change waits for the first attempt after its commit (0: never waits), so that the
+# very next read through the CDN sees the change while a CDN that is down costs at most this.
+PURGE_ATTEMPTS = _env_int("PURGE_ATTEMPTS", 5)
+PURGE_WAIT_MS = _env_int("PURGE_WAIT_MS", 1000)
+# Seconds a CDN keeps read-path pages (Surrogate-Control max-age) when it is told of
+# changes; without a purge backend it keeps them INDEX_CACHE_SECONDS, like any cache.
+CDN_CACHE_SECONDS = _env_int("CDN_CACHE_SECONDS", 86400)
+# Seconds it may serve a page past that while fetching the new one, and while we are down.
+CDN_STALE_SECONDS = _env_int("CDN_STALE_SECONDS", 300)
+CDN_STALE_IF_ERROR_SECONDS = _env_int("CDN_STALE_IF_ERROR_SECONDS", 86400)
+
 # --- API tokens ------------------------------------------------------------------------
 
 # Secret scanners recognise tokens by this prefix; never "pypi-".
