@@ -27,7 +27,7 @@ from strongroom.packages.models import (
 )
 from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.permissions import OWNER, require_may_create, require_role
-from strongroom.packages.signals import project_changed
+from strongroom.packages.signals import project_changed, project_removed
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
@@ -267,7 +267,9 @@ def remove_project(actor: Actor, project: Project) -> None:
             project=project,
             extra={"project": project.name, "files": len(files)},
         )
+        normalized_name = project.normalized_name
         project.delete()
         for file in files:
             _delete_stored(file)
         _bump_index()
+        project_removed.send(sender=Project, normalized_name=normalized_name)
