@@ -35,9 +35,7 @@ def refused(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dic
 
 
 def _run(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(
-        args, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode != 0, result.stdout + result.stderr
     return result.stdout + result.stderr
 
