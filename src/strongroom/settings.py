@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
 from strongroom.web.logformat import logging_config
 
@@ -41,30 +41,6 @@ def _env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _load_or_create_secret(path: Path) -> str:
-    """Read the instance secret, generating it once (mode 0600) when absent.
-
-    Several worker processes may start at once: ``O_EXCL`` makes exactly one of them
-    write the key and the others read what it wrote.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _attempt in range(50):
-            value = path.read_text().strip()
-            if value:
-                return value
-            import time
-
-            time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty") from None
-    value = secrets.token_urlsafe(50)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
-
-
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(_env("DATA_DIR", "./strongroom-data")).expanduser().resolve()
 
@@ -79,7 +55,7 @@ if not SECRET_KEY:
             "STRONGROOM_SECRET_KEY must be set (the same on every node) when "
             "STRONGROOM_DATABASE_URL is used"
         )
-    SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
+    SECRET_KEY = load_or_create_secret(DATA_DIR / "secret_key")
     SECRET_KEY_FILE: Path | None = DATA_DIR / "secret_key"
 else:
     SECRET_KEY_FILE = None

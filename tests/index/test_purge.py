@@ -180,3 +180,14 @@ def test_a_backend_by_dotted_path(settings):
         assert purge.purge_keys(["project-x"]) is None
     finally:
         purge.get_backend.cache_clear()
+
+
+def test_a_misconfigured_backend_never_fails_the_write(client, user, settings, caplog):
+    settings.PURGE_BACKEND = "http"
+    settings.PURGE_URL = ""  # http needs a URL
+    purge.get_backend.cache_clear()
+    try:
+        assert post_upload(client, upload_form(name="purged-pkg", version="1.0")).status_code == 200
+    finally:
+        purge.get_backend.cache_clear()
+    assert "purge backend unusable" in caplog.text

@@ -197,7 +197,11 @@ _purger = _Purger()
 def purge_keys(keys: Sequence[str], wait_ms: int | None = None) -> _Job | None:
     """Send the purge of ``keys`` now (in the background); wait up to ``wait_ms`` for its
     first attempt. None when no backend is configured."""
-    backend = get_backend()
+    try:
+        backend = get_backend()
+    except Exception as exc:  # a misconfigured backend must not fail a committed change
+        logger.error("CDN purge of %s not sent: purge backend unusable: %s", " ".join(keys), exc)
+        return None
     if isinstance(backend, NoPurge) or not keys:
         return None
     job = _Job(tuple(dict.fromkeys(keys)), backend)
