@@ -70,6 +70,13 @@ sub vcl_backend_response {
         set beresp.keep = std.duration(regsub(beresp.http.Surrogate-Control,
             "^.*stale-if-error=([0-9]+).*$", "\1") + "s", 0s);
     }
+    # Without Surrogate-Control an answer was not meant for this cache (and carries no
+    # surrogate key a purge could reach).
+    if (!beresp.http.Surrogate-Control) {
+        set beresp.ttl = 0s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
     if (beresp.status >= 500) {
         set beresp.ttl = 0s;
         set beresp.uncacheable = true;

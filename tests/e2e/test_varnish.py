@@ -46,6 +46,9 @@ def test_pages_come_from_varnish_and_an_upload_shows_on_the_next_request(behind_
     server, cache = behind_varnish
     server.create_user("cdn", "cdn@example.org", PASSWORD)
     token = server.create_token("cdn", "cdn")
+    # Asked for before it exists: the 404 is cached under the project's key too.
+    assert requests.get(cache + "/simple/cdn-pkg/", timeout=30).status_code == 404
+    assert requests.get(cache + "/pypi/cdn-pkg/json", timeout=30).status_code == 404
     _upload(server, token, "cdn-pkg", "1.0")
 
     direct = _get(f"{server.base_url}/simple/cdn-pkg/")

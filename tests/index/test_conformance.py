@@ -105,3 +105,11 @@ def _fast() -> SimpleFastPath:
 def test_unknown_names_still_go_to_django(releases):
     with pytest.raises(NotDjango):
         _call(_fast(), "/simple/no-such-pkg/")
+
+
+def test_404s_carry_the_project_key_so_a_purge_reaches_them(client, releases):
+    for path in ("/simple/later-pkg/", "/pypi/later-pkg/json"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response["Surrogate-Key"] == "project-later-pkg"
+        assert "Set-Cookie" not in response

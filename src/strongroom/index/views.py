@@ -12,6 +12,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotFound,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     JsonResponse,
@@ -274,7 +275,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
         return response
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
-        raise Http404
+        return _no_such_project(normalized)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
     stored = prerender.store(project)
@@ -285,11 +286,21 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     return _page_response(request, media, answer)
 
 
-def _json_not_found() -> HttpResponse:
-    """PyPI's answer for an unknown project or version on the JSON API."""
+def _no_such_project(normalized: str) -> HttpResponse:
+    """The simple API's 404, cacheable under the project's key, so that the purge made
+    when the project appears drops it from the CDN."""
+    response = HttpResponseNotFound(
+        _("No project by that name.") + "\n", content_type="text/plain; charset=utf-8"
+    )
+    add_cdn_headers(response, project_key(normalized))
+    return mark_public(response, "Accept")
+
+
+def _json_not_found(normalized: str) -> HttpResponse:
+    """PyPI's answer for an unknown project or version on the JSON API (keyed as above)."""
     response = JsonResponse({"message": "Not Found"}, status=404)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    add_cdn_headers(response, project_key(normalized))
+    return mark_public(response)
 
 
 @require_safe
@@ -297,7 +308,7 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     normalized = canonicalize_name(name)
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
-        return _json_not_found()
+        return _json_not_found(normalized)
     if normalized != name:
         suffix = f"{version}/json" if version else "json"
         return _moved(f"/pypi/{normalized}/{suffix}", normalized)
@@ -306,10 +317,10 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
         try:
             canonical = canonical_version(version)
         except InvalidVersion:
-            return _json_not_found()
+            return _json_not_found(normalized)
         release = Release.objects.filter(project=project, canonical_version=canonical).first()
         if release is None:
-            return _json_not_found()
+            return _json_not_found(normalized)
     etag = f'"j{project.pk}-{project.last_serial}-{release.pk if release else ""}"'
     last_modified = _http_date(project.last_changed)
     key = project_key(normalized)
@@ -317,7 +328,7 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
         return _cache_headers(HttpResponse(status=304), etag, last_modified, key)
     document = project_document(project, release, absolute_url, get_storage().url)
     if document is None:
-        return _json_not_found()
+        return _json_not_found(normalized)
     response = JsonResponse(document, json_dumps_params={"separators": (",", ":")})
     return _cache_headers(response, etag, last_modified, key)
 
