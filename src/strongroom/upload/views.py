@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -34,10 +34,12 @@ def error_page(status: int, message: str) -> str:
     """PyPI's error-page shape after the plain sentence: maturin (and any client that reads
     the ``<title>`` of an error body) shows the title, ``<status> <sentence>``, where it
     would otherwise guess ("Username and/or password are wrong" for every 403)."""
-    title = escape(f"{status} {' '.join(message.split())}")
+    # Only <, > and & are escaped: maturin prints the title as it is, and quotes in text
+    # are valid HTML.
+    title = html.escape(f"{status} {' '.join(message.split())}", quote=False)
     return (
         f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
-        f"  <h1>{title}</h1>\n  {escape(message)}\n </body>\n</html>\n"
+        f"  <h1>{title}</h1>\n  {html.escape(message, quote=False)}\n </body>\n</html>\n"
     )
 
 
