@@ -191,3 +191,16 @@ def test_a_generated_key_on_a_network_volume_is_flagged(tmp_path: Path, settings
     assert doctor.check_secret_key_location(doctor.Context(mountinfo=info)) == []
     settings.SECRET_KEY_FILE = None  # STRONGROOM_SECRET_KEY given: nothing on disk
     assert doctor.check_secret_key_location(doctor.Context(mountinfo=info)) == []
+
+
+def test_an_unusable_purge_backend_is_an_error(settings) -> None:
+    settings.PURGE_BACKEND = "http"
+    settings.PURGE_URL = ""
+    (finding,) = doctor.check_purge_backend(doctor.Context())
+    assert finding.severity == doctor.ERROR and "STRONGROOM_PURGE_URL" in finding.fix
+    settings.PURGE_URL = "http://varnish:6081/"
+    assert doctor.check_purge_backend(doctor.Context()) == []
+    settings.PURGE_BACKEND = "fastly"
+    assert doctor.check_purge_backend(doctor.Context())[0].check == "purge-backend"
+    settings.PURGE_BACKEND = "none"
+    assert doctor.check_purge_backend(doctor.Context()) == []

@@ -310,6 +310,32 @@ def check_storage_writable(ctx: Context) -> list[Finding]:
     ]
 
 
+def check_purge_backend(ctx: Context) -> list[Finding]:
+    """A purge backend that cannot be built tells the CDN nothing while pages carry a
+    day's CDN lifetime: readers would see stale pages for a day."""
+    from strongroom.index import purge
+
+    purge.get_backend.cache_clear()
+    try:
+        purge.get_backend()
+    except Exception as exc:
+        return [
+            Finding(
+                ERROR,
+                "purge-backend",
+                _("The CDN purge backend %(backend)s is unusable: %(error)s")
+                % {"backend": settings.PURGE_BACKEND, "error": exc},
+                _(
+                    "Set STRONGROOM_PURGE_URL for http; STRONGROOM_FASTLY_SERVICE_ID and "
+                    "STRONGROOM_FASTLY_API_TOKEN for fastly; or STRONGROOM_PURGE_BACKEND=none."
+                ),
+            )
+        ]
+    finally:
+        purge.get_backend.cache_clear()
+    return []
+
+
 CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_public_hosts,
     check_plain_http,
@@ -319,6 +345,7 @@ CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_redis_nodes,
     check_database,
     check_storage_writable,
+    check_purge_backend,
 ]
 
 

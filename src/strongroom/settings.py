@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
 from strongroom.web.logformat import logging_config
 
@@ -41,30 +41,6 @@ def _env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _load_or_create_secret(path: Path) -> str:
-    """Read the instance secret, generating it once (mode 0600) when absent.
-
-    Several worker processes may start at once: ``O_EXCL`` makes exactly one of them
-    write the key and the others read what it wrote.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _attempt in range(50):
-            value = path.read_text().strip()
-            if value:
-                return value
-            import time
-
-            time.sleep(0.05)
-        raise RuntimeError(f"{path} is empty") from None
-    value = secrets.token_urlsafe(50)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
-
-
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(_env("DATA_DIR", "./strongroom-data")).expanduser().resolve()
 
@@ -79,7 +55,7 @@ if not SECRET_KEY:
             "STRONGROOM_SECRET_KEY must be set (the same on every node) when "
             "STRONGROOM_DATABASE_URL is used"
         )
-    SECRET_KEY = _load_or_create_secret(DATA_DIR / "secret_key")
+    SECRET_KEY = load_or_create_secret(DATA_DIR / "secret_key")
     SECRET_KEY_FILE: Path | None = DATA_DIR / "secret_key"
 else:
     SECRET_KEY_FILE = None
@@ -466,6 +442,28 @@ DESCRIPTION_RENDER_MS = _env_int("DESCRIPTION_RENDER_MS", 2000)
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
 # Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.
 INDEX_MEMO_MB = _env_int("INDEX_MEMO_MB", 64)
+
+# --- CDN (shared caches told of every change: index.purge) ------------------------------
+
+# Who is told when a project changes: none, http (a PURGE/BAN request to PURGE_URL, as the
+# VCL in docs/varnish.vcl takes), fastly, or the dotted path of an index.purge.PurgeBackend.
+PURGE_BACKEND = _env("PURGE_BACKEND", "none")
+PURGE_URL = _env("PURGE_URL")
+PURGE_METHOD = _env("PURGE_METHOD", "PURGE").upper()
+FASTLY_API_URL = _env("FASTLY_API_URL", "https://api.fastly.com")
+FASTLY_SERVICE_ID = _env("FASTLY_SERVICE_ID")
+FASTLY_API_TOKEN = _env("FASTLY_API_TOKEN")
+# Attempts per purge (backing off 0.5 s, 1 s, 2 s, ...), and how long the request that made
+# the change waits for the first attempt after its commit (0: never waits), so that the
+# very next read through the CDN sees the change while a CDN that is down costs at most this.
+PURGE_ATTEMPTS = _env_int("PURGE_ATTEMPTS", 5)
+PURGE_WAIT_MS = _env_int("PURGE_WAIT_MS", 1000)
+# Seconds a CDN keeps read-path pages (Surrogate-Control max-age) when it is told of
+# changes; without a purge backend it keeps them INDEX_CACHE_SECONDS, like any cache.
+CDN_CACHE_SECONDS = _env_int("CDN_CACHE_SECONDS", 86400)
+# Seconds it may serve a page past that while fetching the new one, and while we are down.
+CDN_STALE_SECONDS = _env_int("CDN_STALE_SECONDS", 300)
+CDN_STALE_IF_ERROR_SECONDS = _env_int("CDN_STALE_IF_ERROR_SECONDS", 86400)
 
 # --- API tokens ------------------------------------------------------------------------
 

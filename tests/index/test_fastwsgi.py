@@ -55,6 +55,10 @@ CASES = [
     ("/simple/fast-pkg/", {"accept": "application/vnd.pypi.simple.v1+html"}),
     ("/simple/fast-pkg/", {"accept": "text/html;q=0.5, application/vnd.pypi.simple.v1+json"}),
     ("/simple/fast-pkg/", {"accept": "*/*"}),
+    ("/simple/", {"accept_encoding": "gzip"}),
+    ("/simple/", {"accept": JSON, "accept_encoding": "gzip, deflate, br, zstd"}),
+    ("/simple/fast-pkg/", {"accept_encoding": "gzip, deflate"}),
+    ("/simple/fast-pkg/", {"accept": JSON, "accept_encoding": "zstd"}),
 ]
 
 
@@ -65,7 +69,8 @@ def test_bare_and_django_answers_are_identical(published, method, path, headers)
     django = _call(WSGIHandler(), path, method, **headers)
     assert bare == django
     assert bare[0] == "200 OK"
-    assert bare[1]["vary"] == "Accept"
+    assert bare[1]["vary"] == "Accept, Accept-Encoding"
+    assert bare[1]["surrogate-key"] and bare[1]["access-control-allow-origin"] == "*"
     assert bare[1]["content-security-policy"]
     assert bare[1]["x-content-type-options"] == "nosniff"
 

@@ -88,7 +88,7 @@ def test_fast_path_answers_carry_the_security_and_cache_headers(client, publishe
     response = _page(client)
     assert response["Content-Security-Policy"]
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Vary"] == "Accept"
+    assert response["Vary"] == "Accept, Accept-Encoding"
     assert response["Cache-Control"].startswith("public")
     assert "Set-Cookie" not in response
 

@@ -38,7 +38,7 @@ def test_project_page_html_has_hashes_requires_python_and_core_metadata(client, 
     assert f'data-core-metadata="sha256={wheel.metadata_sha256}"' in body
     assert f'data-dist-info-metadata="sha256={wheel.metadata_sha256}"' in body
     assert 'pypi:repository-version" content="1.1"' in body
-    assert response["Vary"] == "Accept" and response["ETag"]
+    assert response["Vary"] == "Accept, Accept-Encoding" and response["ETag"]
 
 
 def test_project_json_has_pep_700_fields(client, uploaded):
@@ -84,7 +84,7 @@ def test_unacceptable_type_is_406_and_format_overrides(client, uploaded):
 
 def test_non_normalised_name_redirects(client, uploaded):
     response = client.get("/simple/Sample.Pkg/?format=json")
-    assert response.status_code == 302
+    assert response.status_code == 301
     assert response["Location"] == "/simple/sample-pkg/?format=json"
 
 

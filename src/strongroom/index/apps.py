@@ -6,7 +6,9 @@ class IndexConfig(AppConfig):
     label = "index"
 
     def ready(self) -> None:
-        from strongroom.index import prerender
-        from strongroom.packages.signals import project_changed
+        from strongroom.index import prerender, purge
+        from strongroom.packages.signals import project_changed, project_removed
 
         project_changed.connect(prerender.on_project_changed, dispatch_uid="index-prerender")
+        project_changed.connect(purge.on_project_changed, dispatch_uid="index-purge")
+        project_removed.connect(purge.on_project_removed, dispatch_uid="index-purge-removed")

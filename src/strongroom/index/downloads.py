@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.http import parse_etags
+
+from strongroom.index.caching import etag_matches
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
@@ -97,10 +98,7 @@ def file_response(
         "Accept-Ranges": "bytes",
         "Cache-Control": "public, max-age=31536000, immutable",
     }
-    if (
-        etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
-        or request.META.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
-    ):
+    if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         handle.close()
         return HttpResponse(status=304, headers=headers)
     wanted = None

@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from strongroom.index import negotiation, views
+from strongroom.index import caching, encoding, negotiation, views
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
 from strongroom.web.hosts import HostCheck
@@ -71,7 +71,8 @@ class SimpleFastPath:
         proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proxy_header = proxy[0] if proxy else None
         self.security = security_headers()
-        self.cache_control = views.cache_control()
+        # Cache-Control, Surrogate-Control, CORS: the same for every page (keys come last).
+        self.cdn = caching.cdn_headers()
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
         self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
         self.probe = version_probe() if self.memo is not None else None
@@ -103,8 +104,9 @@ class SimpleFastPath:
         media = _choose(environ.get("HTTP_ACCEPT"))
         if media is None:
             return None
+        coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"))
         try:
-            answer = self._current(path, media)
+            answer = self._current(path, media, coding)
         except DatabaseError as exc:
             # A dropped or broken connection: start afresh and let Django answer this
             # request (a 503 while the database is away). An outage is no bug: one line,
@@ -117,8 +119,9 @@ class SimpleFastPath:
         headers = [("Content-Type", answer.content_type), ("ETag", answer.etag)]
         if answer.last_modified is not None:
             headers.append(("Last-Modified", answer.last_modified))
-        headers.append(("Cache-Control", self.cache_control))
-        headers.append(("Vary", "Accept"))
+        headers.append(("Vary", views.PAGE_VARY))
+        headers.extend(self.cdn)
+        headers.append(("Surrogate-Key", answer.keys))
         headers.extend(self.security)
         if views.not_modified(
             environ.get("HTTP_IF_NONE_MATCH"),
@@ -128,37 +131,49 @@ class SimpleFastPath:
         ):
             headers[0] = ("Content-Type", self.default_type)
             return 304, headers, b""
+        if answer.coding is not None:
+            headers.append(("Content-Encoding", answer.coding))
         return 200, headers, answer.body
 
-    def _current(self, path: str, media: str) -> Answer | None:
-        """The current answer for ``path`` in ``media`` (see index.memo), or None."""
+    def _current(self, path: str, media: str, coding: str | None) -> Answer | None:
+        """The current answer for ``path`` in ``media`` and ``coding`` (see index.memo),
+        or None."""
         memo = self.memo
         if memo is None:
-            return self._read(path, media, None)
+            return self._read(path, media, coding, None)
         # Read before any query: an entry must never carry a version newer than its content.
         version = self.probe() if self.probe is not None else None
-        key = (path, media)
+        key = (path, media, coding)
         answer = memo.get(key)
         if answer is not None:
             if version is not None and answer.version == version:
                 return answer  # nothing was written anywhere since it was read
-            if views.current_etag(path, media) == answer.etag:
+            if views.current_etag(path, media, answer.coding) == answer.etag:
                 if version is not None:
                     answer = dataclasses.replace(answer, version=version)
                     memo.put(key, answer)
                 return answer
-        answer = self._read(path, media, version)
+        answer = self._read(path, media, coding, version)
         if answer is not None:
             memo.put(key, answer)
         return answer
 
-    def _read(self, path: str, media: str, version: int | None) -> Answer | None:
-        if path == "/simple/":
-            etag, last_modified, body = views.index_answer(media)
-        else:
-            found = views.stored_answer(path[8:-1], media)
-            if found is None:
-                return None
-            etag, last_modified, body = found
-        content = body.encode() if isinstance(body, str) else body
-        return Answer(etag, last_modified, views.content_type(media), content, version)
+    def _read(
+        self, path: str, media: str, coding: str | None, version: int | None
+    ) -> Answer | None:
+        found = (
+            views.index_answer(media, coding)
+            if path == "/simple/"
+            else views.stored_answer(path[8:-1], media, coding)
+        )
+        if found is None:
+            return None
+        return Answer(
+            found.etag,
+            found.last_modified,
+            views.content_type(media),
+            found.body,
+            version,
+            found.coding,
+            " ".join(found.keys),
+        )

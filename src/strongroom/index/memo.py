@@ -40,6 +40,9 @@ class Answer:
     # The database version seen before the query that read or validated it (None: no
     # version probe, always validate).
     version: int | None
+    # The content coding of ``body`` (None: identity) and the Surrogate-Key header value.
+    coding: str | None = None
+    keys: str = ""
 
 
 class DataVersion:
@@ -88,11 +91,12 @@ def version_probe() -> DataVersion | None:
 
 
 class PageMemo:
-    """Answers by (path, media type), least recently used dropped past ``max_bytes``."""
+    """Answers by (path, media type, content coding), least recently used dropped past
+    ``max_bytes``."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str | None], Answer] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -103,14 +107,14 @@ class PageMemo:
     def size(self) -> int:
         return self._size
 
-    def get(self, key: tuple[str, str]) -> Answer | None:
+    def get(self, key: tuple[str, str, str | None]) -> Answer | None:
         with self._lock:
             answer = self._entries.get(key)
             if answer is not None:
                 self._entries.move_to_end(key)
             return answer
 
-    def put(self, key: tuple[str, str], answer: Answer) -> None:
+    def put(self, key: tuple[str, str, str | None], answer: Answer) -> None:
         if len(answer.body) > self.max_bytes:
             return
         with self._lock:

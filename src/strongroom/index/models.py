@@ -10,7 +10,8 @@ from strongroom.packages.models import Project
 
 
 class SimplePage(models.Model):
-    """A project's ``/simple/<name>/`` page in both formats, as of ``serial``.
+    """A project's ``/simple/<name>/`` page in both formats (each also compressed), as of
+    ``serial``.
 
     Written in the same transaction as the change that bumped the project's serial, so
     a reader sees either the old project and the old page or the new ones. The read path
@@ -26,6 +27,12 @@ class SimplePage(models.Model):
     last_modified = models.CharField(max_length=40)
     html = models.BinaryField()
     json = models.BinaryField()
+    # The same pages compressed at write time (index.encoding); empty in rows written
+    # before compression was stored, which are then served uncompressed.
+    html_gzip = models.BinaryField(default=b"")
+    html_zstd = models.BinaryField(default=b"")
+    json_gzip = models.BinaryField(default=b"")
+    json_zstd = models.BinaryField(default=b"")
 
     def __str__(self) -> str:
         return f"simple page of project {self.project_id} at serial {self.serial}"

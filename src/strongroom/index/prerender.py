@@ -14,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.http import http_date
 
-from strongroom.index import pages
+from strongroom.index import encoding, pages
 from strongroom.index.models import SimplePage
 from strongroom.packages.models import Project, Release
 
@@ -25,16 +25,34 @@ class StoredPage:
     serial: int
     last_modified: str
     body: bytes
+    # The content coding of ``body`` (index.encoding), None for the identity page.
+    coding: str | None = None
+
+
+_BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zstd")
 
 
 def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
+    html = pages.simple_project_html(project, files).encode()
+    json = pages.simple_project_json(project, files, versions).encode()
+    html_coded, json_coded = encoding.compress(html), encoding.compress(json)
     return SimplePage(
         project=project,
         serial=project.last_serial,
         last_modified=http_date(project.last_changed.timestamp()),
-        html=pages.simple_project_html(project, files).encode(),
-        json=pages.simple_project_json(project, files, versions).encode(),
+        html=html,
+        json=json,
+        html_gzip=html_coded[encoding.GZIP],
+        html_zstd=html_coded[encoding.ZSTD],
+        json_gzip=json_coded[encoding.GZIP],
+        json_zstd=json_coded[encoding.ZSTD],
     )
+
+
+def column(json: bool, coding: str | None) -> str:
+    """The SimplePage column holding the page in that format and coding."""
+    base = "json" if json else "html"
+    return base if coding is None else f"{base}_{coding}"
 
 
 def render(project: Project) -> SimplePage:
@@ -47,8 +65,9 @@ def store(project: Project) -> SimplePage:
     page = render(project)
     fields = {"serial": page.serial, "last_modified": page.last_modified}
     with transaction.atomic():
+        bodies = {name: getattr(page, name) for name in _BODY_FIELDS}
         updated = SimplePage.objects.filter(project=project, serial__lt=page.serial).update(
-            **fields, html=page.html, json=page.json
+            **fields, **bodies
         )
         if not updated and not SimplePage.objects.filter(project=project).exists():
             try:
@@ -71,17 +90,23 @@ _PAGE_OF = (
 _FRESH_SQL = "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} " + _PAGE_OF
 
 
-def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
-    """(project exists, its stored page if current) in one query."""
+def lookup(
+    normalized_name: str, json: bool, coding: str | None = None
+) -> tuple[bool, StoredPage | None]:
+    """(project exists, its stored page if current) in one query: in ``coding`` when a
+    copy in that coding is stored, else the identity page (a second query, only for rows
+    stored before compressed copies were)."""
     with connection.cursor() as cursor:
-        cursor.execute(_FRESH_SQL.format(column="json" if json else "html"), [normalized_name])
+        cursor.execute(_FRESH_SQL.format(column=column(json, coding)), [normalized_name])
         row = cursor.fetchone()
     if row is None:
         return False, None
     project_id, last_serial, serial, last_modified, body = row
     if serial is None or serial != last_serial:
         return True, None
-    return True, StoredPage(project_id, serial, last_modified, bytes(body))
+    if coding is not None and not body:
+        return lookup(normalized_name, json)
+    return True, StoredPage(project_id, serial, last_modified, bytes(body), coding)
 
 
 _SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial " + _PAGE_OF

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from strongroom.index.pages import project_files
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import sort_releases
@@ -42,10 +44,14 @@ def _info(project: Project, release: Release, absolute: Absolute) -> dict[str, A
     return {
         "author": release.author,
         "author_email": release.author_email,
+        # PyPI keeps these keys for old clients; it has no bug tracker or docs host.
+        "bugtrack_url": None,
         "classifiers": release.classifiers,
         "description": release.description,
         "description_content_type": release.description_content_type or None,
+        "docs_url": None,
         "download_url": release.download_url,
+        "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
         "home_page": release.home_page,
         "keywords": ",".join(release.keywords),
         "license": release.license,
@@ -87,12 +93,23 @@ def trusted_publishers(project: Project) -> dict[str, dict[str, str]]:
     }
 
 
+def _is_prerelease(release: Release) -> bool:
+    try:
+        return Version(release.version).is_prerelease
+    except InvalidVersion:
+        return False
+
+
 def latest_release(releases: list[Release]) -> Release | None:
-    """The newest non-yanked final release; else the newest of any kind."""
+    """The release ``info`` describes, as PyPI chooses it: the newest non-yanked final
+    release; else the newest non-yanked pre-release; else the newest of any kind."""
     ordered = sort_releases(releases)
-    for release in ordered:
-        if not release.yanked:
+    standing = [release for release in ordered if not release.yanked]
+    for release in standing:
+        if not _is_prerelease(release):
             return release
+    if standing:
+        return standing[0]
     return ordered[0] if ordered else None
 
 

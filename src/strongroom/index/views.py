@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import http_date, parse_etags, parse_http_date_safe
+from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion
 
-from strongroom.index import counting, negotiation, pages, prerender
-from strongroom.index.caching import mark_public
+from strongroom.index import counting, encoding, negotiation, pages, prerender
+from strongroom.index.caching import (
+    INDEX_KEY,
+    add_cdn_headers,
+    etag_matches,
+    file_key,
+    mark_public,
+    project_key,
+)
 from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
@@ -29,16 +51,33 @@ from strongroom.web.http import absolute_url
 _SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 
 
+@dataclass(frozen=True, slots=True)
+class PageAnswer:
+    """A simple page ready to send: validators, bytes, their coding, surrogate keys."""
+
+    etag: str
+    last_modified: str | None
+    body: bytes
+    coding: str | None
+    keys: tuple[str, ...]
+
+
 def _http_date(changed: datetime | None) -> str | None:
     return http_date(changed.timestamp()) if changed is not None else None
 
 
-def _cache_headers(response: HttpResponse, etag: str, last_modified: str | None) -> HttpResponse:
+# The simple pages differ by Accept (format) and Accept-Encoding (stored compressed copies).
+PAGE_VARY = "Accept, Accept-Encoding"
+
+
+def _cache_headers(
+    response: HttpResponse, etag: str, last_modified: str | None, *keys: str, vary: str = "Accept"
+) -> HttpResponse:
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = last_modified
-    response["Cache-Control"] = cache_control()
-    return mark_public(response, "Accept")
+    add_cdn_headers(response, *keys)
+    return mark_public(response, vary)
 
 
 def _not_modified(request: HttpRequest, etag: str, last_modified: str | None) -> bool:
@@ -55,7 +94,7 @@ def not_modified(
 ) -> bool:
     """Whether the conditional request headers let the client keep its copy (304)."""
     if none_match is not None:
-        return etag in parse_etags(none_match) or none_match.strip() == "*"
+        return etag_matches(none_match, etag)
     if not since_header or not last_modified:
         return False
     since = parse_http_date_safe(since_header)
@@ -65,6 +104,10 @@ def not_modified(
 
 def _negotiate(request: HttpRequest) -> str | None:
     return negotiation.choose(request.META.get("HTTP_ACCEPT"), request.GET.get("format"))
+
+
+def _coding(request: HttpRequest) -> str | None:
+    return encoding.choose(request.META.get("HTTP_ACCEPT_ENCODING"))
 
 
 def _not_acceptable() -> HttpResponse:
@@ -78,25 +121,22 @@ def _not_acceptable() -> HttpResponse:
     return response
 
 
-def _page_response(
-    request: HttpRequest, media: str, etag: str, last_modified: str | None, body: bytes | str
-) -> HttpResponse:
-    if _not_modified(request, etag, last_modified):
-        return _cache_headers(HttpResponse(status=304), etag, last_modified)
-    response = HttpResponse(body, content_type=content_type(media))
-    return _cache_headers(response, etag, last_modified)
+def _page_response(request: HttpRequest, media: str, answer: PageAnswer) -> HttpResponse:
+    if _not_modified(request, answer.etag, answer.last_modified):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(answer.body, content_type=content_type(media))
+        if answer.coding is not None:
+            response["Content-Encoding"] = answer.coding
+    return _cache_headers(response, answer.etag, answer.last_modified, *answer.keys, vary=PAGE_VARY)
 
 
 def content_type(media: str) -> str:
     return media if media == negotiation.JSON else f"{media}; charset=utf-8"
 
 
-def cache_control() -> str:
-    return f"public, max-age={settings.INDEX_CACHE_SECONDS}"
-
-
-def _index_key(serial: int, media: str) -> str:
-    return f"i{serial}{_SHORT[media]}"
+def _index_key(serial: int, media: str, coding: str | None = None) -> str:
+    return encoding.etag_for(f'"i{serial}{_SHORT[media]}"', coding)[1:-1]
 
 
 def index_page(request: HttpRequest) -> HttpResponse | None:
@@ -104,32 +144,42 @@ def index_page(request: HttpRequest) -> HttpResponse | None:
 
     Built once per index serial and kept in the cache under a key holding that serial
     (read from the database on every request), so a cached page is never stale, whichever
-    process put it there.
+    process put it there. Compressed copies are made once per serial, when first asked for.
     """
     media = _negotiate(request)
     if media is None:
         return None
-    return _page_response(request, media, *index_answer(media))
+    return _page_response(request, media, index_answer(media, _coding(request)))
 
 
-def index_answer(media: str) -> tuple[str, str | None, bytes | str]:
-    """(ETag, Last-Modified, body) of ``/simple/`` in ``media``."""
-    serial, changed = _index_state()
-    key = _index_key(serial, media)
+def _index_body(serial: int, media: str, coding: str | None) -> bytes:
+    key = _index_key(serial, media, coding)
     body = _index_memo.get(key)
     if body is None:
         body = cache.get(f"simple:{key}")
         if body is None:
-            names = list(Project.objects.values_list("name", "normalized_name"))
-            if media == negotiation.JSON:
-                body = pages.simple_index_json(names, serial)
+            if coding is not None:
+                body = encoding.compress_one(_index_body(serial, media, None), coding)
             else:
-                body = pages.simple_index_html(names)
+                names = list(Project.objects.values_list("name", "normalized_name"))
+                if media == negotiation.JSON:
+                    text = pages.simple_index_json(names, serial)
+                else:
+                    text = pages.simple_index_html(names)
+                body = text.encode()
             cache.set(f"simple:{key}", body, 3600)
-        if len(_index_memo) >= 6:
+        if len(_index_memo) >= 18:
             _index_memo.clear()
         _index_memo[key] = body
-    return f'"{key}"', _http_date(changed), body
+    return body
+
+
+def index_answer(media: str, coding: str | None = None) -> PageAnswer:
+    """The answer of ``/simple/`` in ``media`` and ``coding``."""
+    serial, changed = _index_state()
+    body = _index_body(serial, media, coding)
+    etag = f'"{_index_key(serial, media, coding)}"'
+    return PageAnswer(etag, _http_date(changed), body, coding, (INDEX_KEY,))
 
 
 _INDEX_STATE_SQL = "SELECT value, changed FROM packages_indexserial WHERE id = 1"
@@ -154,7 +204,7 @@ def _index_state() -> tuple[int, datetime | None]:
 # The latest index pages, also kept in the process: with 10,000 projects a page is
 # hundreds of KiB that the shared cache would otherwise unpickle (or fetch from Redis) on
 # every request. Keyed by serial like the shared cache, so never stale.
-_index_memo: dict[str, bytes | str] = {}
+_index_memo: dict[str, bytes] = {}
 
 
 def forget_index_memo() -> None:
@@ -176,31 +226,39 @@ def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse |
     media = _negotiate(request)
     if media is None:
         return None
-    answer = stored_answer(normalized, media)
-    return None if answer is None else _page_response(request, media, *answer)
+    answer = stored_answer(normalized, media, _coding(request))
+    return None if answer is None else _page_response(request, media, answer)
 
 
-def _project_etag(project_id: int, serial: int, media: str) -> str:
-    return f'"p{project_id}-{serial}{_SHORT[media]}"'
+def _project_etag(project_id: int, serial: int, media: str, coding: str | None = None) -> str:
+    return encoding.etag_for(f'"p{project_id}-{serial}{_SHORT[media]}"', coding)
 
 
-def current_etag(path: str, media: str) -> str | None:
+def current_etag(path: str, media: str, coding: str | None = None) -> str | None:
     """The ETag ``path`` (``/simple/`` or ``/simple/<normalized>/``) would be answered
-    with in ``media`` right now, read without the page: one small query. None when the
-    stored page is not current (the full answer decides)."""
+    with in ``media`` and ``coding`` right now, read without the page: one small query.
+    None when the stored page is not current (the full answer decides)."""
     if path == "/simple/":
         serial, _changed = _index_state()
-        return f'"{_index_key(serial, media)}"'
+        return f'"{_index_key(serial, media, coding)}"'
     found = prerender.current_serial(path[8:-1])
-    return None if found is None else _project_etag(*found, media)
+    return None if found is None else _project_etag(*found, media, coding)
 
 
-def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
-    """(ETag, Last-Modified, body) of the current stored page, or None (see above)."""
-    _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON)
+def stored_answer(normalized: str, media: str, coding: str | None = None) -> PageAnswer | None:
+    """The answer from the current stored page, or None (see above)."""
+    _exists, page = prerender.lookup(normalized, media == negotiation.JSON, coding)
     if page is None:
         return None
-    return _project_etag(page.project_id, page.serial, media), page.last_modified, page.body
+    etag = _project_etag(page.project_id, page.serial, media, page.coding)
+    return PageAnswer(etag, page.last_modified, page.body, page.coding, (project_key(normalized),))
+
+
+def _moved(location: str, normalized: str) -> HttpResponse:
+    """A name redirect: permanent (301), as PyPI answers, and cacheable like the page."""
+    response = HttpResponsePermanentRedirect(location)
+    add_cdn_headers(response, project_key(normalized))
+    return mark_public(response)
 
 
 @require_safe
@@ -208,7 +266,7 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     normalized = canonicalize_name(name)
     if normalized != name:
         query = request.META.get("QUERY_STRING", "")
-        return HttpResponseRedirect(f"/simple/{normalized}/" + (f"?{query}" if query else ""))
+        return _moved(f"/simple/{normalized}/" + (f"?{query}" if query else ""), normalized)
     media = _negotiate(request)
     if media is None:
         return _not_acceptable()
@@ -217,13 +275,32 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
         return response
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
-        raise Http404
+        return _no_such_project(normalized)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
     stored = prerender.store(project)
-    body = stored.json if media == negotiation.JSON else stored.html
-    etag = _project_etag(project.pk, stored.serial, media)
-    return _page_response(request, media, etag, stored.last_modified, bytes(body))
+    coding = _coding(request)
+    body = bytes(getattr(stored, prerender.column(media == negotiation.JSON, coding)))
+    etag = _project_etag(project.pk, stored.serial, media, coding)
+    answer = PageAnswer(etag, stored.last_modified, body, coding, (project_key(normalized),))
+    return _page_response(request, media, answer)
+
+
+def _no_such_project(normalized: str) -> HttpResponse:
+    """The simple API's 404, cacheable under the project's key, so that the purge made
+    when the project appears drops it from the CDN."""
+    response = HttpResponseNotFound(
+        _("No project by that name.") + "\n", content_type="text/plain; charset=utf-8"
+    )
+    add_cdn_headers(response, project_key(normalized))
+    return mark_public(response, "Accept")
+
+
+def _json_not_found(normalized: str) -> HttpResponse:
+    """PyPI's answer for an unknown project or version on the JSON API (keyed as above)."""
+    response = JsonResponse({"message": "Not Found"}, status=404)
+    add_cdn_headers(response, project_key(normalized))
+    return mark_public(response)
 
 
 @require_safe
@@ -231,28 +308,44 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     normalized = canonicalize_name(name)
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
-        raise Http404
+        return _json_not_found(normalized)
     if normalized != name:
         suffix = f"{version}/json" if version else "json"
-        return HttpResponseRedirect(f"/pypi/{normalized}/{suffix}")
+        return _moved(f"/pypi/{normalized}/{suffix}", normalized)
     release = None
     if version is not None:
         try:
             canonical = canonical_version(version)
         except InvalidVersion:
-            raise Http404 from None
+            return _json_not_found(normalized)
         release = Release.objects.filter(project=project, canonical_version=canonical).first()
         if release is None:
-            raise Http404
+            return _json_not_found(normalized)
     etag = f'"j{project.pk}-{project.last_serial}-{release.pk if release else ""}"'
     last_modified = _http_date(project.last_changed)
+    key = project_key(normalized)
     if _not_modified(request, etag, last_modified):
-        return _cache_headers(HttpResponse(status=304), etag, last_modified)
+        return _cache_headers(HttpResponse(status=304), etag, last_modified, key)
     document = project_document(project, release, absolute_url, get_storage().url)
     if document is None:
-        raise Http404
+        return _json_not_found(normalized)
     response = JsonResponse(document, json_dumps_params={"separators": (",", ":")})
-    return _cache_headers(response, etag, last_modified)
+    return _cache_headers(response, etag, last_modified, key)
+
+
+def _file_keys(parts: list[str]) -> tuple[str, ...]:
+    """The surrogate keys of a stored file: the file, and its project when the filename
+    names one (a wheel or an sdist; PEP 427/625)."""
+    filename = parts[3].removesuffix(".metadata")
+    keys = [file_key(parts[2])]
+    try:
+        if filename.endswith(".whl"):
+            name = parse_wheel_filename(filename)[0]
+        else:
+            name = parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return tuple(keys)
+    return (project_key(name), *keys)
 
 
 @require_safe
@@ -268,7 +361,7 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
         # Presigned URLs expire, so the redirect may be reused only for part of their life.
         ttl = settings.PRESIGNED_URL_SECONDS // 2 if settings.DOWNLOADS == "presigned" else 86400
         redirect = HttpResponseRedirect(target)
-        redirect["Cache-Control"] = f"public, max-age={ttl}"
+        add_cdn_headers(redirect, *_file_keys(parts), cache=f"public, max-age={ttl}")
         if request.method == "GET" and not full.endswith(".metadata"):
             counting.counter.count(parts[2])
         return mark_public(redirect)
@@ -279,6 +372,7 @@ def download(request: HttpRequest, path: str) -> HttpResponse:
     # Content-addressed and immutable: the digest in the path is a strong validator.
     etag = f'"{parts[2]}{"-m" if full.endswith(".metadata") else ""}"'
     response = file_response(request, handle, size, etag, full)
+    add_cdn_headers(response, *_file_keys(parts), cache=response["Cache-Control"])
     if request.method == "GET" and response.status_code == 200 and not full.endswith(".metadata"):
         counting.counter.count(parts[2])
     return mark_public(response)

@@ -27,7 +27,7 @@ from strongroom.packages.models import (
 )
 from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.permissions import OWNER, require_may_create, require_role
-from strongroom.packages.signals import project_changed
+from strongroom.packages.signals import project_changed, project_removed
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
@@ -274,7 +274,9 @@ def delete_project(project: Project, files: list[File] | None = None) -> None:
     """Delete the rows and stored files of ``project`` (its caller records the event)."""
     if files is None:
         files = list(File.objects.filter(project=project))
+    normalized_name = project.normalized_name
     project.delete()
     for file in files:
         _delete_stored(file)
     _bump_index()
+    project_removed.send(sender=Project, normalized_name=normalized_name)

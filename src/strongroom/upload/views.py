@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from django.conf import settings
@@ -29,10 +30,24 @@ def reason_phrase(message: str) -> str:
     return line.encode("latin-1", "replace").decode("latin-1")[:500]
 
 
-def error_response(error: UploadError) -> HttpResponse:
-    response = HttpResponse(
-        error.message + "\n", status=error.status, content_type="text/plain; charset=utf-8"
+def error_page(status: int, message: str) -> str:
+    """PyPI's error-page shape after the plain sentence: maturin (and any client that reads
+    the ``<title>`` of an error body) shows the title, ``<status> <sentence>``, where it
+    would otherwise guess ("Username and/or password are wrong" for every 403)."""
+    # Only <, > and & are escaped: maturin prints the title as it is, and quotes in text
+    # are valid HTML.
+    title = html.escape(f"{status} {' '.join(message.split())}", quote=False)
+    return (
+        f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
+        f"  <h1>{title}</h1>\n  {html.escape(message, quote=False)}\n </body>\n</html>\n"
     )
+
+
+def error_response(error: UploadError) -> HttpResponse:
+    """The sentence three ways, for every client: the reason phrase (twine, hatch, pdm),
+    the first line of the body (uv, poetry, flit), and the error page's title (maturin)."""
+    body = f"{error.message}\n\n{error_page(error.status, error.message)}"
+    response = HttpResponse(body, status=error.status, content_type="text/plain; charset=utf-8")
     response.reason_phrase = reason_phrase(error.message)
     return response
 
