@@ -16,6 +16,7 @@ urlpatterns = [
         f"{settings.ADMIN_PATH}/login/",
         RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
+    path(f"{settings.ADMIN_PATH}/", include("strongroom.packages.staff_urls")),
     path(f"{settings.ADMIN_PATH}/", admin.site.urls),
     path("", include("strongroom.ops.urls")),
     path("", include("strongroom.accounts.urls")),

@@ -28,6 +28,9 @@ class StoredPage:
 
 
 def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
+    files = pages.offered_files(project, files)
+    if not files and project.status == Project.Status.QUARANTINED:
+        versions = []
     return SimplePage(
         project=project,
         serial=project.last_serial,
