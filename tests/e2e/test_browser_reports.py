@@ -15,7 +15,7 @@ import requests
 from tests.distributions import upload_form
 from tests.e2e.browser import CHROMIUM_ARGS  # noqa: F401  (the shared browser fixture's)
 from tests.e2e.clients import PASSWORD
-from tests.e2e.server import LiveServer
+from tests.e2e.server import LiveServer, run_cli
 
 pytestmark = pytest.mark.e2e
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -144,3 +144,5 @@ def test_staff_quarantine_a_project_from_a_report(
     assert page["files"] == [] and page["project-status"]["status"] == "quarantined"
     owner_mail = [p.read_text() for p in server.outbox() if "olive@example.org" in p.read_text()]
     assert any("evil-pkg is now quarantined" in text for text in owner_mail)
+    audit = run_cli("audit", "verify", data_dir=server.data_dir, env=server.env)
+    assert audit.returncode == 0, audit.stdout + audit.stderr

@@ -20,7 +20,7 @@ from tests.e2e.clients import (
     isolated_env,
     write_flit_project,
 )
-from tests.e2e.server import LiveServer
+from tests.e2e.server import LiveServer, run_cli
 from tests.e2e.test_publish_and_install import pip_install, uv_install
 
 pytestmark = pytest.mark.e2e
@@ -136,3 +136,19 @@ def test_archived_installs_and_refuses_uploads_quarantined_does_not_install(
     pip_install(server, tmp_path / "pip-released", NAME, tmp_path / "h")
     assert installed_version(tmp_path / "pip-released", MODULE) == "1.0"
     assert requests.get(server.base_url + file_url, timeout=30).status_code == 200
+
+    # Each change was one audit event, and the chain verifies.
+    tags = [
+        row[0]
+        for row in server.execute_sql(
+            "SELECT tag FROM events_event WHERE tag LIKE 'project:status:%' ORDER BY sequence"
+        )
+    ]
+    assert tags == [
+        "project:status:archive",
+        "project:status:unarchive",
+        "project:status:quarantine",
+        "project:status:release",
+    ]
+    audit = run_cli("audit", "verify", data_dir=server.data_dir, env=server.env)
+    assert audit.returncode == 0, audit.stdout + audit.stderr

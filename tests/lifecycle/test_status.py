@@ -17,6 +17,7 @@ from strongroom.packages.services import PackageError
 from strongroom.storage import get_storage
 from tests.distributions import post_upload, upload_form
 from tests.lifecycle.conftest import JSON, Scene, simple_json
+from tests.support import stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -203,3 +204,26 @@ def test_owner_archives_through_the_settings_page(scene: Scene):
     stranger = Client()
     log_in(stranger, "stan")
     assert stranger.get("/manage/project/sample/archive/").status_code == 404
+
+
+def test_an_archive_committed_during_an_upload_refuses_it(client, scene: Scene, monkeypatch):
+    """The upload read the project as active; an Owner's archive commits before the
+    upload takes the serial row. The upload sees it there and leaves nothing behind."""
+    from strongroom.packages import services
+
+    real_bump = services._bump_index
+
+    def archive_meanwhile() -> int:
+        # What the other writer committed just before this one got the serial row.
+        Project.objects.filter(pk=scene.project.pk).update(status="archived")
+        return real_bump()
+
+    monkeypatch.setattr(services, "_bump_index", archive_meanwhile)
+    refused = post_upload(client, upload_form(version="2.0"))
+    assert refused.status_code == 400 and b"is archived" in refused.content
+    monkeypatch.undo()
+    assert scene.project.releases.count() == 1
+    assert not Event.objects.filter(tag="file:add", extra__version="2.0").exists()
+    assert [f["filename"] for f in simple_json(client)["files"]] == [scene.file.filename]
+    assert get_storage().exists(scene.file.path)
+    assert [p for p in stored_files() if "2.0" in p] == []  # no staged copy left either

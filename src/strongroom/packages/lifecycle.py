@@ -21,7 +21,7 @@ from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email
-from strongroom.packages.models import Project, ProjectReport, Role
+from strongroom.packages.models import IndexSerial, Project, ProjectReport, Role
 from strongroom.packages.permissions import OWNER, require_role
 from strongroom.packages.services import PackageError, bump_serial
 from strongroom.web.http import absolute_url
@@ -67,6 +67,10 @@ def _change(
     """Lock the project, check its current status, change it, audit it, tell the Owners.
 
     The caller holds the transaction and has checked the actor's right."""
+    # The serial row first, then the project: the order every other writer (uploads,
+    # yanks: bump_serial) takes them in, so two writers never wait on each other.
+    IndexSerial.objects.get_or_create(pk=1)
+    IndexSerial.objects.select_for_update().filter(pk=1).values_list("pk", flat=True).first()
     locked = Project.objects.select_for_update().get(pk=project.pk)
     if locked.status not in set(expected):
         raise PackageError(refusal % {"project": locked.name, "status": locked.status})

@@ -212,8 +212,6 @@ def _store(
             except packages.PackageError as exc:
                 raise UploadError(str(exc)) from None
         else:
-            # Locked: an archive or quarantine committing meanwhile is seen here.
-            project = Project.objects.select_for_update().get(pk=project.pk)
             check_permission(uploader, project, project.normalized_name)
             check_open(project, canonical)
         refusal = _already_used(dist)
@@ -251,6 +249,11 @@ def _store(
         )
         get_storage().publish_on_commit()
         packages.bump_serial(project)
+        # bump_serial re-read the status under the serial row's lock, which every status
+        # change takes too: an archive or quarantine that committed meanwhile is seen here.
+        refusal_now = lifecycle.upload_refusal(project)
+        if refusal_now is not None:
+            raise UploadError(refusal_now)
         record_event(
             EventTag.FILE_ADD,
             actor=uploader.actor,
