@@ -71,6 +71,7 @@ def test_owner_archives_uploads_are_refused_installs_still_work(client, scene: S
 
     page_html = client.get("/project/sample/").content.decode()
     assert "This project is archived" in page_html and "moved to sample2" in page_html
+    assert f'href="/{scene.file.path}"' in page_html  # archived files stay downloadable
 
     lifecycle.unarchive_project(scene.owner_actor(), scene.project)
     assert "project-status" not in simple_json(client)
@@ -123,6 +124,7 @@ def test_quarantine_hides_the_project_and_its_files_but_keeps_them(client, scene
     assert "This project is quarantined" in project_page
     assert "steals &lt;tokens&gt;" in project_page
     assert "pip install" not in project_page
+    assert f'href="/{scene.file.path}"' not in project_page  # no link to a file not offered
     assert get_storage().exists(scene.file.path)
     assert [(m.to, m.subject) for m in mail.outbox] == [
         (["alice@example.org"], "[Strongroom] sample is now quarantined")
