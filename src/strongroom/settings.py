@@ -253,6 +253,7 @@ LOGIN_FAILURE_LIMIT_GLOBAL = _env("LOGIN_LIMIT_GLOBAL", "1000/5minutes")
 EMAIL_VERIFY_RESEND_LIMIT = _env("EMAIL_RESEND_LIMIT", "3/hour")
 PASSWORD_RESET_LIMIT = _env("PASSWORD_RESET_LIMIT", "5/hour")
 REGISTRATION_LIMIT_PER_IP = _env("REGISTRATION_LIMIT_IP", "20/hour")
+REPORT_LIMIT_PER_ACCOUNT = _env("REPORT_LIMIT", "5/hour")  # project reports (packages.reports)
 
 # --- authentication --------------------------------------------------------------------
 
@@ -280,11 +281,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # HIBP-style k-anonymity range API; empty disables the check.
 BREACHED_PASSWORD_API_URL = _env("BREACHED_PASSWORD_API_URL", "")
 BREACHED_PASSWORD_TIMEOUT = float(_env("BREACHED_PASSWORD_TIMEOUT", "3"))
-
 EMAIL_VERIFICATION_MAX_AGE = 6 * 3600
 PASSWORD_RESET_TIMEOUT = 6 * 3600
 REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 15 * 60)
 HISTORY_WINDOW_DAYS = _env_int("HISTORY_WINDOW_DAYS", 90)
+RELEASE_CLOSE_DAYS = _env_int("RELEASE_CLOSE_DAYS", 0)  # days until a release takes no file
 
 # --- audit log ------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ urlpatterns = [
         f"{settings.ADMIN_PATH}/records/login/",
         RedirectView.as_view(pattern_name="accounts:login", query_string=True),
     ),
+    # Reports and project status (packages.reports, packages.lifecycle), linked from the console.
+    path(f"{settings.ADMIN_PATH}/", include("strongroom.packages.staff_urls")),
     # The stock admin only shows records (web.admin_site.ServiceAdmin); changes are made
     # in the staff console (console/), which owns the rest of ADMIN_PATH.
     path(f"{settings.ADMIN_PATH}/records/", admin.site.urls),

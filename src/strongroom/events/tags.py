@@ -86,6 +86,17 @@ class EventTag(models.TextChoices):
     PROJECT_CRITICAL_MARKED = "project:critical:marked", _("Marked critical")
     # Staff removed their mark (a project critical by downloads stays critical).
     PROJECT_CRITICAL_UNMARKED = "project:critical:unmarked", _("Critical mark removed")
+    # PEP 792 project status (packages.lifecycle): Owners archive and unarchive; staff
+    # quarantine, release from quarantine, deprecate and undeprecate.
+    PROJECT_STATUS_ARCHIVE = "project:status:archive", _("Project archived")
+    PROJECT_STATUS_UNARCHIVE = "project:status:unarchive", _("Project unarchived")
+    PROJECT_STATUS_QUARANTINE = "project:status:quarantine", _("Project quarantined by staff")
+    PROJECT_STATUS_RELEASE = "project:status:release", _("Project released from quarantine")
+    PROJECT_STATUS_DEPRECATE = "project:status:deprecate", _("Project deprecated by staff")
+    PROJECT_STATUS_UNDEPRECATE = "project:status:undeprecate", _("Project no longer deprecated")
+    # Reports of a project to staff (packages.reports).
+    PROJECT_REPORT_ADD = "project:report:add", _("Project reported")
+    PROJECT_REPORT_RESOLVE = "project:report:resolve", _("Report resolved by staff")
     PROJECT_ADMIN_CHANGE = "project:admin:change", _("Project changed by an administrator")
     PROJECT_NAME_ALLOW = "project:name:allow", _("Look-alike project name allowed by staff")
     # organisations and teams (orgs.services, orgs.teams, orgs.transfer)

@@ -12,7 +12,8 @@ from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import sort_releases
 from strongroom.storage import get_storage
 
-API_VERSION = "1.1"
+# 1.4: PEP 792 project status markers (the fields of 1.2 and 1.3 are optional).
+API_VERSION = "1.4"
 _FILE_FIELDS = (
     "filename",
     "path",
@@ -90,6 +91,22 @@ def _url(file: dict[str, Any]) -> str:
     return get_storage().url(file["path"])
 
 
+def _status_meta(project: Project) -> str:
+    """PEP 792's meta tags; nothing for an active project (active is the default)."""
+    if project.status == Project.Status.ACTIVE:
+        return ""
+    tags = f'    <meta name="pypi:project-status" content="{escape(project.status)}">\n'
+    if project.status_reason:
+        reason = escape(project.status_reason)
+        tags += f'    <meta name="pypi:project-status-reason" content="{reason}">\n'
+    return tags
+
+
+def offered_files(project: Project, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The files the simple pages list: none for a quarantined project (PEP 792)."""
+    return [] if project.status == Project.Status.QUARANTINED else files
+
+
 def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
     rows = []
     for file in files:
@@ -107,7 +124,8 @@ def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
-        f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
+        + _status_meta(project)
+        + f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
         f"    <h1>Links for {name}</h1>\n" + "\n".join(rows) + "\n  </body>\n</html>\n"
     )
 
@@ -134,11 +152,15 @@ def simple_project_json(project: Project, files: list[dict[str, Any]], versions:
                 "dist-info-metadata": metadata,
             }
         )
-    return json.dumps(
-        {
-            "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
-            "name": project.normalized_name,
-            "versions": versions,
-            "files": entries,
-        }
-    )
+    document: dict[str, Any] = {
+        "meta": {"api-version": API_VERSION, "_last-serial": project.last_serial},
+        "name": project.normalized_name,
+        "versions": versions,
+        "files": entries,
+    }
+    if project.status != Project.Status.ACTIVE:
+        status = {"status": project.status}
+        if project.status_reason:
+            status["reason"] = project.status_reason
+        document["project-status"] = status
+    return json.dumps(document)

@@ -33,6 +33,9 @@ _BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zst
 
 
 def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
+    files = pages.offered_files(project, files)
+    if not files and project.status == Project.Status.QUARANTINED:
+        versions = []
     html = pages.simple_project_html(project, files).encode()
     json = pages.simple_project_json(project, files, versions).encode()
     html_coded, json_coded = encoding.compress(html), encoding.compress(json)

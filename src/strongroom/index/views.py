@@ -161,7 +161,12 @@ def _index_body(serial: int, media: str, coding: str | None) -> bytes:
             if coding is not None:
                 body = encoding.compress_one(_index_body(serial, media, None), coding)
             else:
-                names = list(Project.objects.values_list("name", "normalized_name"))
+                # Quarantined projects are not listed (PEP 792: nothing of theirs is offered).
+                names = list(
+                    Project.objects.exclude(status=Project.Status.QUARANTINED).values_list(
+                        "name", "normalized_name"
+                    )
+                )
                 if media == negotiation.JSON:
                     text = pages.simple_index_json(names, serial)
                 else:
@@ -307,7 +312,7 @@ def _json_not_found(normalized: str) -> HttpResponse:
 def project_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
     normalized = canonicalize_name(name)
     project = Project.objects.filter(normalized_name=normalized).first()
-    if project is None:
+    if project is None or project.is_quarantined:
         return _json_not_found(normalized)
     if normalized != name:
         suffix = f"{version}/json" if version else "json"
@@ -348,12 +353,29 @@ def _file_keys(parts: list[str]) -> tuple[str, ...]:
     return (project_key(name), *keys)
 
 
+_QUARANTINED_SQL = (
+    "SELECT 1 FROM packages_file f JOIN packages_project p ON p.id = f.project_id "
+    "WHERE f.sha256_digest = %s AND p.status = %s"
+)
+
+
+def is_quarantined_file(sha256: str) -> bool:
+    """Whether the file with this digest belongs to a quarantined project (one lookup on
+    the unique digest index): PEP 792 forbids offering any of its files."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QUARANTINED_SQL, [sha256, Project.Status.QUARANTINED.value])
+        return cursor.fetchone() is not None
+
+
 @require_safe
 def download(request: HttpRequest, path: str) -> HttpResponse:
-    """``/packages/ab/cd/<sha256>/<filename>`` and its ``.metadata``; no database query."""
+    """``/packages/ab/cd/<sha256>/<filename>`` and its ``.metadata``; one indexed query
+    (is the file's project quarantined?), then the stored bytes."""
     full = f"packages/{path}"
     parts = path.split("/")
     if not is_safe_path(full) or len(parts) != 4 or len(parts[2]) != 64:
+        raise Http404
+    if is_quarantined_file(parts[2]):
         raise Http404
     storage = get_storage()
     target = storage.redirect_url(full)

@@ -48,3 +48,43 @@ class InviteForm(forms.Form):
         ],
         initial="Maintainer",
     )
+
+
+class StatusReasonForm(forms.Form):
+    """A status change with a reason shown on the project page and to installers."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (shown on the project page and to installers)"),
+        max_length=500,
+        required=False,
+        widget=forms.TextInput,
+    )
+
+
+class ArchiveForm(ConfirmForm, StatusReasonForm):
+    field_order = ["reason", "confirm"]
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("What is wrong with this project?"),
+        help_text=gettext_lazy("Malware, typosquatting, spam or abuse: only staff read it."),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("Resolution note"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class QuarantineForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for the quarantine (shown on the project page)"),
+        max_length=500,
+        widget=forms.TextInput,
+    )

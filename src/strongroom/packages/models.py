@@ -24,6 +24,14 @@ class IndexSerial(models.Model):
 
 
 class Project(models.Model):
+    class Status(models.TextChoices):
+        """PEP 792 project status markers."""
+
+        ACTIVE = "active", _("active")
+        ARCHIVED = "archived", _("archived")
+        QUARANTINED = "quarantined", _("quarantined")
+        DEPRECATED = "deprecated", _("deprecated")
+
     name = models.CharField(_("name"), max_length=200)
     normalized_name = models.CharField(max_length=200, unique=True)
     # packages.names.confusable_skeleton(name): a new name may not share it (indexed: every
@@ -58,6 +66,14 @@ class Project(models.Model):
         related_name="projects",
         verbose_name=_("organisation"),
     )
+    # PEP 792: changed only through packages.lifecycle (owners archive, staff quarantine and
+    # deprecate). Archived and quarantined projects take no uploads; quarantined ones are
+    # left out of /simple/ and offer no file.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
+    status_changed = models.DateTimeField(_("status changed"), null=True, blank=True)
 
     class Meta:
         ordering = ["normalized_name"]
@@ -69,6 +85,10 @@ class Project(models.Model):
     @property
     def is_critical(self) -> bool:
         return self.marked_critical or self.popular
+
+    @property
+    def is_quarantined(self) -> bool:
+        return self.status == self.Status.QUARANTINED
 
 
 class Release(models.Model):
@@ -223,3 +243,31 @@ class RoleInvitation(models.Model):
     @property
     def expires(self) -> datetime:
         return self.created + timedelta(seconds=settings.INVITATION_MAX_AGE)
+
+
+class ProjectReport(models.Model):
+    """A signed-in user's report that a project is malicious or abusive, for staff."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    created = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(_("resolution note"), blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["state", "created"], name="report_state_created_idx")]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on {self.project}"

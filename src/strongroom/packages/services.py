@@ -52,6 +52,11 @@ def _bump_index() -> int:
 def bump_serial(project: Project) -> None:
     """Mark ``project`` (and the index) as changed: new ETags on the very next request."""
     project.last_serial = _bump_index()
+    # Writers take turns on the serial row: what the pages show of the project may have
+    # been changed by another writer since this one loaded it (a status change).
+    project.status, project.status_reason = (
+        Project.objects.filter(pk=project.pk).values_list("status", "status_reason").get()
+    )
     project.last_changed = timezone.now()
     project.save(update_fields=["last_serial", "last_changed"])
     # Pre-rendered read-path pages are rebuilt here, in the caller's transaction.

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from strongroom.packages import governance_views as gov
-from strongroom.packages import versions, views
+from strongroom.packages import status_views, versions, views
 
 versions.register_url_converter()
 
@@ -9,8 +9,10 @@ app_name = "packages"
 urlpatterns = [
     path("project/<str:name>/", views.project_detail, name="project"),
     path("project/<str:name>/history/", views.history, name="history"),
+    path("project/<str:name>/report/", status_views.report, name="report"),
     path("project/<str:name>/history/export", views.history_export, name="history_export"),
     path("project/<str:name>/<version:version>/", views.release_detail, name="release"),
+    path("manage/project/<str:name>/archive/", status_views.archive, name="archive"),
     path("manage/project/<str:name>/delete/", views.delete_project, name="delete_project"),
     path("manage/projects/", gov.your_projects, name="your_projects"),
     path("manage/project/<str:name>/collaborators/", gov.collaborators, name="collaborators"),

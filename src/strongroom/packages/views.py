@@ -29,8 +29,9 @@ from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.mfa.policy import TwoFactorNeeded
+from strongroom.mfa.staff import is_verified_staff
 from strongroom.packages import permissions, services
-from strongroom.packages.forms import ConfirmForm, YankForm
+from strongroom.packages.forms import ConfirmForm, ReportForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
 from strongroom.packages.versions import canonical_version
@@ -90,6 +91,9 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "is_owner": role == Role.Name.OWNER,
             "role": role,
             "index_url": absolute_url("/simple/"),
+            "report_form": ReportForm(),
+            "login_url": f"{reverse('accounts:login')}?next={request.path}",
+            "is_staff": is_verified_staff(request),
         },
     )
 

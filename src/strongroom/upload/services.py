@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name
@@ -17,7 +19,7 @@ from packaging.utils import canonicalize_name
 from strongroom.accounts.actors import NotPermitted
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
-from strongroom.packages import permissions
+from strongroom.packages import lifecycle, permissions
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
@@ -114,6 +116,37 @@ def check_permission(uploader: Uploader, project: Project | None, name: str) -> 
         ) from None
 
 
+def check_open(project: Project | None, canonical_version: str | None = None) -> None:
+    """Refuse an upload to a project whose status takes none (PEP 792: archived,
+    quarantined), or to a release older than STRONGROOM_RELEASE_CLOSE_DAYS."""
+    if project is None:
+        return
+    refusal = lifecycle.upload_refusal(project)
+    if refusal is not None:
+        raise UploadError(refusal)
+    if not settings.RELEASE_CLOSE_DAYS or canonical_version is None:
+        return
+    release = (
+        Release.objects.filter(project=project, canonical_version=canonical_version)
+        .values_list("version", "created")
+        .first()
+    )
+    if release is not None and release[1] < timezone.now() - timedelta(
+        days=settings.RELEASE_CLOSE_DAYS
+    ):
+        raise UploadError(
+            _(
+                "Release %(version)s of %(project)s is closed: a release takes no new files "
+                "%(days)d days after it was created. Upload a new version instead."
+            )
+            % {
+                "version": release[0],
+                "project": project.name,
+                "days": settings.RELEASE_CLOSE_DAYS,
+            }
+        )
+
+
 def validate_form(form: QueryDict) -> tuple[str, Metadata]:
     """The request's own fields: action, text, file type and core metadata."""
     checks.check_action(form)
@@ -198,6 +231,7 @@ def _store(
                 raise UploadError(str(exc)) from None
         else:
             check_permission(uploader, project, project.normalized_name)
+            check_open(project, canonical)
         refusal = _already_used(dist)
         if refusal is not None:
             raise refusal
@@ -238,6 +272,11 @@ def _store(
                 raise forbidden(str(exc)) from None
         get_storage().publish_on_commit()
         packages.bump_serial(project)
+        # bump_serial re-read the status under the serial row's lock, which every status
+        # change takes too: an archive or quarantine that committed meanwhile is seen here.
+        refusal_now = lifecycle.upload_refusal(project)
+        if refusal_now is not None:
+            raise UploadError(refusal_now)
         record_event(
             EventTag.FILE_ADD,
             actor=uploader.actor,
@@ -259,6 +298,8 @@ def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> 
     name = canonicalize_name(metadata.name)
     project = Project.objects.filter(normalized_name=name).first()
     check_permission(uploader, project, name)
+    version = checks.normalized_version(metadata.version)[1] if metadata.version else None
+    check_open(project, version)
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
     dist, core = validate_file(form, upload, filetype, metadata)
