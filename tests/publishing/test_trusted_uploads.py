@@ -173,6 +173,27 @@ def test_an_expired_pending_publisher_mints_nothing(client, issuer, github, user
     assert response.status_code == 422
 
 
+def test_a_suspended_accounts_pending_publisher_mints_nothing(client, issuer, github, user):
+    Publisher.objects.create(
+        issuer=github,
+        pending_name="sample",
+        pending_owner=user,
+        pending_expires=timezone.now() + timedelta(days=1),
+        repository="octo/sample",
+        workflow="release.yml",
+        environment="pypi",
+    )
+    user.is_active = False  # what console.services.suspend_user does to the account
+    user.save(update_fields=["is_active"])
+    response = mint(client, issuer.sign(github_claims(), audience=audience()))
+    assert response.status_code == 422
+    assert not Project.objects.filter(normalized_name="sample").exists()
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    response = mint(client, issuer.sign(github_claims(), audience=audience()))
+    assert response.status_code == 200
+
+
 def test_a_pending_publisher_cannot_take_a_project_created_meanwhile(client, issuer, github, user):
     from tests.factories import UserFactory
 

@@ -105,7 +105,7 @@ def _unverified_claims(raw: object) -> dict[str, Any] | None:
 
 def _matching_publisher(verified: VerifiedClaims, now: datetime) -> Publisher:
     candidates = Publisher.objects.filter(issuer=verified.issuer).select_related(
-        "issuer", "project"
+        "issuer", "project", "pending_owner"
     )
     repository = identity_repository(verified.issuer, verified.claims)
     if repository is not None:  # narrow in the database; publisher_matches decides
@@ -115,6 +115,10 @@ def _matching_publisher(verified: VerifiedClaims, now: datetime) -> Publisher:
         for p in candidates
         if publisher_matches(p, verified.claims)
         and (p.project_id is not None or (p.pending_expires and p.pending_expires > now))
+        # A suspended (inactive) account's pending publishers mint nothing.
+        and (
+            p.project_id is not None or (p.pending_owner is not None and p.pending_owner.is_active)
+        )
     ]
     # A pending publisher whose project now exists (created by hand) matches nothing.
     matches = [
