@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.db.config import postgresql_database, sqlite_database
 from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
 from strongroom.web.logformat import logging_config
@@ -158,48 +159,15 @@ DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 3)
 DATABASE_STATEMENT_TIMEOUT = _env_int("DATABASE_STATEMENT_TIMEOUT", 10)
 
 
-def _database_from_url(url: str) -> dict[str, object]:
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        raise ValueError("STRONGROOM_DATABASE_URL must be a postgresql:// URL")
-    return {
-        "ENGINE": "strongroom.db.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")),
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {
-            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
-            "options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}",
-        },
-        # A few seconds more than the statement timeout, so the server normally cancels.
-        "REPLY_TIMEOUT": DATABASE_STATEMENT_TIMEOUT + 5,
-    }
-
-
-if DATABASE_URL:
-    DATABASES = {"default": _database_from_url(DATABASE_URL)}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "strongroom.sqlite3"),
-            "OPTIONS": {
-                # WAL lets readers proceed while one writer commits; IMMEDIATE takes the
-                # write lock at BEGIN so two writers queue instead of deadlocking.
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
-                ),
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
-            # Opening SQLite and running the PRAGMAs took a fifth of a simple-page request.
-            "CONN_MAX_AGE": None,
-        }
-    }
+DATABASES = {
+    "default": postgresql_database(
+        DATABASE_URL,
+        connect_timeout=DATABASE_CONNECT_TIMEOUT,
+        statement_timeout=DATABASE_STATEMENT_TIMEOUT,
+    )
+    if DATABASE_URL
+    else sqlite_database(DATA_DIR / "strongroom.sqlite3")
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

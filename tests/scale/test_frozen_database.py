@@ -21,7 +21,7 @@ from urllib.parse import urlparse, urlunparse
 from django.db import OperationalError
 from django.db.utils import load_backend
 
-from strongroom.settings import _database_from_url
+from strongroom.db.config import postgresql_database as _database_from_url
 from strongroom.web.outage import outage_message, outage_status
 from tests.support import require
 
