@@ -466,6 +466,11 @@ DESCRIPTION_RENDER_MS = _env_int("DESCRIPTION_RENDER_MS", 2000)
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
 # Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.
 INDEX_MEMO_MB = _env_int("INDEX_MEMO_MB", 64)
+# public: anyone may read public projects (private ones need access); authenticated: every
+# read (simple and JSON API, project pages, files) needs a session or a read credential.
+READ_ACCESS = _env("READ_ACCESS", "public")
+if READ_ACCESS not in {"public", "authenticated"}:
+    raise ValueError("STRONGROOM_READ_ACCESS must be public or authenticated")
 
 # --- API tokens ------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ Django's SimpleFastPathMiddleware gives (same functions from index.views, same
 negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py compares
 both). Everything else, including every case the fast path cannot answer (406, redirect,
 404, a page not yet stored, HTTPS, SSL redirect, a database error, a host name the index
-does not answer for), goes to Django.
+does not answer for), goes to Django; so does every read that access decides: a private
+project (``prerender.lookup`` never gives its page here), a request carrying credentials,
+a signed-in reader's ``/simple/``, and every read of an ``authenticated`` site.
 
 Each worker keeps the pages it served in memory and proves them current before reusing
 one (index.memo): on SQLite without a query while nothing was written, otherwise by the
@@ -67,7 +69,13 @@ class SimpleFastPath:
     def __init__(self, django_app: WSGIApp):
         self.django_app = django_app
         # Read once, as Django's middleware reads its settings once.
-        self.enabled = not settings.SECURE_SSL_REDIRECT and not settings.FORCE_SCRIPT_NAME
+        # An authenticated site answers no one without credentials: Django decides.
+        self.enabled = (
+            not settings.SECURE_SSL_REDIRECT
+            and not settings.FORCE_SCRIPT_NAME
+            and settings.READ_ACCESS == "public"
+        )
+        self.session_cookie = settings.SESSION_COOKIE_NAME + "="
         proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proxy_header = proxy[0] if proxy else None
         self.security = security_headers()
@@ -95,10 +103,16 @@ class SimpleFastPath:
             or environ.get("wsgi.url_scheme") != "http"
             or (self.proxy_header is not None and self.proxy_header in environ)
             or not self.hosts.allows(environ)
+            # A credential is verified by Django (401 when it does not hold).
+            or environ.get("HTTP_AUTHORIZATION")
         ):
             return None
         path = environ.get("PATH_INFO", "")
-        if path != "/simple/" and _CANONICAL_PROJECT.fullmatch(path) is None:
+        if path == "/simple/":
+            # A signed-in reader's index may list private projects: Django builds it.
+            if self.session_cookie in environ.get("HTTP_COOKIE", ""):
+                return None
+        elif _CANONICAL_PROJECT.fullmatch(path) is None:
             return None
         media = _choose(environ.get("HTTP_ACCEPT"))
         if media is None:

@@ -68,32 +68,40 @@ _PAGE_OF = (
     "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
     "WHERE p.normalized_name = %s"
 )
-_FRESH_SQL = "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} " + _PAGE_OF
+_FRESH_SQL = (
+    "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column}, p.visibility " + _PAGE_OF
+)
 
 
-def lookup(normalized_name: str, json: bool) -> tuple[bool, StoredPage | None]:
-    """(project exists, its stored page if current) in one query."""
+def lookup(
+    normalized_name: str, json: bool, private: bool = False
+) -> tuple[bool, StoredPage | None]:
+    """(project exists, its stored page if current) in one query.
+
+    A private project's page only with ``private`` (its caller checked read access): the
+    fast paths and the page memo never see one."""
     with connection.cursor() as cursor:
         cursor.execute(_FRESH_SQL.format(column="json" if json else "html"), [normalized_name])
         row = cursor.fetchone()
     if row is None:
         return False, None
-    project_id, last_serial, serial, last_modified, body = row
-    if serial is None or serial != last_serial:
+    project_id, last_serial, serial, last_modified, body, visibility = row
+    if serial is None or serial != last_serial or (visibility != "public" and not private):
         return True, None
     return True, StoredPage(project_id, serial, last_modified, bytes(body))
 
 
-_SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial " + _PAGE_OF
+_SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial, p.visibility " + _PAGE_OF
 
 
 def current_serial(normalized_name: str) -> tuple[int, int] | None:
-    """(project id, serial) of the project's stored page when it is current, without
-    reading the page itself; None when there is no such project or no current page."""
+    """(project id, serial) of the public project's stored page when it is current,
+    without reading the page itself; None when there is no such project, no current page,
+    or the project is private (the memo may then not answer)."""
     with connection.cursor() as cursor:
         cursor.execute(_SERIAL_SQL, [normalized_name])
         row = cursor.fetchone()
-    if row is None or row[2] is None or row[1] != row[2]:
+    if row is None or row[2] is None or row[1] != row[2] or row[3] != "public":
         return None
     return int(row[0]), int(row[2])
 

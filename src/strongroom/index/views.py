@@ -17,11 +17,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from strongroom.index import counting, negotiation, pages, prerender
+from strongroom.index.access import mark_private, read_view, readable_project, reader_of
 from strongroom.index.caching import mark_public
 from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
-from strongroom.packages.models import Project, Release
+from strongroom.packages.models import File, Release
 from strongroom.packages.versions import canonical_version
+from strongroom.packages.visibility import can_read, readable_projects
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -109,18 +111,48 @@ def index_page(request: HttpRequest) -> HttpResponse | None:
     media = _negotiate(request)
     if media is None:
         return None
+    reader = reader_of(request)
+    if not reader.is_anonymous:
+        return _page_response(request, media, *_reader_index_answer(request, media))
     return _page_response(request, media, *index_answer(media))
 
 
+def public_index_page(request: HttpRequest) -> HttpResponse | None:
+    """``/simple/`` as anonymous readers see it (the fast path: no reader resolved)."""
+    media = _negotiate(request)
+    if media is None:
+        return None
+    return _page_response(request, media, *index_answer(media))
+
+
+def _reader_index_answer(request: HttpRequest, media: str) -> tuple[str, str | None, str]:
+    """``/simple/`` as a signed-in reader or token holder sees it: public projects and the
+    private ones they may read, built for them alone (never cached, never shared)."""
+    reader = reader_of(request)
+    mark_private(request)
+    serial, changed = _index_state()
+    names = list(readable_projects(reader).values_list("name", "normalized_name"))
+    body = (
+        pages.simple_index_json(names, serial)
+        if media == negotiation.JSON
+        else pages.simple_index_html(names)
+    )
+    token = reader.token.token.pk if reader.token is not None else ""
+    etag = f'"{_index_key(serial, media)}-u{reader.user_id}-{token}"'
+    return etag, _http_date(changed), body
+
+
 def index_answer(media: str) -> tuple[str, str | None, bytes | str]:
-    """(ETag, Last-Modified, body) of ``/simple/`` in ``media``."""
+    """(ETag, Last-Modified, body) of ``/simple/`` in ``media``, as anonymous readers of a
+    public site see it (private projects left out)."""
     serial, changed = _index_state()
     key = _index_key(serial, media)
     body = _index_memo.get(key)
     if body is None:
         body = cache.get(f"simple:{key}")
         if body is None:
-            names = list(Project.objects.values_list("name", "normalized_name"))
+            # Anonymous readers' page: public projects only (shared by every worker).
+            names = list(readable_projects(None).values_list("name", "normalized_name"))
             if media == negotiation.JSON:
                 body = pages.simple_index_json(names, serial)
             else:
@@ -162,6 +194,7 @@ def forget_index_memo() -> None:
     _index_memo.clear()
 
 
+@read_view
 @require_safe
 def simple_index(request: HttpRequest) -> HttpResponse:
     return index_page(request) or _not_acceptable()
@@ -203,6 +236,7 @@ def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
     return _project_etag(page.project_id, page.serial, media), page.last_modified, page.body
 
 
+@read_view
 @require_safe
 def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     normalized = canonicalize_name(name)
@@ -212,12 +246,11 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     media = _negotiate(request)
     if media is None:
         return _not_acceptable()
-    response = stored_project_page(request, normalized)
-    if response is not None:
-        return response
-    project = Project.objects.filter(normalized_name=normalized).first()
-    if project is None:
-        raise Http404
+    project = readable_project(request, normalized)
+    found = prerender.lookup(normalized, json=media == negotiation.JSON, private=True)[1]
+    if found is not None and found.project_id == project.pk:
+        etag = _project_etag(found.project_id, found.serial, media)
+        return _page_response(request, media, etag, found.last_modified, found.body)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
     stored = prerender.store(project)
@@ -226,12 +259,11 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     return _page_response(request, media, etag, stored.last_modified, bytes(body))
 
 
+@read_view
 @require_safe
 def project_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
     normalized = canonicalize_name(name)
-    project = Project.objects.filter(normalized_name=normalized).first()
-    if project is None:
-        raise Http404
+    project = readable_project(request, normalized)
     if normalized != name:
         suffix = f"{version}/json" if version else "json"
         return HttpResponseRedirect(f"/pypi/{normalized}/{suffix}")
@@ -255,13 +287,28 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     return _cache_headers(response, etag, last_modified)
 
 
+def _check_file_access(request: HttpRequest, digest: str) -> None:
+    """Http404 unless the reader may read the project the file belongs to (one indexed
+    query by digest; a private project's file answers as a file that does not exist)."""
+    file = File.objects.filter(sha256_digest=digest).select_related("project").first()
+    if file is None:
+        return  # not a project's file: nothing private to protect (storage answers)
+    if not can_read(reader_of(request), file.project):
+        raise Http404
+    if file.project.is_private:
+        mark_private(request)
+
+
+@read_view
 @require_safe
 def download(request: HttpRequest, path: str) -> HttpResponse:
-    """``/packages/ab/cd/<sha256>/<filename>`` and its ``.metadata``; no database query."""
+    """``/packages/ab/cd/<sha256>/<filename>`` and its ``.metadata``; one query by digest
+    (read access), then storage."""
     full = f"packages/{path}"
     parts = path.split("/")
     if not is_safe_path(full) or len(parts) != 4 or len(parts[2]) != 64:
         raise Http404
+    _check_file_access(request, parts[2])
     storage = get_storage()
     target = storage.redirect_url(full)
     if target is not None:

@@ -16,6 +16,8 @@ from strongroom.mfa.policy import two_factor_refusal
 from strongroom.packages.models import Role
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from strongroom.accounts.models import User
     from strongroom.packages.models import Project
 
@@ -30,6 +32,14 @@ def role_of(user: User | None, project: Project) -> str | None:
     return (
         Role.objects.filter(project=project, user=user).values_list("role_name", flat=True).first()
     )
+
+
+def projects_with_role(user: User | None) -> QuerySet[Role, int]:
+    """The ids of every project ``user`` holds a role on, as a subquery (the role lookup
+    that read access and listings use; organisation and team roles extend it here)."""
+    if user is None or not user.is_authenticated:
+        return Role.objects.none().values_list("project_id", flat=True)
+    return Role.objects.filter(user=user).values_list("project_id", flat=True)
 
 
 def require_may_create(actor: Actor) -> User:
