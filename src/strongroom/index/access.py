@@ -22,6 +22,7 @@ from strongroom.packages.visibility import (
     ANONYMOUS,
     Reader,
     can_read,
+    is_publicly_readable,
     site_requires_authentication,
 )
 from strongroom.tokens.services import TokenError, read_context, verify_token
@@ -98,7 +99,11 @@ def readable_project(request: HttpRequest, normalized_name: str) -> Project:
     """The project by normalised name, when the request's reader may read it; otherwise
     Http404, exactly as for a name no project has (nothing tells them apart)."""
     project = Project.objects.filter(normalized_name=normalized_name).first()
-    if project is None or not can_read(reader_of(request), project):
+    if project is None:
+        raise Http404
+    if is_publicly_readable(project):
+        return project
+    if not can_read(reader_of(request), project):
         raise Http404
     if project.is_private:
         mark_private(request)
@@ -112,13 +117,17 @@ def read_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            reader = reader_of(request)
-        except CredentialNeeded as exc:
-            return challenge(str(exc))
         authenticated_site = site_requires_authentication()
-        if authenticated_site and reader.is_anonymous:
-            return challenge(_("Sign in or use a read token (username __token__)."))
+        # Resolved now only where it decides the answer whatever the project: a credential
+        # (401 when it does not hold) or an authenticated site. Otherwise the view asks
+        # for the reader only when a private project needs it (no session query else).
+        if authenticated_site or request.META.get("HTTP_AUTHORIZATION", "").strip():
+            try:
+                reader = reader_of(request)
+            except CredentialNeeded as exc:
+                return challenge(str(exc))
+            if authenticated_site and reader.is_anonymous:
+                return challenge(_("Sign in or use a read token (username __token__)."))
         response = view(request, *args, **kwargs)
         if authenticated_site or getattr(request, _PRIVATE, False):
             _make_private(response)

@@ -23,7 +23,7 @@ from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import File, Release
 from strongroom.packages.versions import canonical_version
-from strongroom.packages.visibility import can_read, readable_projects
+from strongroom.packages.visibility import can_read, is_publicly_readable, readable_projects
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -293,6 +293,8 @@ def _check_file_access(request: HttpRequest, digest: str) -> None:
     file = File.objects.filter(sha256_digest=digest).select_related("project").first()
     if file is None:
         return  # not a project's file: nothing private to protect (storage answers)
+    if is_publicly_readable(file.project):
+        return
     if not can_read(reader_of(request), file.project):
         raise Http404
     if file.project.is_private:
