@@ -63,7 +63,9 @@ def set_visibility(actor: Actor, project: Project, visibility: str) -> bool:
         }
         others = User.objects.filter(
             project_roles__project=project, project_roles__role_name="Owner"
-        ).exclude(pk=actor.user.pk if actor.user is not None else None)
+        )
+        if actor.user is not None:
+            others = others.exclude(pk=actor.user.pk)
         send_email(
             [u.email for u in others if u.email],
             "project_visibility_changed",
