@@ -23,7 +23,6 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
 import load  # noqa: E402
-
 from tests.e2e.server import run_cli, running_server  # noqa: E402
 
 SEED = """

@@ -57,9 +57,10 @@ def test_only_owners_change_visibility(cast: Cast, who: str):
     assert response.status_code == 404
     with pytest.raises(NotPermitted):
         set_visibility(Actor.of(getattr(cast, who)), cast.project, "private")
-    assert _visibility(cast) == "public" and not Event.objects.filter(
-        tag="project:visibility:change"
-    ).exists()
+    assert (
+        _visibility(cast) == "public"
+        and not Event.objects.filter(tag="project:visibility:change").exists()
+    )
 
 
 @pytest.mark.parametrize("value", ["secret", "", "PRIVATE ", None, 3])
