@@ -299,3 +299,32 @@ def test_a_memoised_page_is_not_served_once_the_project_is_private(client, user,
     set_visibility(Actor.of(user), Project.objects.get(normalized_name="sample"), "private")
     assert fast._answer(dict(environ)) is None  # Django decides from now on
     assert fast._answer({**environ, "PATH_INFO": "/simple/"})[2].find(b"sample") == -1
+
+
+def test_the_fast_path_serves_a_private_page_only_for_a_read_token_that_may_read_it(
+    client, user, private
+):
+    from strongroom.index.fastwsgi import SimpleFastPath
+
+    fast = SimpleFastPath(lambda environ, start: [b"django"])
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/simple/sample/", "wsgi.url_scheme": "http",
+        "HTTP_HOST": "localhost", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+    }  # fmt: skip
+    raw = _read_token(user)[1]
+    status, headers, body = fast._answer(
+        {**environ, "HTTP_AUTHORIZATION": basic_auth("__token__", raw)}
+    )
+    django = Client().get("/simple/sample/", **_token_header(raw))
+    assert status == 200 and body == django.content
+    assert dict(headers)["Cache-Control"] == "private, no-store"
+    assert dict(headers)["ETag"] == django["ETag"]
+    assert len(fast.memo or []) == 0  # never memoised
+    bob = UserFactory(username="bob")
+    for credential in (
+        basic_auth("__token__", _read_token(bob)[1]),  # no role: Django's 404
+        basic_auth("__token__", "strongroom-wrong"),  # Django's 401
+        basic_auth("alice"),  # a password: Django's 401
+    ):
+        assert fast._answer({**environ, "HTTP_AUTHORIZATION": credential}) is None
+    assert fast._answer(environ) is None  # anonymous: Django's 404

@@ -8,8 +8,10 @@ negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py
 both). Everything else, including every case the fast path cannot answer (406, redirect,
 404, a page not yet stored, HTTPS, SSL redirect, a database error, a host name the index
 does not answer for), goes to Django; so does every read that access decides: a private
-project (``prerender.lookup`` never gives its page here), a request carrying credentials,
-a signed-in reader's ``/simple/``, and every read of an ``authenticated`` site.
+project (``prerender.lookup`` never gives its page to the memo), a request carrying
+credentials (except a read token for a private page, answered by index.private_fast
+with the same checks), a signed-in reader's ``/simple/``, and every read of an
+``authenticated`` site.
 
 Each worker keeps the pages it served in memory and proves them current before reusing
 one (index.memo): on SQLite without a query while nothing was written, otherwise by the
@@ -31,7 +33,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from strongroom.index import negotiation, views
+from strongroom.index import negotiation, private_fast, views
+from strongroom.index.access import PRIVATE_CACHE_CONTROL
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
 from strongroom.web.hosts import HostCheck
@@ -103,14 +106,14 @@ class SimpleFastPath:
             or environ.get("wsgi.url_scheme") != "http"
             or (self.proxy_header is not None and self.proxy_header in environ)
             or not self.hosts.allows(environ)
-            # A credential is verified by Django (401 when it does not hold).
-            or environ.get("HTTP_AUTHORIZATION")
         ):
             return None
         path = environ.get("PATH_INFO", "")
+        credential = bool(environ.get("HTTP_AUTHORIZATION"))
         if path == "/simple/":
-            # A signed-in reader's index may list private projects: Django builds it.
-            if self.session_cookie in environ.get("HTTP_COOKIE", ""):
+            # A signed-in reader's index may list private projects, and a credential is
+            # verified by Django (401 when it does not hold).
+            if credential or self.session_cookie in environ.get("HTTP_COOKIE", ""):
                 return None
         elif _CANONICAL_PROJECT.fullmatch(path) is None:
             return None
@@ -118,7 +121,12 @@ class SimpleFastPath:
         if media is None:
             return None
         try:
-            answer = self._current(path, media)
+            if credential:
+                # A read token for a private project's page (index.private_fast), never
+                # memoised; anything else with a credential goes to Django.
+                answer = private_fast.answer(environ, path[8:-1], media)
+            else:
+                answer = self._current(path, media)
         except DatabaseError as exc:
             # A dropped or broken connection: start afresh and let Django answer this
             # request (a 503 while the database is away). An outage is no bug: one line,
@@ -131,8 +139,12 @@ class SimpleFastPath:
         headers = [("Content-Type", answer.content_type), ("ETag", answer.etag)]
         if answer.last_modified is not None:
             headers.append(("Last-Modified", answer.last_modified))
-        headers.append(("Cache-Control", self.cache_control))
-        headers.append(("Vary", "Accept"))
+        if credential:
+            headers.append(("Cache-Control", PRIVATE_CACHE_CONTROL))
+            headers.append(("Vary", "Accept, Authorization, Cookie"))
+        else:
+            headers.append(("Cache-Control", self.cache_control))
+            headers.append(("Vary", "Accept"))
         headers.extend(self.security)
         if views.not_modified(
             environ.get("HTTP_IF_NONE_MATCH"),

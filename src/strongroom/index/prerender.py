@@ -25,6 +25,7 @@ class StoredPage:
     serial: int
     last_modified: str
     body: bytes
+    visibility: str = "public"
 
 
 def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
@@ -88,7 +89,7 @@ def lookup(
     project_id, last_serial, serial, last_modified, body, visibility = row
     if serial is None or serial != last_serial or (visibility != "public" and not private):
         return True, None
-    return True, StoredPage(project_id, serial, last_modified, bytes(body))
+    return True, StoredPage(project_id, serial, last_modified, bytes(body), visibility)
 
 
 _SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial, p.visibility " + _PAGE_OF

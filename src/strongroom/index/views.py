@@ -213,7 +213,7 @@ def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse |
     return None if answer is None else _page_response(request, media, *answer)
 
 
-def _project_etag(project_id: int, serial: int, media: str) -> str:
+def project_etag(project_id: int, serial: int, media: str) -> str:
     return f'"p{project_id}-{serial}{_SHORT[media]}"'
 
 
@@ -225,7 +225,7 @@ def current_etag(path: str, media: str) -> str | None:
         serial, _changed = _index_state()
         return f'"{_index_key(serial, media)}"'
     found = prerender.current_serial(path[8:-1])
-    return None if found is None else _project_etag(*found, media)
+    return None if found is None else project_etag(*found, media)
 
 
 def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
@@ -233,7 +233,7 @@ def stored_answer(normalized: str, media: str) -> tuple[str, str, bytes] | None:
     _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON)
     if page is None:
         return None
-    return _project_etag(page.project_id, page.serial, media), page.last_modified, page.body
+    return project_etag(page.project_id, page.serial, media), page.last_modified, page.body
 
 
 @read_view
@@ -249,13 +249,13 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     project = readable_project(request, normalized)
     found = prerender.lookup(normalized, json=media == negotiation.JSON, private=True)[1]
     if found is not None and found.project_id == project.pk:
-        etag = _project_etag(found.project_id, found.serial, media)
+        etag = project_etag(found.project_id, found.serial, media)
         return _page_response(request, media, etag, found.last_modified, found.body)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
     stored = prerender.store(project)
     body = stored.json if media == negotiation.JSON else stored.html
-    etag = _project_etag(project.pk, stored.serial, media)
+    etag = project_etag(project.pk, stored.serial, media)
     return _page_response(request, media, etag, stored.last_modified, bytes(body))
 
 
