@@ -245,6 +245,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
             project_names=projects,
             expires_at=expires,
             organization_name=args.org,
+            read=args.read,
         )
     except TokenError as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -252,7 +253,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     if args.org:
         scope = f"{scope if projects else 'projects'} of the organisation {args.org}"
     when = f"expires {token.expires:%Y-%m-%d}" if token.expires else "never expires"
-    print(f"Created API token {token.name!r} for {user.username}: {scope}; {when}.")
+    kind = "read token" if args.read else "API token"
+    print(f"Created {kind} {token.name!r} for {user.username}: {scope}; {when}.")
     print(raw)
     return 0
 
@@ -291,6 +293,29 @@ def cmd_critical_mark(args: argparse.Namespace) -> int:
     else:
         mark_critical(Actor.of(staff), project)
         print(f"{project.name} is marked critical.")
+    return 0
+
+
+def cmd_project_visibility(args: argparse.Namespace) -> int:
+    """The operator makes a project public or private (audited; its Owners are emailed)."""
+    _setup(args.data_dir)
+    _migrate()
+    from packaging.utils import canonicalize_name
+
+    from strongroom.accounts.actors import Actor
+    from strongroom.packages.models import Project
+    from strongroom.packages.services import PackageError
+    from strongroom.packages.visibility_services import set_visibility
+
+    project = Project.objects.filter(normalized_name=canonicalize_name(args.project)).first()
+    if project is None:
+        raise SystemExit(f"error: no project named {args.project!r}")
+    try:
+        changed = set_visibility(Actor.operator(), project, args.visibility)
+    except PackageError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    state = "is now" if changed else "was already"
+    print(f"{project.name} {state} {args.visibility.strip().lower()}.")
     return 0
 
 
@@ -391,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--org", default=None, help="scope to the projects of an organisation you belong to"
     )
     token_create.add_argument("--expires-days", type=int, default=0)
+    token_create.add_argument(
+        "--read", action="store_true", help="a read token (installs; never uploads)"
+    )
     token_create.set_defaults(func=cmd_token_create)
 
     critical = commands.add_parser("critical", help="critical projects (two-factor required)")
@@ -418,6 +446,13 @@ def build_parser() -> argparse.ArgumentParser:
     allow_name.add_argument("name")
     allow_name.add_argument("--by", required=True, help="the staff account doing it")
     allow_name.set_defaults(func=cmd_project_allow_name)
+    visibility = project_commands.add_parser(
+        "visibility", parents=[common], help="make a project public or private"
+    )
+    visibility.add_argument("--project", required=True)
+    # Checked by the service, so an unknown value gets its sentence, not argparse's.
+    visibility.add_argument("visibility", metavar="public|private")
+    visibility.set_defaults(func=cmd_project_visibility)
     add_audit_commands(commands, common)
     add_org_commands(commands, common)
     add_backup_commands(commands, common)

@@ -35,6 +35,13 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _env_choice(name: str, default: str, *choices: str) -> str:
+    value = _env(name, default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"STRONGROOM_{name} must be {', '.join(choices[:-1])} or {choices[-1]}")
+    return value
+
+
 def _env_list(name: str, default: list[str]) -> list[str]:
     raw = _env(name, "")
     if not raw.strip():
@@ -273,9 +280,7 @@ AUDIT_PAGE_SIZE = _env_int("AUDIT_PAGE_SIZE", 50)
 
 # Which accounts must keep a second factor (mfa.policy): "none"; "uploaders" (every account
 # that uploads or manages a project); "all". Projects add their own rule on top.
-REQUIRE_2FA = _env("REQUIRE_2FA", "none").strip().lower()
-if REQUIRE_2FA not in {"none", "uploaders", "all"}:
-    raise ValueError("STRONGROOM_REQUIRE_2FA must be none, uploaders or all")
+REQUIRE_2FA = _env_choice("REQUIRE_2FA", "none", "none", "uploaders", "all")
 # The WebAuthn relying party; the id defaults to the request's host name.
 WEBAUTHN_RP_ID = _env("WEBAUTHN_RP_ID", "")
 WEBAUTHN_RP_NAME = _env("WEBAUTHN_RP_NAME", SITE_NAME)
@@ -355,9 +360,7 @@ WHITENOISE_AUTOREFRESH = False
 
 # "text" (default) or "json": one JSON object per line for the access log (web.accesslog)
 # and the application log (web.logformat). Every line carries the request id.
-LOG_FORMAT = _env("LOG_FORMAT", "text").strip().lower()
-if LOG_FORMAT not in {"text", "json"}:
-    raise ValueError("STRONGROOM_LOG_FORMAT must be text or json")
+LOG_FORMAT = _env_choice("LOG_FORMAT", "text", "text", "json")
 LOGGING = logging_config(LOG_FORMAT, _env("LOG_LEVEL", "INFO"))
 
 # --- packages ---------------------------------------------------------------------------
@@ -389,9 +392,7 @@ S3_REGION = os.environ.get("AWS_DEFAULT_REGION", "") or "us-east-1"
 S3_ADDRESSING_STYLE = _env("S3_ADDRESSING_STYLE", "path")
 # How /packages/... is answered: "stream" through the app, "presigned" (a redirect to a
 # short-lived signed S3 URL) or "cdn" (links and redirects to CDN_BASE_URL + the key).
-DOWNLOADS = _env("DOWNLOADS", "stream").strip().lower()
-if DOWNLOADS not in {"stream", "presigned", "cdn"}:
-    raise ValueError("STRONGROOM_DOWNLOADS must be stream, presigned or cdn")
+DOWNLOADS = _env_choice("DOWNLOADS", "stream", "stream", "presigned", "cdn")
 CDN_BASE_URL = _env("CDN_BASE_URL", "").rstrip("/")
 if DOWNLOADS == "cdn" and not CDN_BASE_URL:
     raise ValueError("STRONGROOM_DOWNLOADS=cdn needs STRONGROOM_CDN_BASE_URL")
@@ -411,6 +412,8 @@ DESCRIPTION_RENDER_MS = _env_int("DESCRIPTION_RENDER_MS", 2000)
 INDEX_CACHE_SECONDS = _env_int("INDEX_CACHE_SECONDS", 60)
 # Simple pages each worker keeps in memory (index.memo), in MiB; 0 turns the memo off.
 INDEX_MEMO_MB = _env_int("INDEX_MEMO_MB", 64)
+# authenticated: every read (APIs, project pages, files) needs a session or read token.
+READ_ACCESS = _env_choice("READ_ACCESS", "public", "public", "authenticated")
 
 # --- CDN (shared caches told of every change: index.purge) ------------------------------
 
@@ -440,9 +443,7 @@ CDN_STALE_IF_ERROR_SECONDS = _env_int("CDN_STALE_IF_ERROR_SECONDS", 86400)
 TOKEN_PREFIX = _env("TOKEN_PREFIX", "strongroom-")
 # never: uploads need an API token (as on PyPI); without-2fa: passwords work for accounts
 # without a second factor; always: passwords always work.
-UPLOAD_PASSWORDS = _env("UPLOAD_PASSWORDS", "never")
-if UPLOAD_PASSWORDS not in {"never", "without-2fa", "always"}:
-    raise ValueError("STRONGROOM_UPLOAD_PASSWORDS must be never, without-2fa or always")
+UPLOAD_PASSWORDS = _env_choice("UPLOAD_PASSWORDS", "never", "never", "without-2fa", "always")
 # Public keys of secret-scanning services: a JSON file path, or the JSON itself.
 DISCLOSURE_PUBLIC_KEYS = _env("DISCLOSURE_PUBLIC_KEYS", "")
 

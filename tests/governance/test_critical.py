@@ -31,8 +31,8 @@ def wheel(client, user, settings):
 
 def test_downloads_are_counted_without_database_writes(client, wheel, django_assert_num_queries):
     url = "/" + wheel.path
-    # One read per download, the PEP 792 quarantine check (packages.lifecycle); counting
-    # itself does no database work until the flush.
+    # One read per download: the file's project (its PEP 792 status and read access, in
+    # index.views); counting itself does no database work until the flush.
     with django_assert_num_queries(3) as captured:
         for _ in range(3):
             assert client.get(url).status_code == 200

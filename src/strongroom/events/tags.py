@@ -82,6 +82,9 @@ class EventTag(models.TextChoices):
         "project:two_factor_required:disable",
         _("Two-factor authentication no longer required"),
     )
+    # An Owner made the project private (read by its collaborators and read tokens only)
+    # or public again.
+    PROJECT_VISIBILITY_CHANGE = "project:visibility:change", _("Project visibility changed")
     # Staff marked the project critical, or `strongroom critical update` found it popular.
     PROJECT_CRITICAL_MARKED = "project:critical:marked", _("Marked critical")
     # Staff removed their mark (a project critical by downloads stays critical).

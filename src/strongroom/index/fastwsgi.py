@@ -7,7 +7,11 @@ Django's SimpleFastPathMiddleware gives (same functions from index.views, same
 negotiation, same ETag and 304 rules, same headers: tests/index/test_fastwsgi.py compares
 both). Everything else, including every case the fast path cannot answer (406, redirect,
 404, a page not yet stored, HTTPS, SSL redirect, a database error, a host name the index
-does not answer for), goes to Django.
+does not answer for), goes to Django; so does every read that access decides: a private
+project (``prerender.lookup`` never gives its page to the memo), a request carrying
+credentials (except a read token for a private page, answered by index.private_fast
+with the same checks), a signed-in reader's ``/simple/``, and every read of an
+``authenticated`` site.
 
 Each worker keeps the pages it served in memory and proves them current before reusing
 one (index.memo): on SQLite without a query while nothing was written, otherwise by the
@@ -29,7 +33,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from strongroom.index import caching, encoding, negotiation, views
+from strongroom.index import caching, encoding, negotiation, private_fast, views
+from strongroom.index.access import PRIVATE_CACHE_CONTROL
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
 from strongroom.web.hosts import HostCheck
@@ -67,7 +72,13 @@ class SimpleFastPath:
     def __init__(self, django_app: WSGIApp):
         self.django_app = django_app
         # Read once, as Django's middleware reads its settings once.
-        self.enabled = not settings.SECURE_SSL_REDIRECT and not settings.FORCE_SCRIPT_NAME
+        # An authenticated site answers no one without credentials: Django decides.
+        self.enabled = (
+            not settings.SECURE_SSL_REDIRECT
+            and not settings.FORCE_SCRIPT_NAME
+            and settings.READ_ACCESS == "public"
+        )
+        self.session_cookie = settings.SESSION_COOKIE_NAME + "="
         proxy = settings.SECURE_PROXY_SSL_HEADER
         self.proxy_header = proxy[0] if proxy else None
         self.security = security_headers()
@@ -99,14 +110,26 @@ class SimpleFastPath:
         ):
             return None
         path = environ.get("PATH_INFO", "")
-        if path != "/simple/" and _CANONICAL_PROJECT.fullmatch(path) is None:
+        credential = bool(environ.get("HTTP_AUTHORIZATION"))
+        if path == "/simple/":
+            # A signed-in reader's index may list private projects, and a credential is
+            # verified by Django (401 when it does not hold).
+            if credential or self.session_cookie in environ.get("HTTP_COOKIE", ""):
+                return None
+        elif _CANONICAL_PROJECT.fullmatch(path) is None:
             return None
         media = _choose(environ.get("HTTP_ACCEPT"))
         if media is None:
             return None
         coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"))
         try:
-            answer = self._current(path, media, coding)
+            if credential:
+                # A read token for a private project's page (index.private_fast), never
+                # memoised and never compressed; anything else with a credential goes to
+                # Django.
+                answer = private_fast.answer(environ, path[8:-1], media)
+            else:
+                answer = self._current(path, media, coding)
         except DatabaseError as exc:
             # A dropped or broken connection: start afresh and let Django answer this
             # request (a 503 while the database is away). An outage is no bug: one line,
@@ -119,9 +142,13 @@ class SimpleFastPath:
         headers = [("Content-Type", answer.content_type), ("ETag", answer.etag)]
         if answer.last_modified is not None:
             headers.append(("Last-Modified", answer.last_modified))
-        headers.append(("Vary", views.PAGE_VARY))
-        headers.extend(self.cdn)
-        headers.append(("Surrogate-Key", answer.keys))
+        if credential:
+            headers.append(("Cache-Control", PRIVATE_CACHE_CONTROL))
+            headers.append(("Vary", "Accept, Authorization, Cookie"))
+        else:
+            headers.append(("Vary", views.PAGE_VARY))
+            headers.extend(self.cdn)
+            headers.append(("Surrogate-Key", answer.keys))
         headers.extend(self.security)
         if views.not_modified(
             environ.get("HTTP_IF_NONE_MATCH"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from strongroom.index import views
@@ -44,19 +45,29 @@ class SimpleFastPathMiddleware:
     to the full view, which gives the same answer more slowly.
 
     Listed right after the security-header middleware, so fast answers carry the same
-    security headers. These pages are public; a private index would fall through here
-    (see docs/decisions/0001-read-path.md).
+    security headers. Only public pages are answered here: private projects, requests with
+    credentials and every read of an ``authenticated`` site fall through to the views,
+    which check read access (index.access).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        self.enabled = settings.READ_ACCESS == "public"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method in ("GET", "HEAD") and not request.META.get("QUERY_STRING"):
+        if (
+            self.enabled
+            and request.method in ("GET", "HEAD")
+            and not request.META.get("QUERY_STRING")
+            # Credentials are verified by the view (401 when they do not hold).
+            and not request.META.get("HTTP_AUTHORIZATION")
+        ):
             path = request.path_info
             response = None
             if path == "/simple/":
-                response = views.index_page(request)
+                # A signed-in reader's index may list private projects: the view builds it.
+                if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+                    response = views.public_index_page(request)
             elif match := _CANONICAL_PROJECT.fullmatch(path):
                 response = views.stored_project_page(request, match[1])
             if response is not None:

@@ -27,6 +27,7 @@ class StoredPage:
     body: bytes
     # The content coding of ``body`` (index.encoding), None for the identity page.
     coding: str | None = None
+    visibility: str = "public"
 
 
 _BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zstd")
@@ -90,38 +91,46 @@ _PAGE_OF = (
     "FROM packages_project p LEFT JOIN index_simplepage s ON s.project_id = p.id "
     "WHERE p.normalized_name = %s"
 )
-_FRESH_SQL = "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column} " + _PAGE_OF
+_FRESH_SQL = (
+    "SELECT p.id, p.last_serial, s.serial, s.last_modified, s.{column}, p.visibility " + _PAGE_OF
+)
 
 
 def lookup(
-    normalized_name: str, json: bool, coding: str | None = None
+    normalized_name: str, json: bool, coding: str | None = None, private: bool = False
 ) -> tuple[bool, StoredPage | None]:
     """(project exists, its stored page if current) in one query: in ``coding`` when a
     copy in that coding is stored, else the identity page (a second query, only for rows
-    stored before compressed copies were)."""
+    stored before compressed copies were).
+
+    A private project's page only with ``private`` (its caller checked read access): the
+    fast paths and the page memo never see one."""
     with connection.cursor() as cursor:
         cursor.execute(_FRESH_SQL.format(column=column(json, coding)), [normalized_name])
         row = cursor.fetchone()
     if row is None:
         return False, None
-    project_id, last_serial, serial, last_modified, body = row
-    if serial is None or serial != last_serial:
+    project_id, last_serial, serial, last_modified, body, visibility = row
+    if serial is None or serial != last_serial or (visibility != "public" and not private):
         return True, None
     if coding is not None and not body:
-        return lookup(normalized_name, json)
-    return True, StoredPage(project_id, serial, last_modified, bytes(body), coding)
+        return lookup(normalized_name, json, private=private)
+    return True, StoredPage(
+        project_id, serial, last_modified, bytes(body), coding=coding, visibility=visibility
+    )
 
 
-_SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial " + _PAGE_OF
+_SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial, p.visibility " + _PAGE_OF
 
 
 def current_serial(normalized_name: str) -> tuple[int, int] | None:
-    """(project id, serial) of the project's stored page when it is current, without
-    reading the page itself; None when there is no such project or no current page."""
+    """(project id, serial) of the public project's stored page when it is current,
+    without reading the page itself; None when there is no such project, no current page,
+    or the project is private (the memo may then not answer)."""
     with connection.cursor() as cursor:
         cursor.execute(_SERIAL_SQL, [normalized_name])
         row = cursor.fetchone()
-    if row is None or row[2] is None or row[1] != row[2]:
+    if row is None or row[2] is None or row[1] != row[2] or row[3] != "public":
         return None
     return int(row[0]), int(row[2])
 

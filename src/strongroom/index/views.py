@@ -32,6 +32,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion
 
 from strongroom.index import counting, encoding, negotiation, pages, prerender
+from strongroom.index.access import mark_private, read_view, readable_project, reader_of
 from strongroom.index.caching import (
     INDEX_KEY,
     add_cdn_headers,
@@ -42,8 +43,9 @@ from strongroom.index.caching import (
 )
 from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
-from strongroom.packages.models import Project, Release
+from strongroom.packages.models import File, Project, Release
 from strongroom.packages.versions import canonical_version
+from strongroom.packages.visibility import can_read, is_publicly_readable, readable_projects
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -149,7 +151,45 @@ def index_page(request: HttpRequest) -> HttpResponse | None:
     media = _negotiate(request)
     if media is None:
         return None
+    reader = reader_of(request)
+    if not reader.is_anonymous:
+        return _page_response(request, media, _reader_index_answer(request, media))
     return _page_response(request, media, index_answer(media, _coding(request)))
+
+
+def public_index_page(request: HttpRequest) -> HttpResponse | None:
+    """``/simple/`` as anonymous readers see it (the fast path: no reader resolved)."""
+    media = _negotiate(request)
+    if media is None:
+        return None
+    return _page_response(request, media, index_answer(media, _coding(request)))
+
+
+def _listed_projects(reader: object) -> list[tuple[str, str]]:
+    """(name, normalised name) of what ``/simple/`` lists for ``reader`` (None: anonymous
+    readers of a public site): what they may read, never a quarantined project (PEP 792:
+    nothing of theirs is offered)."""
+    readable = readable_projects(reader)  # type: ignore[arg-type]
+    return list(
+        readable.exclude(status=Project.Status.QUARANTINED).values_list("name", "normalized_name")
+    )
+
+
+def _reader_index_answer(request: HttpRequest, media: str) -> PageAnswer:
+    """``/simple/`` as a signed-in reader or token holder sees it: public projects and the
+    private ones they may read, built for them alone (never cached, never shared)."""
+    reader = reader_of(request)
+    mark_private(request)
+    serial, changed = _index_state()
+    names = _listed_projects(reader)
+    text = (
+        pages.simple_index_json(names, serial)
+        if media == negotiation.JSON
+        else pages.simple_index_html(names)
+    )
+    token = reader.token.token.pk if reader.token is not None else ""
+    etag = f'"{_index_key(serial, media)}-u{reader.user_id}-{token}"'
+    return PageAnswer(etag, _http_date(changed), text.encode(), None, ())
 
 
 def _index_body(serial: int, media: str, coding: str | None) -> bytes:
@@ -161,12 +201,8 @@ def _index_body(serial: int, media: str, coding: str | None) -> bytes:
             if coding is not None:
                 body = encoding.compress_one(_index_body(serial, media, None), coding)
             else:
-                # Quarantined projects are not listed (PEP 792: nothing of theirs is offered).
-                names = list(
-                    Project.objects.exclude(status=Project.Status.QUARANTINED).values_list(
-                        "name", "normalized_name"
-                    )
-                )
+                # Anonymous readers' page: public projects only (shared by every worker).
+                names = _listed_projects(None)
                 if media == negotiation.JSON:
                     text = pages.simple_index_json(names, serial)
                 else:
@@ -217,6 +253,7 @@ def forget_index_memo() -> None:
     _index_memo.clear()
 
 
+@read_view
 @require_safe
 def simple_index(request: HttpRequest) -> HttpResponse:
     return index_page(request) or _not_acceptable()
@@ -235,7 +272,7 @@ def stored_project_page(request: HttpRequest, normalized: str) -> HttpResponse |
     return None if answer is None else _page_response(request, media, answer)
 
 
-def _project_etag(project_id: int, serial: int, media: str, coding: str | None = None) -> str:
+def project_etag(project_id: int, serial: int, media: str, coding: str | None = None) -> str:
     return encoding.etag_for(f'"p{project_id}-{serial}{_SHORT[media]}"', coding)
 
 
@@ -247,7 +284,7 @@ def current_etag(path: str, media: str, coding: str | None = None) -> str | None
         serial, _changed = _index_state()
         return f'"{_index_key(serial, media, coding)}"'
     found = prerender.current_serial(path[8:-1])
-    return None if found is None else _project_etag(*found, media, coding)
+    return None if found is None else project_etag(*found, media, coding)
 
 
 def stored_answer(normalized: str, media: str, coding: str | None = None) -> PageAnswer | None:
@@ -255,7 +292,7 @@ def stored_answer(normalized: str, media: str, coding: str | None = None) -> Pag
     _exists, page = prerender.lookup(normalized, media == negotiation.JSON, coding)
     if page is None:
         return None
-    etag = _project_etag(page.project_id, page.serial, media, page.coding)
+    etag = project_etag(page.project_id, page.serial, media, page.coding)
     return PageAnswer(etag, page.last_modified, page.body, page.coding, (project_key(normalized),))
 
 
@@ -266,6 +303,7 @@ def _moved(location: str, normalized: str) -> HttpResponse:
     return mark_public(response)
 
 
+@read_view
 @require_safe
 def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     normalized = canonicalize_name(name)
@@ -275,18 +313,23 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     media = _negotiate(request)
     if media is None:
         return _not_acceptable()
-    response = stored_project_page(request, normalized)
-    if response is not None:
-        return response
-    project = Project.objects.filter(normalized_name=normalized).first()
-    if project is None:
+    try:
+        project = readable_project(request, normalized)
+    except Http404:
+        # Unknown, or private and not readable by this reader: the same answer.
         return _no_such_project(normalized)
+    coding = _coding(request)
+    found = prerender.lookup(normalized, media == negotiation.JSON, coding, private=True)[1]
+    if found is not None and found.project_id == project.pk:
+        etag = project_etag(found.project_id, found.serial, media, found.coding)
+        keys = (project_key(normalized),)
+        answer = PageAnswer(etag, found.last_modified, found.body, found.coding, keys)
+        return _page_response(request, media, answer)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
     stored = prerender.store(project)
-    coding = _coding(request)
     body = bytes(getattr(stored, prerender.column(media == negotiation.JSON, coding)))
-    etag = _project_etag(project.pk, stored.serial, media, coding)
+    etag = project_etag(project.pk, stored.serial, media, coding)
     answer = PageAnswer(etag, stored.last_modified, body, coding, (project_key(normalized),))
     return _page_response(request, media, answer)
 
@@ -308,11 +351,15 @@ def _json_not_found(normalized: str) -> HttpResponse:
     return mark_public(response)
 
 
+@read_view
 @require_safe
 def project_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
     normalized = canonicalize_name(name)
-    project = Project.objects.filter(normalized_name=normalized).first()
-    if project is None or project.is_quarantined:
+    try:
+        project = readable_project(request, normalized)
+    except Http404:
+        return _json_not_found(normalized)  # unknown, or private and not readable
+    if project.is_quarantined:
         return _json_not_found(normalized)
     if normalized != name:
         suffix = f"{version}/json" if version else "json"
@@ -353,30 +400,34 @@ def _file_keys(parts: list[str]) -> tuple[str, ...]:
     return (project_key(name), *keys)
 
 
-_QUARANTINED_SQL = (
-    "SELECT 1 FROM packages_file f JOIN packages_project p ON p.id = f.project_id "
-    "WHERE f.sha256_digest = %s AND p.status = %s"
-)
+def _check_file_access(request: HttpRequest, digest: str) -> None:
+    """Http404 unless the file may be offered to this reader: one indexed query by digest
+    for its project, whose status (PEP 792: a quarantined project offers no file) and
+    visibility (a private project's file answers as a file that does not exist) decide."""
+    file = File.objects.filter(sha256_digest=digest).select_related("project").first()
+    if file is None:
+        return  # not a project's file: nothing to protect (storage answers)
+    project = file.project
+    if project.is_quarantined:
+        raise Http404
+    if is_publicly_readable(project):
+        return
+    if not can_read(reader_of(request), project):
+        raise Http404
+    if project.is_private:
+        mark_private(request)
 
 
-def is_quarantined_file(sha256: str) -> bool:
-    """Whether the file with this digest belongs to a quarantined project (one lookup on
-    the unique digest index): PEP 792 forbids offering any of its files."""
-    with connection.cursor() as cursor:
-        cursor.execute(_QUARANTINED_SQL, [sha256, Project.Status.QUARANTINED.value])
-        return cursor.fetchone() is not None
-
-
+@read_view
 @require_safe
 def download(request: HttpRequest, path: str) -> HttpResponse:
     """``/packages/ab/cd/<sha256>/<filename>`` and its ``.metadata``; one indexed query
-    (is the file's project quarantined?), then the stored bytes."""
+    (the file's project: status and read access), then the stored bytes."""
     full = f"packages/{path}"
     parts = path.split("/")
     if not is_safe_path(full) or len(parts) != 4 or len(parts[2]) != 64:
         raise Http404
-    if is_quarantined_file(parts[2]):
-        raise Http404
+    _check_file_access(request, parts[2])
     storage = get_storage()
     target = storage.redirect_url(full)
     if target is not None:

@@ -29,7 +29,9 @@ from strongroom.orgs.services import owned_organizations
 from strongroom.packages import governance, listing, permissions
 from strongroom.packages.forms import ConfirmForm, InviteForm
 from strongroom.packages.models import Project, Role, RoleInvitation
+from strongroom.packages.services import PackageError
 from strongroom.packages.views import _project, _user, owned_project
+from strongroom.packages.visibility_services import set_visibility
 from strongroom.tokens.services import tokens_for_project
 from strongroom.web.actor import actor_from
 
@@ -213,6 +215,26 @@ def two_factor_requirement(request: HttpRequest, name: str) -> HttpResponse:
         if required
         else _("Two-factor authentication is no longer required by this project's setting."),
     )
+    return _back(project, "packages:settings")
+
+
+@require_POST
+@reauthentication_required
+def visibility(request: HttpRequest, name: str) -> HttpResponse:
+    project = managed(request, name)
+    chosen = request.POST.get("visibility", "")
+    try:
+        set_visibility(actor_from(request), project, chosen)
+    except (PackageError, NotPermitted) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(project)s is now private: only its collaborators and read tokens can see it.")
+            % {"project": project.name}
+            if chosen == Project.Visibility.PRIVATE
+            else _("%(project)s is now public.") % {"project": project.name},
+        )
     return _back(project, "packages:settings")
 
 

@@ -32,6 +32,10 @@ class Project(models.Model):
         QUARANTINED = "quarantined", _("quarantined")
         DEPRECATED = "deprecated", _("deprecated")
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        PRIVATE = "private", _("Private")
+
     name = models.CharField(_("name"), max_length=200)
     normalized_name = models.CharField(max_length=200, unique=True)
     # packages.names.confusable_skeleton(name): a new name may not share it (indexed: every
@@ -74,6 +78,11 @@ class Project(models.Model):
     )
     status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
     status_changed = models.DateTimeField(_("status changed"), null=True, blank=True)
+    # Private: readable only by those packages.visibility.can_read lets in; changed by its
+    # Owners through packages.visibility_services.set_visibility (never written elsewhere).
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
 
     class Meta:
         ordering = ["normalized_name"]
@@ -81,6 +90,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == Project.Visibility.PRIVATE
 
     @property
     def is_critical(self) -> bool:

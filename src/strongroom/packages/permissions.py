@@ -17,6 +17,8 @@ from strongroom.orgs.models import OrganizationRole, TeamProjectRole
 from strongroom.packages.models import Role
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from strongroom.accounts.models import User
     from strongroom.packages.models import Project
 
@@ -64,6 +66,14 @@ def organization_roles_of(user: User, project: Project) -> set[str]:
             team__organization__roles__user=user,
         ).values_list("role_name", flat=True)
     )
+
+
+def projects_with_role(user: User | None) -> QuerySet[Role, int]:
+    """The ids of every project ``user`` holds a role on, as a subquery (the role lookup
+    that read access and listings use; organisation and team roles extend it here)."""
+    if user is None or not user.is_authenticated:
+        return Role.objects.none().values_list("project_id", flat=True)
+    return Role.objects.filter(user=user).values_list("project_id", flat=True)
 
 
 def require_may_create(actor: Actor) -> User:

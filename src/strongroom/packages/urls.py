@@ -31,6 +31,7 @@ urlpatterns = [
         gov.two_factor_requirement,
         name="two_factor_requirement",
     ),
+    path("manage/project/<str:name>/settings/visibility/", gov.visibility, name="visibility"),
     path("account/invitations/", gov.my_invitations, name="my_invitations"),
     path("account/invitations/<str:token>/", gov.invitation, name="invitation"),
     path("help/critical-projects/", gov.critical_help, name="critical_help"),

@@ -28,6 +28,7 @@ from strongroom.accounts.models import User
 from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response, viewer_of
+from strongroom.index.access import read_view, readable_project
 from strongroom.mfa.policy import TwoFactorNeeded
 from strongroom.mfa.staff import is_verified_staff
 from strongroom.packages import permissions, services
@@ -98,15 +99,17 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
     )
 
 
+@read_view
 def project_detail(request: HttpRequest, name: str) -> HttpResponse:
-    project = _project(name)
+    project = readable_project(request, canonicalize_name(name))
     if name != project.normalized_name:
         return HttpResponseRedirect(reverse("packages:project", args=[project.normalized_name]))
     return _release_page(request, project, None)
 
 
+@read_view
 def release_detail(request: HttpRequest, name: str, version: str) -> HttpResponse:
-    project = _project(name)
+    project = readable_project(request, canonicalize_name(name))
     return _release_page(request, project, _release(project, version))
 
 

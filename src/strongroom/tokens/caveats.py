@@ -38,10 +38,11 @@ class Permission(StrEnum):
     """What a request wants a token to allow."""
 
     UPLOAD = "upload"
+    READ = "read"
 
 
-# Every token grants upload and nothing else; a request for any other permission is refused
-# until a caveat exists that grants it.
+# What a token without a permission caveat grants (every token minted before read tokens):
+# upload, and read only of the projects it is scoped to (check_all).
 GRANTED_PERMISSIONS = frozenset({Permission.UPLOAD})
 
 
@@ -55,9 +56,15 @@ class TokenContext:
 
     now: datetime
     permission: Permission
-    project_id: str | None  # None: a project that does not exist yet
-    project_name: str  # normalised name of the project acted on
+    # None: a project that does not exist yet (upload), or, for READ, the index as a
+    # whole: a project scope then narrows what is listed instead of refusing the token.
+    project_id: str | None
+    project_name: str  # normalised name of the project acted on ("" for the index)
     organization_id: str | None  # the organisation owning that project; None: none
+
+    @property
+    def is_listing(self) -> bool:
+        return self.permission is Permission.READ and self.project_id is None
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class Projects:
         }
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
+        if ctx.is_listing:
+            return  # the listing shows only these projects (packages.visibility)
         for project in self.projects:
             # The server names projects by id and name; an id that no longer matches
             # means the name was freed and registered again by someone else. A holder
@@ -126,6 +135,8 @@ class InOrganization:
         return {"v": 1, "t": "org", "id": self.organization_id, "n": self.name}
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
+        if ctx.is_listing:
+            return  # the listing shows only the organisation's projects (packages.visibility)
         if ctx.organization_id is None or ctx.organization_id != self.organization_id:
             raise CaveatError(
                 f"This API token is scoped to the organisation {self.name} and is not valid "
@@ -152,7 +163,27 @@ def publisher_principal(publisher_id: str) -> str:
     return f"publisher:{publisher_id}"
 
 
-Caveat = Expiry | Projects | OwnedBy | InOrganization | PublisherPrincipal
+@dataclass(frozen=True)
+class Permissions:
+    """What the token may do; a token carrying it grants exactly these permissions.
+
+    Several such caveats (a holder narrowing offline) grant what all of them allow."""
+
+    permissions: tuple[Permission, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "t": "permissions", "p": [str(p) for p in self.permissions]}
+
+    def check(self, ctx: TokenContext, token_user: str) -> None:
+        if ctx.permission in self.permissions:
+            return
+        if self.permissions == (Permission.READ,):
+            raise CaveatError("This API token is a read token: it cannot upload.")
+        allowed = ", ".join(str(p) for p in self.permissions)
+        raise CaveatError(f"This API token only allows: {allowed}.")
+
+
+Caveat = Expiry | Projects | OwnedBy | InOrganization | PublisherPrincipal | Permissions
 
 
 def _int(value: Any, *, optional: bool = False) -> int | None:
@@ -171,6 +202,7 @@ _FIELDS = {
     "user": {"v", "t", "id"},
     "org": {"v", "t", "id", "n"},
     "publisher": {"v", "t", "id"},
+    "permissions": {"v", "t", "p"},
 }
 
 
@@ -214,6 +246,16 @@ def parse_caveat(raw: str | bytes) -> Caveat:
         if not isinstance(data.get("id"), str) or not isinstance(data.get("n"), str):
             raise MalformedCaveat("an org caveat needs an id and a name")
         return InOrganization(organization_id=data["id"], name=data["n"])
+    if kind == "permissions":
+        values = data.get("p")
+        known = {str(p) for p in Permission}
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) and v in known for v in values)
+        ):
+            raise MalformedCaveat("a permissions caveat names known permissions")
+        return Permissions(tuple(Permission(v) for v in dict.fromkeys(values)))
     if not isinstance(data.get("id"), str):
         raise MalformedCaveat(f"a {kind} caveat needs an id")
     if kind == "publisher":
@@ -226,8 +268,20 @@ def serialize_caveat(caveat: Caveat) -> str:
 
 
 def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> None:
-    """Raise CaveatError unless the token allows ``ctx``: its permission, then every caveat."""
-    if ctx.permission not in GRANTED_PERMISSIONS:
+    """Raise CaveatError unless the token allows ``ctx``: its permission, then every caveat.
+
+    A token without a permissions caveat is an upload token: it reads only the projects
+    it is scoped to (an account-wide upload token reads nothing it could not read without)."""
+    if not any(isinstance(c, Permissions) for c in caveats):
+        scoped = any(isinstance(c, Projects) for c in caveats)
+        if ctx.permission is Permission.READ and not scoped:
+            raise CaveatError(
+                "This API token is an account-wide upload token, which does not read "
+                "private projects: create a read token to install."
+            )
+        if ctx.permission not in GRANTED_PERMISSIONS | {Permission.READ}:
+            raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
+    elif ctx.permission not in set(Permission):
         raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
     for caveat in caveats:
         caveat.check(ctx, token_user)

@@ -24,6 +24,16 @@ class CreateTokenForm(forms.Form):
         max_length=MAX_NAME_LENGTH,
         help_text=_("What the token is for, such as the CI job that uses it."),
     )
+    permission = forms.ChoiceField(
+        label=_("Permission"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("upload", _("Upload (twine and other publishing tools)")),
+            ("read", _("Read (pip, uv, poetry: install private projects; never uploads)")),
+        ],
+        initial="upload",
+        required=False,  # left out: an upload token, as before read tokens existed
+    )
     scope = forms.ChoiceField(
         label=_("Scope"),
         widget=forms.RadioSelect,
@@ -33,7 +43,7 @@ class CreateTokenForm(forms.Form):
         label=_("Projects"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("The token can upload to these projects only."),
+        help_text=_("The token can upload to (or read) these projects only."),
     )
     organization = forms.ChoiceField(
         label=_("Organisation"),

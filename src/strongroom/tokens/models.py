@@ -34,6 +34,11 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.user})"
 
     @property
+    def is_read(self) -> bool:
+        """A read token (installs, never uploads); otherwise an upload token."""
+        return any(c.get("t") == "permissions" and c.get("p") == ["read"] for c in self.caveats)
+
+    @property
     def is_account_wide(self) -> bool:
         return not any(c.get("t") in {"projects", "org"} for c in self.caveats)
 

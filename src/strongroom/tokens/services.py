@@ -34,6 +34,7 @@ from strongroom.tokens.caveats import (
     InOrganization,
     OwnedBy,
     Permission,
+    Permissions,
     ProjectRef,
     Projects,
     TokenContext,
@@ -105,6 +106,13 @@ def uploadable_projects(user: User) -> list[Project]:
     )
 
 
+def readable_projects(user: User) -> list[Project]:
+    """Projects the user may read, and so may scope a read token to."""
+    from strongroom.packages.visibility import readable_projects as readable
+
+    return list(readable(user).order_by("normalized_name"))
+
+
 def create_token(
     actor: Actor,
     *,
@@ -112,13 +120,16 @@ def create_token(
     project_names: list[str] | None,
     expires_at: datetime | None,
     organization_name: str | None = None,
+    read: bool = False,
 ) -> tuple[ApiToken, str]:
     """Mint a token for the acting user; returns the row and the secret string, which is
     never stored.
 
     ``project_names`` None means the whole account. ``organization_name`` limits the token
     to the projects that organisation owns when it is used, while the user is still one of
-    its members. Needs a verified primary email and, in a browser session, a recent
+    its members. ``read`` makes a read token (it installs what its holder may read, within
+    its scope, and never uploads); otherwise an upload token. Needs a verified primary
+    email and, in a browser session, a recent
     re-authentication.
     """
     user = require_user(actor)
@@ -136,13 +147,16 @@ def create_token(
         raise TokenError(_("The expiry date must be in the future."))
     projects: list[Project] = []
     if project_names is not None:
-        allowed = {p.normalized_name: p for p in uploadable_projects(user)}
+        scopable = readable_projects(user) if read else uploadable_projects(user)
+        allowed = {p.normalized_name: p for p in scopable}
         missing = [n for n in project_names if n not in allowed]
         if not project_names or missing:
-            raise TokenError(
-                _("You can only scope a token to projects you can upload to: %(names)s")
-                % {"names": ", ".join(missing) or "—"}
+            message = (
+                _("You can only scope a read token to projects you can read: %(names)s")
+                if read
+                else _("You can only scope a token to projects you can upload to: %(names)s")
             )
+            raise TokenError(message % {"names": ", ".join(missing) or "—"})
         projects = [allowed[n] for n in dict.fromkeys(project_names)]
     organization = _token_organization(user, organization_name)
 
@@ -156,6 +170,8 @@ def create_token(
                 expires_at=int(expires_at.timestamp()) if expires_at else None,
             ),
         ]
+        if read:
+            caveats.append(Permissions((Permission.READ,)))
         if projects:
             caveats.append(
                 Projects(tuple(ProjectRef(str(p.pk), p.normalized_name) for p in projects))
@@ -183,6 +199,7 @@ def create_token(
             "token_id": str(token.pk),
             "name": name,
             "scope": scope,
+            "permission": "read" if read else "upload",
             "expires": expires_at.isoformat() if expires_at else None,
         }
         event = record_event(EventTag.ACCOUNT_API_TOKEN_ADDED, actor=actor, user=user, extra=extra)
@@ -448,12 +465,31 @@ def upload_context(project: Project | None, name: str, now: datetime | None = No
         permission=Permission.UPLOAD,
         project_id=str(project.pk) if project is not None else None,
         project_name=project.normalized_name if project is not None else name,
-        organization_id=(
-            str(project.organization_id)
-            if project is not None and project.organization_id is not None
-            else None
-        ),
+        organization_id=_organization_of(project),
     )
+
+
+def _organization_of(project: Project | None) -> str | None:
+    """The id of the organisation owning ``project`` (None: none, or no project)."""
+    if project is None or project.organization_id is None:
+        return None
+    return str(project.organization_id)
+
+
+def read_context(project: Project | None, now: datetime | None = None) -> TokenContext:
+    """The context of reading ``project`` (None: the index, narrowed to the token's scope)."""
+    return TokenContext(
+        now=now or timezone.now(),
+        permission=Permission.READ,
+        project_id=str(project.pk) if project is not None else None,
+        project_name=project.normalized_name if project is not None else "",
+        organization_id=_organization_of(project),
+    )
+
+
+# "Last used" is kept to the minute: an installer reading hundreds of pages with a read
+# token must not turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 def verify_token(raw: str, context: TokenContext, *, ip: str | None = None) -> VerifiedToken:
@@ -477,7 +513,12 @@ def verify_token(raw: str, context: TokenContext, *, ip: str | None = None) -> V
         metrics.TOKEN_VERIFICATIONS.labels("refused").inc()
         raise
     metrics.TOKEN_VERIFICATIONS.labels("accepted").inc()
-    ApiToken.objects.filter(pk=token.pk).update(last_used=context.now, last_used_ip=ip)
+    if (
+        token.last_used is None
+        or token.last_used_ip != ip
+        or abs(context.now - token.last_used) >= LAST_USED_RESOLUTION
+    ):
+        ApiToken.objects.filter(pk=token.pk).update(last_used=context.now, last_used_ip=ip)
     return VerifiedToken(token=token, caveats=caveats, context=context)
 
 

@@ -50,16 +50,20 @@ def create(request: HttpRequest) -> HttpResponse:
                 project_names=list(data["projects"]) if data["scope"] == "projects" else None,
                 expires_at=expires_at,
                 organization_name=data.get("organization") or None,
+                read=data["permission"] == "read",
             )
         except services.TokenError as exc:
             form.add_error(None, str(exc))
         else:
             index_url = absolute_url("/legacy/")
-            return render(
-                request,
-                "tokens/created.html",
-                {"token": token, "raw": raw, "index_url": index_url},
-            )
+            scheme, _sep, rest = absolute_url("/simple/").partition("://")
+            context = {
+                "token": token,
+                "raw": raw,
+                "index_url": index_url,
+                "install_url": f"{scheme}://__token__:{raw}@{rest}",
+            }
+            return render(request, "tokens/created.html", context)
     return render(
         request,
         "tokens/create.html",

@@ -1,0 +1,113 @@
+"""Issue 13's benchmark row: a private project's small simple page read with a read token,
+against a public project's page of the same size, on one server in the same run.
+
+    PYTHONPATH=src python bench/private_read.py [--seconds 5] [--repeats 3] [--server gunicorn]
+
+The two loads alternate (public, private, public, ...) so both see the same machine; the
+median of each is reported with their ratio (goal: the private page at >= 80% of the
+public page's requests/s). Writes bench/results/private-read.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+
+import load  # noqa: E402
+from tests.e2e.server import run_cli, running_server  # noqa: E402
+
+SEED = """
+import tempfile
+from pathlib import Path
+from strongroom.accounts.models import User
+from strongroom.packages.models import File, Project, Release, Role
+from strongroom.packages.services import bump_serial
+from strongroom.storage import get_storage
+
+owner = User.objects.get(username="benchreader")
+for index, name in enumerate(["smallpublic", "smallprivate"]):
+    project = Project.objects.create(name=name, normalized_name=name, visibility=(
+        "private" if name == "smallprivate" else "public"))
+    Role.objects.create(project=project, user=owner, role_name="Owner")
+    release = Release.objects.create(project=project, version="1.0", canonical_version="1",
+                                     metadata_version="2.1")
+    digest = f"{index:02x}" * 32
+    path = f"packages/{digest[:2]}/{digest[2:4]}/{digest}/{name}-1.0-py3-none-any.whl"
+    source = Path(tempfile.mkdtemp()) / "w"
+    source.write_bytes(b"wheel")
+    get_storage().save(path, source)
+    File.objects.create(release=release, project=project, filename=path.rsplit("/", 1)[1],
+                        packagetype="bdist_wheel", python_version="py3", size=5, path=path,
+                        sha256_digest=digest, blake2_256_digest="0" * 64, md5_digest="0" * 32)
+    bump_serial(project)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "private-read.json")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        data = Path(work) / "data"
+        with running_server(data, workers=args.workers, app_server=args.server) as server:
+            server.create_user("benchreader", "benchreader@example.org", "Bench-Passw0rd-x-y-z")
+            server.django(SEED)
+            made = run_cli(
+                "token", "create", "--user", "benchreader", "--name", "bench", "--read",
+                data_dir=server.data_dir, env=server.env,
+            )  # fmt: skip
+            token = made.stdout.strip().splitlines()[-1]
+            credential = base64.b64encode(f"__token__:{token}".encode()).decode()
+            accept = {"Accept": "application/vnd.pypi.simple.v1+json"}
+            loads = {
+                "public": (f"{server.base_url}/simple/smallpublic/", accept),
+                "private": (
+                    f"{server.base_url}/simple/smallprivate/",
+                    {**accept, "Authorization": f"Basic {credential}"},
+                ),
+            }
+            rps: dict[str, list[float]] = {"public": [], "private": []}
+            errors = 0
+            for _ in range(args.repeats):
+                for name, (url, headers) in loads.items():
+                    result = load.run_wrk(
+                        url, connections=args.connections, seconds=args.seconds, headers=headers
+                    )
+                    rps[name].append(result.rps)
+                    errors += result.errors
+    public, private = statistics.median(rps["public"]), statistics.median(rps["private"])
+    report = {
+        "server": args.server,
+        "workers": args.workers,
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "repeats": args.repeats,
+        "public_rps": round(public, 1),
+        "private_with_read_token_rps": round(private, 1),
+        "ratio": round(private / public, 3) if public else None,
+        "goal": 0.8,
+        "errors": errors,
+        "runs": rps,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Issue 13 through both HTTP servers (gunicorn and granian, each with its fast path and
+page memo): a private project answers exactly as an unknown one on every read URL, and a
+page memoised while the project was public is never served once it is private."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from base64 import b64encode
+
+from tests.e2e.clients import PASSWORD
+from tests.e2e.server import LiveServer, run_cli
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def _get(server: LiveServer, path: str, token: str | None = None) -> tuple[int, dict, bytes]:
+    headers = {"Accept": JSON if path.startswith("/simple/") else "*/*"}
+    if token is not None:
+        headers["Authorization"] = "Basic " + b64encode(f"__token__:{token}".encode()).decode()
+    request = urllib.request.Request(server.base_url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw_headers, body = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw_headers, body = error.code, error.headers, error.read()
+    kept = {
+        k.lower(): v for k, v in raw_headers.items() if k.lower() not in {"date", "x-request-id"}
+    }
+    return status, kept, body
+
+
+def _make_project(server: LiveServer) -> str:
+    """alice's public project "hidden" with one wheel; returns the wheel's path."""
+    server.create_user("alice", "alice@example.org", PASSWORD)
+    return server.django(
+        """
+        import tempfile
+        from pathlib import Path
+        from strongroom.accounts.actors import Actor
+        from strongroom.accounts.models import User
+        from strongroom.packages.models import File, Project, Release, Role
+        from strongroom.packages.services import bump_serial
+        from strongroom.storage import get_storage
+
+        user = User.objects.get(username="alice")
+        project = Project.objects.create(name="hidden", normalized_name="hidden")
+        Role.objects.create(project=project, user=user, role_name="Owner")
+        release = Release.objects.create(project=project, version="1.0", canonical_version="1",
+                                         metadata_version="2.1")
+        digest = "ab" * 32
+        path = f"packages/ab/ab/{digest}/hidden-1.0-py3-none-any.whl"
+        source = Path(tempfile.mkdtemp()) / "w"
+        source.write_bytes(b"not really a wheel")
+        get_storage().save(path, source)
+        File.objects.create(release=release, project=project, filename=path.rsplit("/", 1)[1],
+                            packagetype="bdist_wheel", python_version="py3", size=18, path=path,
+                            sha256_digest=digest, blake2_256_digest="0" * 64, md5_digest="0" * 32)
+        bump_serial(project)
+        print(path)
+        """
+    ).strip()
+
+
+def test_a_private_page_never_reaches_a_client_without_access(each_server: LiveServer):
+    server = each_server
+    wheel = _make_project(server)
+    urls = ["/simple/hidden/", "/pypi/hidden/json", "/pypi/hidden/1.0/json", f"/{wheel}",
+            "/project/hidden/"]  # fmt: skip
+    for _ in range(3):  # every worker memoises the public page
+        assert _get(server, "/simple/hidden/")[0] == 200
+    assert b"hidden" in _get(server, "/simple/")[2]
+    result = run_cli(
+        "project", "visibility", "--project", "hidden", "private",
+        data_dir=server.data_dir, env=server.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    unknown_wheel = wheel.replace("ab" * 32, "cd" * 32).replace("hidden", "nothing")
+    for url in urls:
+        for _ in range(3):
+            seen = _get(server, url)
+            absent = _get(server, url.replace(wheel, unknown_wheel).replace("hidden", "nothing"))
+            assert seen == absent, f"{url} tells a private project from none"
+            assert seen[0] == 404, (url, seen[0])
+    assert json.loads(_get(server, "/simple/")[2])["projects"] == []
+    token = run_cli(
+        "token", "create", "--user", "alice", "--name", "reader", "--read",
+        data_dir=server.data_dir, env=server.env,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    status, headers, body = _get(server, "/simple/hidden/", token)
+    assert status == 200 and b"hidden-1.0-py3-none-any.whl" in body
+    assert headers["cache-control"] == "private, no-store"
+    assert {"Authorization", "Cookie"} <= {v.strip() for v in headers["vary"].split(",")}
+    assert _get(server, f"/{wheel}", token)[2] == b"not really a wheel"
+    assert _get(server, "/simple/hidden/", "strongroom-wrong")[0] == 401
