@@ -14,8 +14,9 @@ from strongroom.console.models import Suspension
 from strongroom.events.chain import verify_chain
 from strongroom.events.models import Event
 from strongroom.packages.models import Project
+from strongroom.tokens.contexts import upload_context
 from strongroom.tokens.models import ApiToken
-from strongroom.tokens.services import TokenError, create_token, upload_context, verify_token
+from strongroom.tokens.services import TokenError, create_token, verify_token
 from tests.conftest import log_in
 from tests.console.conftest import Console
 from tests.governance.conftest import client_for

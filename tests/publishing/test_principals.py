@@ -86,7 +86,8 @@ def test_an_account_token_with_a_publisher_caveat_is_refused(db, user):
     from tests.distributions import upload_token
 
     raw = append(upload_token("alice"), '{"id":"pub-1","t":"publisher","v":1}')
-    from strongroom.tokens.services import TokenError, upload_context, verify_token
+    from strongroom.tokens.contexts import upload_context
+    from strongroom.tokens.services import TokenError, verify_token
 
     with pytest.raises(TokenError, match="belongs to a trusted publisher"):
         verify_token(raw, upload_context(None, "sample"))

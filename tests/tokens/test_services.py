@@ -9,6 +9,7 @@ from strongroom.accounts.actors import Actor
 from strongroom.events.models import Event
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
+from strongroom.tokens.contexts import upload_context
 from strongroom.tokens.models import ApiToken
 from tests.factories import UserFactory
 
@@ -72,7 +73,7 @@ def test_expired_token_is_refused_with_its_reason(user):
         project_names=None,
         expires_at=timezone.now() + timedelta(seconds=30),
     )
-    services.verify_token(raw, services.upload_context(None, "new"))
+    services.verify_token(raw, upload_context(None, "new"))
     ApiToken.objects.filter(pk=token.pk).update(expires=timezone.now())
     # The stored caveat still says +30 s; move the clock instead.
     with pytest.raises(services.TokenError, match="expired"):
@@ -80,7 +81,7 @@ def test_expired_token_is_refused_with_its_reason(user):
 
         later = timezone.now() + timedelta(minutes=1)
         with mock.patch("strongroom.tokens.services.timezone.now", return_value=later):
-            services.verify_token(raw, services.upload_context(None, "new"))
+            services.verify_token(raw, upload_context(None, "new"))
 
 
 @pytest.mark.django_db
@@ -88,10 +89,10 @@ def test_revoked_token_fails_on_the_next_verification(user):
     token, raw = services.create_token(
         Actor.of(user), name="ci", project_names=None, expires_at=None
     )
-    services.verify_token(raw, services.upload_context(None, "new"))
+    services.verify_token(raw, upload_context(None, "new"))
     services.revoke_token(Actor.of(user), str(token.pk))
     with pytest.raises(services.TokenError, match="revoked or does not exist"):
-        services.verify_token(raw, services.upload_context(None, "new"))
+        services.verify_token(raw, upload_context(None, "new"))
 
 
 @pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_verification_records_last_use(user, rf):
     _token, raw = services.create_token(
         Actor.of(user), name="ci", project_names=None, expires_at=None
     )
-    services.verify_token(raw, services.upload_context(None, "new"), ip="192.0.2.7")
+    services.verify_token(raw, upload_context(None, "new"), ip="192.0.2.7")
     row = ApiToken.objects.get()
     assert row.last_used is not None and row.last_used_ip == "192.0.2.7"
 

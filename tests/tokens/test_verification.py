@@ -17,6 +17,7 @@ from strongroom.accounts.actors import Actor
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
 from strongroom.tokens.caveats import TokenContext
+from strongroom.tokens.contexts import upload_context
 from tests.distributions import basic_auth, make_wheel, upload_form
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +56,11 @@ def _upload(client, raw, name="alpha", version="1.0"):
 
 def test_the_one_verification_checks_the_project_scope(user, projects):
     raw = _token(user, ["alpha"])
-    services.verify_token(raw, services.upload_context(projects["alpha"], "alpha"))
+    services.verify_token(raw, upload_context(projects["alpha"], "alpha"))
     with pytest.raises(services.TokenError, match="scoped to alpha and is not valid for beta"):
-        services.verify_token(raw, services.upload_context(projects["beta"], "beta"))
+        services.verify_token(raw, upload_context(projects["beta"], "beta"))
     with pytest.raises(services.TokenError, match="not valid for brand-new"):
-        services.verify_token(raw, services.upload_context(None, "brand-new"))
+        services.verify_token(raw, upload_context(None, "brand-new"))
 
 
 def test_a_project_freed_and_registered_again_is_not_in_the_old_scope(user, projects):
@@ -67,7 +68,7 @@ def test_a_project_freed_and_registered_again_is_not_in_the_old_scope(user, proj
     projects["alpha"].delete()
     again = Project.objects.create(name="alpha", normalized_name="alpha")
     with pytest.raises(services.TokenError, match="not valid for alpha"):
-        services.verify_token(raw, services.upload_context(again, "alpha"))
+        services.verify_token(raw, upload_context(again, "alpha"))
 
 
 def test_a_permission_tokens_do_not_grant_is_refused(user):
@@ -113,7 +114,7 @@ def test_identifying_a_token_grants_nothing_the_upload_verifies_it(client, user,
 def test_a_caveat_the_server_does_not_understand_refuses_the_token(client, user, caveat):
     raw = _append(_token(user), json.dumps(caveat))
     with pytest.raises(services.TokenError, match="malformed"):
-        services.verify_token(raw, services.upload_context(None, "alpha"))
+        services.verify_token(raw, upload_context(None, "alpha"))
     assert _upload(client, raw, "alpha").status_code == 403
 
 
@@ -135,7 +136,7 @@ def _variants(raw):
 
 def test_only_the_spelling_the_server_wrote_verifies(user):
     raw = _token(user)
-    context = services.upload_context(None, "alpha")
+    context = upload_context(None, "alpha")
     services.verify_token(raw, context)
     accepted = []
     for label, variant in _variants(raw):
@@ -158,7 +159,7 @@ def test_a_token_whose_packets_repeat_is_refused(user):
     packed += signature_packet
     forged = PREFIX + base64.urlsafe_b64encode(packed).decode().rstrip("=")
     with pytest.raises(services.TokenError, match="canonical"):
-        services.verify_token(forged, services.upload_context(None, "alpha"))
+        services.verify_token(forged, upload_context(None, "alpha"))
 
 
 # --- hostile values (issue 21 item 8) ---------------------------------------------------
@@ -238,7 +239,7 @@ appended = st.lists(
 def test_verify_token_raises_only_token_error_for_appended_caveats(user, caveats):
     raw = _append(_real(user), *caveats)
     with contextlib.suppress(services.TokenError):
-        services.verify_token(raw, services.upload_context(None, "alpha"))
+        services.verify_token(raw, upload_context(None, "alpha"))
 
 
 _RAW: dict[str, str] = {}
@@ -271,7 +272,7 @@ def test_verify_token_raises_only_token_error_for_random_bytes(user, body, cut):
         PREFIX + real_body[:at] + body.decode("latin-1"),
     ):
         with contextlib.suppress(services.TokenError):
-            services.verify_token(candidate, services.upload_context(None, "alpha"))
+            services.verify_token(candidate, upload_context(None, "alpha"))
 
 
 @settings(

@@ -9,6 +9,7 @@ from strongroom.accounts.actors import Actor
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
 from strongroom.packages.models import Project, Role
 from strongroom.tokens import services
+from strongroom.tokens.contexts import upload_context
 from strongroom.tokens.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_token_is_shown_once_with_twine_settings(signed_in, user):
     assert "TWINE_USERNAME=__token__" in page and f"password = {raw}" in page
     listing = signed_in.get("/manage/account/tokens/").content.decode()
     assert "ci" in listing and raw not in listing
-    assert services.verify_token(raw, services.upload_context(None, "new")).user == user
+    assert services.verify_token(raw, upload_context(None, "new")).user == user
 
 
 def test_creating_a_token_after_15_minutes_asks_for_the_password(signed_in):
@@ -66,7 +67,7 @@ def test_revoke_removes_the_token(signed_in, user):
     response = signed_in.post("/manage/account/tokens/revoke/", {"token_id": str(token.pk)})
     assert response.status_code == 302
     with pytest.raises(services.TokenError):
-        services.verify_token(raw, services.upload_context(None, "new"))
+        services.verify_token(raw, upload_context(None, "new"))
 
 
 def test_revoke_without_csrf_token_is_refused(user, password):

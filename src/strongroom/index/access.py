@@ -25,7 +25,8 @@ from strongroom.packages.visibility import (
     is_publicly_readable,
     site_requires_authentication,
 )
-from strongroom.tokens.services import TokenError, read_context, verify_token
+from strongroom.tokens.contexts import read_context
+from strongroom.tokens.services import TokenError, verify_token
 from strongroom.upload.auth import TOKEN_USERNAME, basic_credentials, bearer_token
 from strongroom.web.http import client_ip
 

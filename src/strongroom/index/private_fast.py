@@ -21,7 +21,8 @@ from strongroom.index import negotiation, prerender, views
 from strongroom.index.memo import Answer
 from strongroom.packages.models import Project
 from strongroom.packages.visibility import Reader, can_read
-from strongroom.tokens.services import TokenError, read_context, verify_token
+from strongroom.tokens.contexts import read_context
+from strongroom.tokens.services import TokenError, verify_token
 
 
 def _token(environ: dict[str, Any]) -> str | None:

@@ -37,12 +37,12 @@ from strongroom.publishing.verify import (
 )
 from strongroom.tokens import macaroons
 from strongroom.tokens.caveats import Permission, ProjectRef, TokenContext
+from strongroom.tokens.contexts import upload_context
 from strongroom.tokens.principals import (
     claimed_publisher,
     mint_publisher_token,
     verify_publisher_token,
 )
-from strongroom.tokens.services import upload_context
 
 # Refused exchanges per client address: each refusal is an audit event and may cost a JWKS
 # fetch, so an anonymous client cannot make the index do either without bound.

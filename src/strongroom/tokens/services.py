@@ -458,35 +458,6 @@ def _identify(raw: str) -> tuple[ApiToken, macaroons.ParsedToken]:
     return token, parsed
 
 
-def upload_context(project: Project | None, name: str, now: datetime | None = None) -> TokenContext:
-    """The context of uploading to ``project`` (None: creating a project called ``name``)."""
-    return TokenContext(
-        now=now or timezone.now(),
-        permission=Permission.UPLOAD,
-        project_id=str(project.pk) if project is not None else None,
-        project_name=project.normalized_name if project is not None else name,
-        organization_id=_organization_of(project),
-    )
-
-
-def _organization_of(project: Project | None) -> str | None:
-    """The id of the organisation owning ``project`` (None: none, or no project)."""
-    if project is None or project.organization_id is None:
-        return None
-    return str(project.organization_id)
-
-
-def read_context(project: Project | None, now: datetime | None = None) -> TokenContext:
-    """The context of reading ``project`` (None: the index, narrowed to the token's scope)."""
-    return TokenContext(
-        now=now or timezone.now(),
-        permission=Permission.READ,
-        project_id=str(project.pk) if project is not None else None,
-        project_name=project.normalized_name if project is not None else "",
-        organization_id=_organization_of(project),
-    )
-
-
 # "Last used" is kept to the minute: an installer reading hundreds of pages with a read
 # token must not turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=60)

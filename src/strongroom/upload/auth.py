@@ -30,11 +30,11 @@ from strongroom.publishing.minting import (
     is_publisher_token,
 )
 from strongroom.publishing.services import requires_trusted_publishing
+from strongroom.tokens.contexts import upload_context
 from strongroom.tokens.services import (
     PresentedToken,
     TokenError,
     identify_token,
-    upload_context,
     verify_token,
 )
 from strongroom.upload.errors import UploadError, forbidden
