@@ -13,6 +13,7 @@ from strongroom.orgs.models import Organization, OrganizationRole, TeamProjectRo
 from strongroom.packages import permissions
 from strongroom.packages.models import File, Project, Role
 from strongroom.tokens import services as tokens
+from strongroom.tokens.contexts import upload_context
 from tests.distributions import basic_auth, make_wheel, upload_form
 from tests.orgs.conftest import World
 
@@ -58,7 +59,7 @@ def test_removal_from_the_organisation_ends_team_rights_and_org_tokens(client, w
     for raw in (account_wide, org_raw):
         assert upload(client, raw, version="1.1").status_code == 403
     with pytest.raises(tokens.TokenError, match="no longer a member"):
-        tokens.verify_token(org_raw, tokens.upload_context(world.project, "rocket"))
+        tokens.verify_token(org_raw, upload_context(world.project, "rocket"))
     event = Event.objects.filter(tag="organization:member:remove").get()
     assert event.extra["teams"] == ["Builders"]
 

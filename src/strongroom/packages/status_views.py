@@ -18,9 +18,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from packaging.utils import canonicalize_name
 
 from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
+from strongroom.index.access import read_view, readable_project
 from strongroom.mfa.staff import staff_required
 from strongroom.packages import lifecycle, reports
 from strongroom.packages.forms import (
@@ -87,8 +89,10 @@ def archive(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @login_required
+@read_view
 def report(request: HttpRequest, name: str) -> HttpResponse:
-    project = _project(name)
+    # Only a project the reader may read can be reported: a private one answers as unknown.
+    project = readable_project(request, canonicalize_name(name))
     form = ReportForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
