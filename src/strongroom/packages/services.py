@@ -25,6 +25,7 @@ from strongroom.packages.models import (
     Release,
     Role,
 )
+from strongroom.packages import search
 from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.permissions import OWNER, require_may_create, require_role
 from strongroom.packages.signals import project_changed
@@ -54,6 +55,8 @@ def bump_serial(project: Project) -> None:
     project.last_serial = _bump_index()
     project.last_changed = timezone.now()
     project.save(update_fields=["last_serial", "last_changed"])
+    # Search and browse read what is computed here, in the same transaction.
+    search.refresh_project(project)
     # Pre-rendered read-path pages are rebuilt here, in the caller's transaction.
     project_changed.send(sender=Project, project=project)
 
@@ -267,6 +270,7 @@ def remove_project(actor: Actor, project: Project) -> None:
             project=project,
             extra={"project": project.name, "files": len(files)},
         )
+        search.forget_project(project.pk)
         project.delete()
         for file in files:
             _delete_stored(file)

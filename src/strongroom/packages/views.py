@@ -29,7 +29,7 @@ from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.mfa.policy import TwoFactorNeeded
-from strongroom.packages import permissions, services
+from strongroom.packages import permissions, project_page, services
 from strongroom.packages.forms import ConfirmForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
@@ -88,6 +88,7 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "is_owner": role == Role.Name.OWNER,
             "role": role,
             "index_url": absolute_url("/simple/"),
+            **project_page.page_context(project, release, releases),
         },
     )
 

@@ -1,0 +1,213 @@
+"""Finding projects: full-text search and browse, behind one interface for both modes.
+
+Embedded (SQLite): an FTS5 table ``packages_project_fts`` (rowid = project id) ranked by
+BM25. Scaled out (PostgreSQL): ``Project.search_vector``, a weighted tsvector behind a GIN
+index, ranked by ``ts_rank_cd``. Both are written at write time, by ``refresh_project``
+in the caller's transaction (``packages.services.bump_serial`` calls it on every upload,
+yank, un-yank and deletion), so a query reads one index and the project rows.
+
+Every listing (search, browse, a user's page) starts from ``listable_projects(viewer)``:
+the one place that decides which projects a viewer may see listed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.models import BooleanField, Count, F, FloatField, QuerySet
+from django.db.models.expressions import RawSQL
+from packaging.version import InvalidVersion, Version
+
+from strongroom.packages.models import Project, ProjectClassifier, Release
+
+if TYPE_CHECKING:
+    from strongroom.accounts.models import User
+
+FTS_TABLE = "packages_project_fts"
+# Words beyond these are ignored: a query's cost stays bounded whatever is typed.
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 50
+# GET "sort" on /projects/ -> order.
+BROWSE_ORDERS = {
+    "newest": ("-created", "normalized_name"),
+    "updated": ("-last_changed", "normalized_name"),
+    "name": ("normalized_name",),
+}
+
+
+def listable_projects(viewer: User | None) -> QuerySet[Project]:
+    """The projects ``viewer`` (None: anonymous) may see in any listing.
+
+    Every listing page goes through here. Today every project is public; the project
+    visibility work narrows this to the readable projects, in this one place."""
+    return Project.objects.all()
+
+
+# --- write time -----------------------------------------------------------------------
+
+
+def newest_release(project: Project) -> Release | None:
+    """The release whose metadata represents the project: the highest final version that
+    is not yanked, else the highest version of any kind."""
+
+    def key(release: Release) -> Version:
+        try:
+            return Version(release.version)
+        except InvalidVersion:
+            return Version("0")
+
+    releases = sorted(project.releases.all(), key=key, reverse=True)
+    for release in releases:
+        if not release.yanked and not key(release).is_prerelease:
+            return release
+    return next((r for r in releases if not r.yanked), releases[0] if releases else None)
+
+
+def name_words(name: str) -> str:
+    """The name as written and split at its separators: "my_pkg" is found by "pkg"."""
+    return f"{name} {re.sub(r'[-_.]+', ' ', name)}"
+
+
+def write_search_row(
+    project_id: int, name: str, summary: str, keywords: str, *, using: Any = None
+) -> None:
+    """Replace the project's entry in the full-text index (either database)."""
+    conn = using or connection
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE packages_project SET search_vector = "
+                "setweight(to_tsvector('simple', %s), 'A') || "
+                "setweight(to_tsvector('simple', %s), 'B') || "
+                "setweight(to_tsvector('simple', %s), 'C') WHERE id = %s",
+                [name_words(name), summary, keywords, project_id],
+            )
+        else:
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [project_id])
+            cursor.execute(
+                f"INSERT INTO {FTS_TABLE} (rowid, name, summary, keywords) "
+                "VALUES (%s, %s, %s, %s)",
+                [project_id, name_words(name), summary, keywords],
+            )
+
+
+def refresh_project(project: Project) -> None:
+    """Copy the newest release's summary, keywords and classifiers onto the project and
+    rewrite its full-text entry. Call inside the transaction that changed the project."""
+    release = newest_release(project)
+    project.latest_version = release.version if release else ""
+    project.summary = release.summary if release else ""
+    project.keywords = " ".join(str(k) for k in release.keywords) if release else ""
+    project.save(update_fields=["latest_version", "summary", "keywords"])
+    write_search_row(project.pk, project.name, project.summary, project.keywords)
+    classifiers = sorted({str(c)[:255] for c in release.classifiers}) if release else []
+    ProjectClassifier.objects.filter(project=project).exclude(
+        classifier__in=classifiers
+    ).delete()
+    have = set(
+        ProjectClassifier.objects.filter(project=project).values_list("classifier", flat=True)
+    )
+    ProjectClassifier.objects.bulk_create(
+        ProjectClassifier(project=project, classifier=c) for c in classifiers if c not in have
+    )
+
+
+def forget_project(project_id: int) -> None:
+    """Drop a deleted project's full-text entry (PostgreSQL's goes with the row)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [project_id])
+
+
+# --- read time ------------------------------------------------------------------------
+
+
+def query_terms(text: str) -> list[str]:
+    """The words of a query, lower-cased; punctuation and operators are never syntax."""
+    words = re.findall(r"\w+", text.lower())
+    return [w[:MAX_TERM_LENGTH] for w in words[:MAX_TERMS]]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    classifiers: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> list[str]:
+        return query_terms(self.text)
+
+
+def _match_sqlite(projects: QuerySet[Project], terms: list[str], exact: str) -> QuerySet[Project]:
+    # Every word must match, each as a prefix ("djan" finds django): quoted, so FTS5
+    # operators typed by a visitor are only words.
+    match = " ".join(f'"{term}"*' for term in terms)
+    return projects.extra(
+        tables=[FTS_TABLE],
+        where=[f"{FTS_TABLE}.rowid = packages_project.id", f"{FTS_TABLE} MATCH %s"],
+        params=[match],
+        # BM25 with the name weighted over the summary over the keywords (lower: better).
+        select={
+            "exact_name": "packages_project.normalized_name = %s",
+            "search_rank": f"bm25({FTS_TABLE}, 10.0, 4.0, 2.0)",
+        },
+        select_params=[exact],
+        order_by=["-exact_name", "search_rank", "normalized_name"],
+    )
+
+
+def _match_postgresql(
+    projects: QuerySet[Project], terms: list[str], exact: str
+) -> QuerySet[Project]:
+    tsquery = " & ".join(f"{term}:*" for term in terms)
+    matches = RawSQL(
+        "packages_project.search_vector @@ to_tsquery('simple', %s)",
+        [tsquery],
+        output_field=BooleanField(),
+    )
+    rank = RawSQL(
+        "ts_rank_cd(packages_project.search_vector, to_tsquery('simple', %s))",
+        [tsquery],
+        output_field=FloatField(),
+    )
+    exact_name = RawSQL("packages_project.normalized_name = %s", [exact], BooleanField())
+    return (
+        projects.filter(matches)
+        .annotate(search_rank=rank, exact_name=exact_name)
+        .order_by(F("exact_name").desc(), F("search_rank").desc(), "normalized_name")
+    )
+
+
+def search_projects(viewer: User | None, query: SearchQuery) -> QuerySet[Project]:
+    """The projects matching every word of the query and every chosen classifier, the
+    best first (an exact name first of all). No words: every project, by name."""
+    projects = listable_projects(viewer)
+    for classifier in query.classifiers:
+        projects = projects.filter(classifier_rows__classifier=classifier)
+    terms = query.terms
+    if not terms:
+        return projects.order_by("normalized_name")
+    exact = re.sub(r"[-_.]+", "-", query.text.strip().lower())
+    if connection.vendor == "postgresql":
+        return _match_postgresql(projects, terms, exact)
+    return _match_sqlite(projects, terms, exact)
+
+
+def classifier_counts(projects: QuerySet[Project], limit: int = 40) -> list[tuple[str, int]]:
+    """The classifiers most used among ``projects``, with how many of them use each."""
+    ids = projects.order_by().values("id")
+    rows = (
+        ProjectClassifier.objects.filter(project_id__in=ids)
+        .values("classifier")
+        .annotate(n=Count("id"))
+        .order_by("-n", "classifier")[:limit]
+    )
+    return [(row["classifier"], row["n"]) for row in rows]
+
+
+def browse_projects(viewer: User | None, order: str) -> QuerySet[Project]:
+    """Every listable project, newest, recently updated or by name."""
+    return listable_projects(viewer).order_by(*BROWSE_ORDERS.get(order, BROWSE_ORDERS["name"]))
