@@ -30,6 +30,8 @@ FTS_TABLE = "packages_project_fts"
 # Words beyond these are ignored: a query's cost stays bounded whatever is typed.
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 50
+# Classifier counts beside search results are taken over at most this many matches.
+FACET_SAMPLE = 2000
 # GET "sort" on /projects/ -> order.
 BROWSE_ORDERS = {
     "newest": ("-created", "normalized_name"),
@@ -197,8 +199,10 @@ def search_projects(viewer: User | None, query: SearchQuery) -> QuerySet[Project
 
 
 def classifier_counts(projects: QuerySet[Project], limit: int = 40) -> list[tuple[str, int]]:
-    """The classifiers most used among ``projects``, with how many of them use each."""
-    ids = projects.order_by().values("id")
+    """The classifiers most used among ``projects`` (the first FACET_SAMPLE of them, so
+    a query matching every project costs no more), with how many of them use each."""
+    # Ids first: the FTS5 join cannot be nested in a subquery (Django renames its tables).
+    ids = list(projects.order_by().values_list("id", flat=True)[:FACET_SAMPLE])
     rows = (
         ProjectClassifier.objects.filter(project_id__in=ids)
         .values("classifier")

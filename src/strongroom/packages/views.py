@@ -29,7 +29,7 @@ from strongroom.events.display import rows as event_rows
 from strongroom.events.models import Event
 from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.mfa.policy import TwoFactorNeeded
-from strongroom.packages import permissions, project_page, services
+from strongroom.packages import permissions, project_page, search, services
 from strongroom.packages.forms import ConfirmForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
@@ -76,7 +76,8 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
     releases = services.sort_releases(project.releases.all())
     role = permissions.role_of(_signed_in(request), project)
     if release is None:
-        release = next((r for r in releases if not r.yanked), releases[0] if releases else None)
+        # PyPI's choice: the newest final release, not a pre-release nor a yanked one.
+        release = search.newest_release(project)
     return render(
         request,
         "packages/release.html",
