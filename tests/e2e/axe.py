@@ -67,8 +67,13 @@ def widest_elements(page: Any) -> list[str]:
     """The elements that stick out past the viewport's right edge (to say what to fix)."""
     return list(
         page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-              .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-              .slice(-5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+            """() => {
+              const edge = document.documentElement.clientWidth + 1;
+              return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > edge)
+                .slice(-5)
+                .map(e => e.tagName + '.' + e.className + ' '
+                  + Math.round(e.getBoundingClientRect().right));
+            }"""
         )
     )

@@ -61,7 +61,9 @@ print(stargazer.look("north"))
 """
 
 
-def upload_wheel(server: LiveServer, tmp: Path, token: str, name: str, version: str, summary: str) -> None:
+def upload_wheel(
+    server: LiveServer, tmp: Path, token: str, name: str, version: str, summary: str
+) -> None:
     module = name.replace("-", "_")
     path = tmp / f"{module}-{version}-py3-none-any.whl"
     text = METADATA.format(name=name, version=version, summary=summary)
@@ -285,7 +287,9 @@ def test_every_page_is_accessible_and_fits_a_phone(site: LiveServer, context: An
     assert len(set(seen)) >= 30
 
 
-def test_without_javascript_the_key_forms_are_hidden_and_say_why(site: LiveServer, page: Any) -> None:
+def test_without_javascript_the_key_forms_are_hidden_and_say_why(
+    site: LiveServer, page: Any
+) -> None:
     """The ``page`` fixture has JavaScript off: what cannot work is hidden and explained."""
     page.goto(site.base_url + "/account/login/")
     expect(page.get_by_text("Passkeys need JavaScript.")).to_be_visible()

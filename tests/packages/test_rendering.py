@@ -76,4 +76,4 @@ def test_code_blocks_are_highlighted_without_an_invalid_lang_attribute():
 
 def test_a_lang_value_cannot_break_out_of_the_class_attribute():
     tidy = tidy_description_html('<pre lang="x&quot; onclick=&quot;y">a</pre>')
-    assert "onclick=\"" not in tidy
+    assert 'onclick="' not in tidy

@@ -122,7 +122,7 @@ def test_browse_orders_and_paginates(catalogue, settings):
 
 def test_user_page_lists_projects_and_join_date(catalogue, user):
     body = catalogue.get(f"/user/{user.username.upper()}/").content.decode()
-    assert f"<h1 id=\"profile-heading\">{user.username}</h1>" in body
+    assert f'<h1 id="profile-heading">{user.username}</h1>' in body
     assert user.date_joined.strftime("%Y-%m-%d") in body
     assert set(names(catalogue.get(f"/user/{user.username}/"))) == {
         "gardening",

@@ -74,7 +74,7 @@ def license_text(release: Release) -> str:
 
 
 def _person(name: str, email: str) -> str:
-    """"Jane Doe" from a name, or from "Jane Doe <jane@example.org>" in the email field."""
+    """ "Jane Doe" from a name, or from "Jane Doe <jane@example.org>" in the email field."""
     if name.strip():
         return name.strip()
     return ", ".join(part.split("<")[0].strip() or part.strip() for part in email.split(","))
@@ -89,7 +89,9 @@ def grouped_classifiers(release: Release) -> list[tuple[str, list[str]]]:
     return sorted(groups.items())
 
 
-def page_context(project: Project, release: Release | None, releases: list[Release]) -> dict[str, Any]:
+def page_context(
+    project: Project, release: Release | None, releases: list[Release]
+) -> dict[str, Any]:
     """Everything the sidebar, the history and the "newer version" notice need."""
     newest = newest_release(project)
     maintainers = list(

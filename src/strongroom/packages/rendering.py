@@ -132,9 +132,7 @@ _PRE_LANG = re.compile(r'<pre lang="([^"<>]*)">')
 def tidy_description_html(html: str) -> str:
     """Drop the empty heading anchors and turn a code block's ``lang`` into a class."""
     html = _EMPTY_ANCHOR.sub("", html)
-    return _PRE_LANG.sub(
-        lambda m: f'<pre class="highlight language-{escape(m.group(1))}">', html
-    )
+    return _PRE_LANG.sub(lambda m: f'<pre class="highlight language-{escape(m.group(1))}">', html)
 
 
 def render_description(text: str, content_type: str) -> str:

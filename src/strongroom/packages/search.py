@@ -30,6 +30,17 @@ FTS_TABLE = "packages_project_fts"
 # Words beyond these are ignored: a query's cost stays bounded whatever is typed.
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 50
+# SQLite keeps the best this many matches of a query (PostgreSQL ranks them all).
+MAX_RESULTS = 1000
+RANK_LIMIT = 10_000
+RANKED_SQL = (
+    "SELECT rowid FROM packages_project_fts WHERE packages_project_fts MATCH %s "
+    "ORDER BY bm25(packages_project_fts, 10.0, 4.0, 2.0) LIMIT %s"
+)
+NEWEST_SQL = (
+    "SELECT rowid FROM packages_project_fts WHERE packages_project_fts MATCH %s "
+    "ORDER BY rowid DESC LIMIT %s"
+)
 # Classifier counts beside search results are taken over at most this many matches.
 FACET_SAMPLE = 2000
 # GET "sort" on /projects/ -> order.
@@ -88,9 +99,9 @@ def write_search_row(
                 [name_words(name), summary, keywords, project_id],
             )
         else:
-            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [project_id])
+            cursor.execute("DELETE FROM packages_project_fts WHERE rowid = %s", [project_id])
             cursor.execute(
-                f"INSERT INTO {FTS_TABLE} (rowid, name, summary, keywords) "
+                "INSERT INTO packages_project_fts (rowid, name, summary, keywords) "
                 "VALUES (%s, %s, %s, %s)",
                 [project_id, name_words(name), summary, keywords],
             )
@@ -106,9 +117,7 @@ def refresh_project(project: Project) -> None:
     project.save(update_fields=["latest_version", "summary", "keywords"])
     write_search_row(project.pk, project.name, project.summary, project.keywords)
     classifiers = sorted({str(c)[:255] for c in release.classifiers}) if release else []
-    ProjectClassifier.objects.filter(project=project).exclude(
-        classifier__in=classifiers
-    ).delete()
+    ProjectClassifier.objects.filter(project=project).exclude(classifier__in=classifiers).delete()
     have = set(
         ProjectClassifier.objects.filter(project=project).values_list("classifier", flat=True)
     )
@@ -121,7 +130,7 @@ def forget_project(project_id: int) -> None:
     """Drop a deleted project's full-text entry (PostgreSQL's goes with the row)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [project_id])
+            cursor.execute("DELETE FROM packages_project_fts WHERE rowid = %s", [project_id])
 
 
 # --- read time ------------------------------------------------------------------------
@@ -145,19 +154,33 @@ class SearchQuery:
 
 def _match_sqlite(projects: QuerySet[Project], terms: list[str], exact: str) -> QuerySet[Project]:
     # Every word must match, each as a prefix ("djan" finds django): quoted, so FTS5
-    # operators typed by a visitor are only words.
+    # operators typed by a visitor are only words. FTS5 ranks on its own table (BM25, the
+    # name weighted over the summary over the keywords) and keeps the best MAX_RESULTS:
+    # ranking a word that most projects contain then costs a heap, not a sort of them all.
+    # A query that matches more than RANK_LIMIT projects is made of words nearly every
+    # project has (BM25 gives them almost no weight): those matches come newest first,
+    # because scoring 100,000 rows costs more than the 50 ms a search may take.
     match = " ".join(f'"{term}"*' for term in terms)
-    return projects.extra(
-        tables=[FTS_TABLE],
-        where=[f"{FTS_TABLE}.rowid = packages_project.id", f"{FTS_TABLE} MATCH %s"],
-        params=[match],
-        # BM25 with the name weighted over the summary over the keywords (lower: better).
-        select={
-            "exact_name": "packages_project.normalized_name = %s",
-            "search_rank": f"bm25({FTS_TABLE}, 10.0, 4.0, 2.0)",
-        },
-        select_params=[exact],
-        order_by=["-exact_name", "search_rank", "normalized_name"],
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM packages_project_fts WHERE packages_project_fts MATCH %s", [match]
+        )
+        (count,) = cursor.fetchone()
+        cursor.execute(RANKED_SQL if count <= RANK_LIMIT else NEWEST_SQL, [match, MAX_RESULTS])
+        ranked = [row[0] for row in cursor.fetchall()]
+    exact_id = Project.objects.filter(normalized_name=exact).values_list("id", flat=True).first()
+    if exact_id is not None and exact_id not in ranked:
+        ranked.insert(0, exact_id)
+    # The rank order travels as one string parameter: ",12,7,31," (position = rank).
+    positions = "," + ",".join(str(pk) for pk in ranked) + ","
+    position = RawSQL(
+        "instr(%s, ',' || packages_project.id || ',')", [positions], output_field=FloatField()
+    )
+    exact_name = RawSQL("packages_project.normalized_name = %s", [exact], BooleanField())
+    return (
+        projects.filter(id__in=ranked)
+        .annotate(search_rank=position, exact_name=exact_name)
+        .order_by(F("exact_name").desc(), "search_rank")
     )
 
 
@@ -201,7 +224,6 @@ def search_projects(viewer: User | None, query: SearchQuery) -> QuerySet[Project
 def classifier_counts(projects: QuerySet[Project], limit: int = 40) -> list[tuple[str, int]]:
     """The classifiers most used among ``projects`` (the first FACET_SAMPLE of them, so
     a query matching every project costs no more), with how many of them use each."""
-    # Ids first: the FTS5 join cannot be nested in a subquery (Django renames its tables).
     ids = list(projects.order_by().values_list("id", flat=True)[:FACET_SAMPLE])
     rows = (
         ProjectClassifier.objects.filter(project_id__in=ids)

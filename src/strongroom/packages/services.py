@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from strongroom.accounts.actors import Actor, NotPermitted, require_staff
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
+from strongroom.packages import search
 from strongroom.packages.models import (
     ConfusableNameAllowance,
     File,
@@ -25,7 +26,6 @@ from strongroom.packages.models import (
     Release,
     Role,
 )
-from strongroom.packages import search
 from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.permissions import OWNER, require_may_create, require_role
 from strongroom.packages.signals import project_changed
