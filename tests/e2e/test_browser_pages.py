@@ -117,6 +117,7 @@ def context(browser: Any) -> Iterator[Any]:  # noqa: F811
 
 def check(page: Any, name: str, seen: list[str]) -> None:
     """axe and the page width at both sizes, a screenshot of each."""
+    page.wait_for_load_state("load")  # after a click: the stylesheet too, not only the HTML
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page_width_overflow(page)

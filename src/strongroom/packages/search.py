@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, F, FloatField, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, FloatField, QuerySet
 from django.db.models.expressions import RawSQL
 from packaging.version import InvalidVersion, Version
 
@@ -30,7 +30,7 @@ FTS_TABLE = "packages_project_fts"
 # Words beyond these are ignored: a query's cost stays bounded whatever is typed.
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 50
-# SQLite keeps the best this many matches of a query (PostgreSQL ranks them all).
+# A search shows the best this many matches (PyPI shows 10,000 at most).
 MAX_RESULTS = 1000
 RANK_LIMIT = 10_000
 RANKED_SQL = (
@@ -152,14 +152,16 @@ class SearchQuery:
         return query_terms(self.text)
 
 
-def _match_sqlite(projects: QuerySet[Project], terms: list[str], exact: str) -> QuerySet[Project]:
-    # Every word must match, each as a prefix ("djan" finds django): quoted, so FTS5
-    # operators typed by a visitor are only words. FTS5 ranks on its own table (BM25, the
-    # name weighted over the summary over the keywords) and keeps the best MAX_RESULTS:
-    # ranking a word that most projects contain then costs a heap, not a sort of them all.
-    # A query that matches more than RANK_LIMIT projects is made of words nearly every
-    # project has (BM25 gives them almost no weight): those matches come newest first,
-    # because scoring 100,000 rows costs more than the 50 ms a search may take.
+# Both engines answer with the ids of the best MAX_RESULTS matches, best first; the page
+# then reads those projects through listable_projects(), in that order. A query matching
+# more than RANK_LIMIT projects is made of words nearly every project has (they weigh
+# almost nothing in BM25 or ts_rank): those matches come newest first, because scoring
+# 100,000 rows costs more than the 50 ms a search may take.
+
+
+def _ranked_ids_sqlite(terms: list[str]) -> list[int]:
+    # Every word must match, each as a prefix ("djan" finds django), quoted: FTS5
+    # operators typed by a visitor are only words. BM25 weighs name > summary > keywords.
     match = " ".join(f'"{term}"*' for term in terms)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -167,42 +169,53 @@ def _match_sqlite(projects: QuerySet[Project], terms: list[str], exact: str) -> 
         )
         (count,) = cursor.fetchone()
         cursor.execute(RANKED_SQL if count <= RANK_LIMIT else NEWEST_SQL, [match, MAX_RESULTS])
-        ranked = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _ranked_ids_postgresql(terms: list[str]) -> list[int]:
+    tsquery = " & ".join(f"{term}:*" for term in terms)
+    with connection.cursor() as cursor:
+        # Stops at RANK_LIMIT + 1 rows: knowing "more than" costs no full count.
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM packages_project WHERE search_vector @@ "
+            "to_tsquery('simple', %s) LIMIT %s) AS matches",
+            [tsquery, RANK_LIMIT + 1],
+        )
+        (count,) = cursor.fetchone()
+        if count <= RANK_LIMIT:
+            cursor.execute(
+                "SELECT id FROM packages_project WHERE search_vector @@ "
+                "to_tsquery('simple', %s) ORDER BY "
+                "ts_rank_cd(search_vector, to_tsquery('simple', %s)) DESC, id LIMIT %s",
+                [tsquery, tsquery, MAX_RESULTS],
+            )
+        else:
+            cursor.execute(
+                "SELECT id FROM packages_project WHERE search_vector @@ "
+                "to_tsquery('simple', %s) ORDER BY id DESC LIMIT %s",
+                [tsquery, MAX_RESULTS],
+            )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _in_rank_order(projects: QuerySet[Project], ranked: list[int], exact: str) -> QuerySet[Project]:
     exact_id = Project.objects.filter(normalized_name=exact).values_list("id", flat=True).first()
     if exact_id is not None and exact_id not in ranked:
         ranked.insert(0, exact_id)
     # The rank order travels as one string parameter: ",12,7,31," (position = rank).
     positions = "," + ",".join(str(pk) for pk in ranked) + ","
-    position = RawSQL(
-        "instr(%s, ',' || packages_project.id || ',')", [positions], output_field=FloatField()
-    )
+    if connection.vendor == "postgresql":
+        position = RawSQL("strpos(%s, ',' || packages_project.id || ',')", [positions])
+    else:
+        position = RawSQL("instr(%s, ',' || packages_project.id || ',')", [positions])
     exact_name = RawSQL("packages_project.normalized_name = %s", [exact], BooleanField())
     return (
         projects.filter(id__in=ranked)
-        .annotate(search_rank=position, exact_name=exact_name)
+        .annotate(
+            search_rank=ExpressionWrapper(position, output_field=FloatField()),
+            exact_name=exact_name,
+        )
         .order_by(F("exact_name").desc(), "search_rank")
-    )
-
-
-def _match_postgresql(
-    projects: QuerySet[Project], terms: list[str], exact: str
-) -> QuerySet[Project]:
-    tsquery = " & ".join(f"{term}:*" for term in terms)
-    matches = RawSQL(
-        "packages_project.search_vector @@ to_tsquery('simple', %s)",
-        [tsquery],
-        output_field=BooleanField(),
-    )
-    rank = RawSQL(
-        "ts_rank_cd(packages_project.search_vector, to_tsquery('simple', %s))",
-        [tsquery],
-        output_field=FloatField(),
-    )
-    exact_name = RawSQL("packages_project.normalized_name = %s", [exact], BooleanField())
-    return (
-        projects.filter(matches)
-        .annotate(search_rank=rank, exact_name=exact_name)
-        .order_by(F("exact_name").desc(), F("search_rank").desc(), "normalized_name")
     )
 
 
@@ -217,8 +230,8 @@ def search_projects(viewer: User | None, query: SearchQuery) -> QuerySet[Project
         return projects.order_by("normalized_name")
     exact = re.sub(r"[-_.]+", "-", query.text.strip().lower())
     if connection.vendor == "postgresql":
-        return _match_postgresql(projects, terms, exact)
-    return _match_sqlite(projects, terms, exact)
+        return _in_rank_order(projects, _ranked_ids_postgresql(terms), exact)
+    return _in_rank_order(projects, _ranked_ids_sqlite(terms), exact)
 
 
 def classifier_counts(projects: QuerySet[Project], limit: int = 40) -> list[tuple[str, int]]:
