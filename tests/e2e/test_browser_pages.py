@@ -23,7 +23,6 @@ from tests.e2e.axe import (
     screenshot,
     widest_elements,
 )
-from tests.e2e.browser import browser  # noqa: F401  (fixture)
 from tests.e2e.clients import PASSWORD, isolated_env, run
 from tests.e2e.server import LiveServer, running_server
 
@@ -105,7 +104,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def context(browser: Any) -> Iterator[Any]:  # noqa: F811
+def context(browser: Any) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(15_000)
     block_site_scripts(ctx)
