@@ -275,6 +275,7 @@ if AUDIT_FORWARD and not AUDIT_FORWARD.startswith(("syslog://", "http://", "http
 AUDIT_FORWARD_TIMEOUT = float(_env("AUDIT_FORWARD_TIMEOUT", "2"))
 # Rows per page on the staff audit page.
 AUDIT_PAGE_SIZE = _env_int("AUDIT_PAGE_SIZE", 50)
+SEARCH_PAGE_SIZE = max(1, _env_int("SEARCH_PAGE_SIZE", 20))  # /search/, /projects/, /user/
 
 # --- second factors ------------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ def test_project_page_shows_newest_release_safely(client, project):
     response = client.get("/project/sample/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<h1>sample 2.0</h1>" in body
+    assert '<h1>sample <span class="version">2.0</span></h1>' in body
     assert "pip install --index-url http://localhost:8000/simple/ sample==2.0" in body
-    assert "<script" not in body.split("<main")[1]
+    assert "<script" not in body.split("<main")[1].split("</main>")[0]
     assert " style=" not in body
     wheel = File.objects.get(filename="sample-2.0-py3-none-any.whl")
     assert wheel.sha256_digest in body

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from strongroom.packages.models import Release
-from strongroom.packages.rendering import render_bounded, render_description
+from strongroom.packages.rendering import (
+    render_bounded,
+    render_description,
+    tidy_description_html,
+)
 from tests.distributions import post_upload, upload_form
 
 NESTED_DIVS = "<div>" * 22_000 + "x" + "</div>" * 22_000  # 242 KB: 15 s in-process on main
@@ -45,6 +51,29 @@ def test_rendering_in_the_child_matches_readme_renderer(settings):
     from readme_renderer import markdown, rst
 
     text = "Title\n=====\n\n* one\n* two\n\n``code``\n"
-    assert render_description(text, "text/x-rst") == rst.render(text)
+    assert render_description(text, "text/x-rst") == tidy_description_html(rst.render(text))
     md = "# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1\n```\n"
-    assert render_description(md, "text/markdown") == markdown.render(md, variant="GFM")
+    assert render_description(md, "text/markdown") == tidy_description_html(
+        markdown.render(md, variant="GFM")
+    )
+
+
+@pytest.mark.parametrize("content_type", ["text/markdown", "text/x-rst"])
+def test_headings_keep_no_empty_anchor_links(content_type):
+    text = "Title\n=====\n\nBody.\n" if content_type == "text/x-rst" else "# Title\n\nBody.\n"
+    html = render_description(text, content_type)
+    assert "<h1" in html and "Title" in html
+    assert not re.search(r"<a [^>]*></a>", html)
+    assert 'id="user-content-title"' in html  # "#title" links still land on the section
+
+
+def test_code_blocks_are_highlighted_without_an_invalid_lang_attribute():
+    html = render_description("```python\nimport os  # c\n```\n", "text/markdown")
+    assert " lang=" not in html
+    assert '<pre class="highlight language-python">' in html
+    assert '<span class="kn">import</span>' in html  # Pygments' token classes
+
+
+def test_a_lang_value_cannot_break_out_of_the_class_attribute():
+    tidy = tidy_description_html('<pre lang="x&quot; onclick=&quot;y">a</pre>')
+    assert 'onclick="' not in tidy

@@ -65,16 +65,23 @@ def order_versions(versions: list[str]) -> list[str]:
     return [release.version for release in reversed(sort_releases(releases))]
 
 
+# PEP 503 pages are for installers, but people open them too: a language, a viewport and a
+# main landmark make them accessible (and a phone shows them at its own width).
+_HEAD = (
+    '<!DOCTYPE html>\n<html lang="en">\n  <head>\n    <meta charset="utf-8">\n'
+    '    <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+)
+
+
 def simple_index_html(names: list[tuple[str, str]]) -> str:
     links = "\n".join(
         f'    <a href="/simple/{escape(normalized)}/">{escape(name)}</a><br>'
         for name, normalized in names
     )
     return (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
-        "    <title>Simple index</title>\n  </head>\n  <body>\n"
-        f"{links}\n  </body>\n</html>\n"
+        f"{_HEAD}    <title>Simple index</title>\n  </head>\n  <body>\n  <main>\n"
+        f"    <h1>Simple index</h1>\n{links}\n  </main>\n  </body>\n</html>\n"
     )
 
 
@@ -122,11 +129,10 @@ def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
         rows.append(f"    <a {' '.join(attributes)}>{escape(file['filename'])}</a><br>")
     name = escape(project.name)
     return (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        _HEAD
         + _status_meta(project)
-        + f"    <title>Links for {name}</title>\n  </head>\n  <body>\n"
-        f"    <h1>Links for {name}</h1>\n" + "\n".join(rows) + "\n  </body>\n</html>\n"
+        + f"    <title>Links for {name}</title>\n  </head>\n  <body>\n  <main>\n"
+        f"    <h1>Links for {name}</h1>\n" + "\n".join(rows) + "\n  </main>\n  </body>\n</html>\n"
     )
 
 

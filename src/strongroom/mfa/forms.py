@@ -16,6 +16,8 @@ class TotpCodeForm(forms.Form):
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "one-time-code",
+                # The one thing to do on the page: the cursor is in the field on load.
+                "autofocus": True,
                 "inputmode": "numeric",
                 "autocapitalize": "none",
                 "spellcheck": "false",

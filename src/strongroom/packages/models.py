@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -21,6 +22,16 @@ class IndexSerial(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class SearchVectorColumn(models.TextField):
+    """A ``tsvector`` column on PostgreSQL, plain (unused) text elsewhere.
+
+    Not django.contrib.postgres's field: that module needs psycopg, which the embedded
+    mode does not install."""
+
+    def db_type(self, connection: Any) -> str:
+        return "tsvector" if connection.vendor == "postgresql" else "text"
 
 
 class Project(models.Model):
@@ -83,10 +94,22 @@ class Project(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
+    # What search and browse show, copied from the newest release at write time
+    # (packages.search.refresh_project), so listing pages never read releases.
+    latest_version = models.CharField(max_length=100, blank=True)
+    summary = models.CharField(max_length=512, blank=True)
+    keywords = models.TextField(blank=True)
+    # PostgreSQL only: the weighted tsvector (name, summary, keywords) behind a GIN index.
+    # SQLite keeps its FTS5 table instead (packages_project_fts) and leaves this empty.
+    search_vector = SearchVectorColumn(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["normalized_name"]
-        indexes = [models.Index(fields=["upload_limit"], name="project_upload_limit_idx")]
+        indexes = [
+            models.Index(fields=["upload_limit"], name="project_upload_limit_idx"),
+            models.Index(fields=["-created"], name="project_created_idx"),
+            models.Index(fields=["-last_changed"], name="project_last_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -284,3 +307,23 @@ class ProjectReport(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} on {self.project}"
+
+
+class ProjectClassifier(models.Model):
+    """One Trove classifier of a project's newest release: what search filters on.
+
+    Rows are rewritten at write time with the project's search fields."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="classifier_rows")
+    classifier = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "classifier"], name="unique_project_classifier"
+            )
+        ]
+        indexes = [models.Index(fields=["classifier", "project"], name="classifier_project_idx")]
+
+    def __str__(self) -> str:
+        return self.classifier

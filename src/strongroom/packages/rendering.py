@@ -16,6 +16,7 @@ import functools
 import logging
 import math
 import os
+import re
 import resource
 import select
 import signal
@@ -121,6 +122,19 @@ def render_bounded(text: str, content_type: str, seconds: float) -> str | None:
     return output[1:].decode()
 
 
+# readme-renderer's heading anchors: links with no text, which screen readers announce
+# as bare "link" (axe: link-name). The heading keeps its id, so "#section" links still work.
+_EMPTY_ANCHOR = re.compile(r'<a(?: title="[^"<>]*")? href="#[^"<>]*" rel="nofollow"></a>')
+# Code fences come out as <pre lang="python">: "python" is no language tag (axe: valid-lang).
+_PRE_LANG = re.compile(r'<pre lang="([^"<>]*)">')
+
+
+def tidy_description_html(html: str) -> str:
+    """Drop the empty heading anchors and turn a code block's ``lang`` into a class."""
+    html = _EMPTY_ANCHOR.sub("", html)
+    return _PRE_LANG.sub(lambda m: f'<pre class="highlight language-{escape(m.group(1))}">', html)
+
+
 def render_description(text: str, content_type: str) -> str:
     """Sanitised HTML for the description (readme-renderer cleans its own output)."""
     if not text:
@@ -128,4 +142,4 @@ def render_description(text: str, content_type: str) -> str:
     rendered = render_bounded(text, content_type, settings.DESCRIPTION_RENDER_MS / 1000)
     if rendered is None:
         return f"<pre>{escape(text)}</pre>"
-    return rendered
+    return tidy_description_html(rendered)

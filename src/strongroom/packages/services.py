@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 from strongroom.accounts.actors import Actor, NotPermitted, require_staff
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
+from strongroom.packages import search
 from strongroom.packages.models import (
     ConfusableNameAllowance,
     File,
@@ -59,6 +60,8 @@ def bump_serial(project: Project) -> None:
     )
     project.last_changed = timezone.now()
     project.save(update_fields=["last_serial", "last_changed"])
+    # Search and browse read what is computed here, in the same transaction.
+    search.refresh_project(project)
     # Pre-rendered read-path pages are rebuilt here, in the caller's transaction.
     project_changed.send(sender=Project, project=project)
 
@@ -280,6 +283,7 @@ def delete_project(project: Project, files: list[File] | None = None) -> None:
     if files is None:
         files = list(File.objects.filter(project=project))
     normalized_name = project.normalized_name
+    search.forget_project(project.pk)
     project.delete()
     for file in files:
         _delete_stored(file)

@@ -1,12 +1,15 @@
 from django.urls import path
 
+from strongroom.packages import browse_views, status_views, versions, views
 from strongroom.packages import governance_views as gov
-from strongroom.packages import status_views, versions, views
 
 versions.register_url_converter()
 
 app_name = "packages"
 urlpatterns = [
+    path("search/", browse_views.search_page, name="search"),
+    path("projects/", browse_views.browse_page, name="browse"),
+    path("user/<str:username>/", browse_views.user_page, name="user"),
     path("project/<str:name>/", views.project_detail, name="project"),
     path("project/<str:name>/history/", views.history, name="history"),
     path("project/<str:name>/report/", status_views.report, name="report"),

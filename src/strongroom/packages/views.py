@@ -31,7 +31,7 @@ from strongroom.events.views import jsonl_response, viewer_of
 from strongroom.index.access import read_view, readable_project
 from strongroom.mfa.policy import TwoFactorNeeded
 from strongroom.mfa.staff import is_verified_staff
-from strongroom.packages import permissions, services
+from strongroom.packages import permissions, project_page, search, services
 from strongroom.packages.forms import ConfirmForm, ReportForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
@@ -80,7 +80,8 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
     releases = services.sort_releases(project.releases.all())
     role = permissions.role_of(_signed_in(request), project)
     if release is None:
-        release = next((r for r in releases if not r.yanked), releases[0] if releases else None)
+        # PyPI's choice: the newest final release, not a pre-release nor a yanked one.
+        release = search.newest_release(project)
     return render(
         request,
         "packages/release.html",
@@ -95,6 +96,7 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
             "report_form": ReportForm(),
             "login_url": f"{reverse('accounts:login')}?next={request.path}",
             "is_staff": is_verified_staff(request),
+            **project_page.page_context(project, release, releases),
         },
     )
 

@@ -2,11 +2,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from strongroom.web.http import absolute_url
 from strongroom.web.outage import outage_response
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
+
+
+def publish_help(request: HttpRequest) -> HttpResponse:
+    """How to publish a first package here: an account, an API token, build, twine."""
+    context = {"index_url": absolute_url("/simple/"), "upload_url": absolute_url("/legacy/")}
+    return render(request, "web/publish_help.html", context)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -137,7 +137,13 @@
     });
   }
 
+  // The forms are hidden in the HTML: without JavaScript they cannot work, and a sentence
+  // (data-without-javascript) says so instead. With JavaScript: the form, not the sentence.
+  document.querySelectorAll("[data-without-javascript]").forEach(function (note) {
+    note.hidden = true;
+  });
   document.querySelectorAll("form[data-webauthn]").forEach(function (form) {
+    form.hidden = false;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       start(form);
