@@ -50,7 +50,10 @@ NOT_READ_NAMESPACES = {
     "reports",
 }  # fmt: skip
 NOT_READ_ROUTES = {
-    "web:home", "admin/records/login/",
+    "web:home", "web:publish_help", "admin/records/login/",
+    # Listings: every one goes through packages.search.listable_projects (what the viewer
+    # may read); tests/packages/test_search.py holds them to it.
+    "packages:search", "packages:browse", "packages:user",
     # Signed-in readers report a project they may read (readable_project: 404 otherwise).
     "packages:report",
     # Owners' and collaborators' pages (packages.views.owned_project / governance guards).

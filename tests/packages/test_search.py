@@ -150,3 +150,28 @@ def test_every_listing_goes_through_listable_projects(catalogue, monkeypatch):
     assert "orbit" not in names(user_page)
     facets = catalogue.get("/search/?q=maths").content.decode()
     assert "Scientific/Engineering" not in facets
+
+
+def test_private_and_quarantined_projects_are_listed_only_for_those_with_access(catalogue, user):
+    """Search, browse and user pages show a private project to its collaborators only, and
+    a quarantined one to nobody (packages.visibility, PEP 792)."""
+    from django.test import Client
+
+    from strongroom.packages import lifecycle
+    from strongroom.packages.visibility_services import set_visibility
+
+    orbit = Project.objects.get(name="orbit")
+    assert set_visibility(Actor.of(user), orbit, "private")
+    urls = ["/search/?q=orbit", "/projects/?sort=name", f"/user/{user.username}/"]
+    anonymous, outsider, owner = Client(), Client(), Client()
+    owner.force_login(user)
+    outsider.force_login(UserFactory(username="mallory"))
+    for url in urls:
+        assert "orbit" not in names(anonymous.get(url)), url
+        assert "orbit" not in names(outsider.get(url)), url
+        assert "orbit" in names(owner.get(url)), url  # its Owner still sees it
+    rocket = Project.objects.get(name="rocket-launcher")
+    staff = UserFactory(username="staffer", is_staff=True)
+    lifecycle.quarantine_project(Actor.of(staff), rocket, reason="Malware")
+    for url in ["/search/?q=satellites", "/projects/?sort=name"]:
+        assert "rocket-launcher" not in names(catalogue.get(url)), url
