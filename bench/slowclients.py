@@ -13,21 +13,23 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-import peers
-
-from tests.e2e import trickle
+import peers  # noqa: E402
+from tests.e2e import trickle  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/strongroom-slowclients"))
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "strongroom-slowclients"
+    )
     parser.add_argument("--servers", nargs="+", default=["gunicorn", "granian"])
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=15)
