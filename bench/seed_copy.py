@@ -102,6 +102,10 @@ def seed(projects: int, files: int, log: Any = sys.stderr) -> dict[str, float]:
     )
     from strongroom.packages.names import confusable_skeleton
 
+    with connection.cursor() as cursor:
+        # The server's statement timeout (settings) is for requests, not for a bulk load.
+        cursor.execute("SET statement_timeout = 0")
+        cursor.execute("SET maintenance_work_mem = '256MB'")
     owner_id = Role.objects.values_list("user_id", flat=True).first()
     have_projects = Project.objects.count()
     have_files = File.objects.count()
