@@ -103,7 +103,12 @@ def seed(projects: int, files: int, log: Any = sys.stderr) -> dict[str, float]:
     from strongroom.packages.names import confusable_skeleton
 
     with connection.cursor() as cursor:
-        # The server's statement timeout (settings) is for requests, not for a bulk load.
+        # The server's statement timeout and the client's reply deadline (settings,
+        # db.postgresql) are for requests, not for a bulk load: the final COPY, its commit
+        # or ANALYZE can each take longer than the 15 s deadline at 7,000,000 files.
+        connection.ensure_connection()
+        if hasattr(connection.connection, "reply_timeout"):
+            connection.connection.reply_timeout = None
         cursor.execute("SET statement_timeout = 0")
         cursor.execute("SET maintenance_work_mem = '256MB'")
     owner_id = Role.objects.values_list("user_id", flat=True).first()
