@@ -28,12 +28,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def create_token(data_dir: Path, user: str, name: str) -> str:
+def create_token(data_dir: Path, user: str, name: str, **env: str) -> str:
     """An account-wide API token made with ``strongroom token create`` (its last line)."""
     result = subprocess.run(
         [sys.executable, "-m", "strongroom.cli", "token", "create",
          "--data-dir", str(data_dir), "--user", user, "--name", name],
-        capture_output=True, text=True, check=True, env=strongroom_env(),
+        capture_output=True, text=True, check=True, env=strongroom_env(**env),
     )  # fmt: skip
     return result.stdout.strip().splitlines()[-1]
 

@@ -225,9 +225,11 @@ def start_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     embedded: bool = False,
-    app_server: str = "gunicorn",
+    app_server: str | None = None,
 ) -> LiveServer:
     """Start ``strongroom serve`` on a free port and wait until it answers.
+
+    ``app_server`` is passed as ``--server``; None runs the default server.
 
     When the test run is configured for scale-out (and ``embedded`` is False), the
     server gets its own database, Redis prefix and S3 prefix on the same services,
@@ -256,8 +258,7 @@ def start_server(
                 str(port),
                 "--workers",
                 str(workers),
-                "--server",
-                app_server,
+                *(["--server", app_server] if app_server else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
