@@ -16,7 +16,7 @@ ROOT = Path(strongroom.__file__).parent
 # A module beyond this many lines is asking to be split by concept (STYLE.md says ~400).
 MAX_LINES = 500
 # Modules allowed past MAX_LINES for now, each at its length when it was allowed.
-CEILINGS: dict[str, int] = {"strongroom.settings": 515}  # publishing settings (issue 15)
+CEILINGS: dict[str, int] = {"strongroom.settings": 525}  # publishing settings (issues 15, 16)
 
 
 def _module_name(path: Path) -> str:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.utils.html import escape
 
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import sort_releases
 from strongroom.storage import get_storage
+from strongroom.web.http import absolute_url
 
-API_VERSION = "1.1"
+# 1.3: PEP 740 provenance (``provenance`` / ``data-provenance``).
+API_VERSION = "1.3"
 _FILE_FIELDS = (
     "filename",
     "path",
@@ -28,6 +31,7 @@ _FILE_FIELDS = (
     "release__version",
     "release__yanked",
     "release__yanked_reason",
+    "provenance__id",  # publishing.FileProvenance: the file has verified attestations
 )
 
 
@@ -90,6 +94,14 @@ def _url(file: dict[str, Any]) -> str:
     return get_storage().url(file["path"])
 
 
+def provenance_url(project: Project, file: dict[str, Any]) -> str | None:
+    """PEP 740: the Integrity API URL of the file's provenance, if it has one."""
+    if not file.get("provenance__id"):
+        return None
+    path = f"/integrity/{project.normalized_name}/{file['release__version']}/{file['filename']}"
+    return absolute_url(quote(path) + "/provenance")
+
+
 def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
     rows = []
     for file in files:
@@ -102,6 +114,9 @@ def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
             value = f"sha256={file['metadata_sha256']}"
             attributes.append(f'data-dist-info-metadata="{value}"')
             attributes.append(f'data-core-metadata="{value}"')
+        provenance = provenance_url(project, file)
+        if provenance:
+            attributes.append(f'data-provenance="{escape(provenance)}"')
         rows.append(f"    <a {' '.join(attributes)}>{escape(file['filename'])}</a><br>")
     name = escape(project.name)
     return (
@@ -132,6 +147,7 @@ def simple_project_json(project: Project, files: list[dict[str, Any]], versions:
                 "yanked": yanked,
                 "core-metadata": metadata,
                 "dist-info-metadata": metadata,
+                "provenance": provenance_url(project, file),
             }
         )
     return json.dumps(
