@@ -37,7 +37,7 @@ def test_project_page_html_has_hashes_requires_python_and_core_metadata(client, 
     assert 'data-requires-python="&gt;=3.8"' in body
     assert f'data-core-metadata="sha256={wheel.metadata_sha256}"' in body
     assert f'data-dist-info-metadata="sha256={wheel.metadata_sha256}"' in body
-    assert 'pypi:repository-version" content="1.1"' in body
+    assert 'pypi:repository-version" content="1.3"' in body
     assert response["Vary"] == "Accept" and response["ETag"]
 
 
@@ -45,7 +45,7 @@ def test_project_json_has_pep_700_fields(client, uploaded):
     response = client.get("/simple/sample-pkg/", HTTP_ACCEPT=JSON)
     assert response["Content-Type"] == JSON
     data = json.loads(response.content)
-    assert data["meta"]["api-version"] == "1.1"
+    assert data["meta"]["api-version"] == "1.3"
     assert data["versions"] == ["1.0", "2.0"]
     wheel = next(f for f in data["files"] if f["filename"].endswith("2.0-py3-none-any.whl"))
     assert wheel["size"] > 0 and wheel["upload-time"].endswith("Z")
