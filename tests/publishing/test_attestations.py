@@ -43,13 +43,17 @@ PUBLISH = attestation(f"{DIST}.publish.attestation")
 SLSA = attestation(f"{DIST}.slsa.attestation")
 
 
-@pytest.fixture
-def attested_publisher(github, user) -> Publisher:
+def make_attested_publisher(github: Any, user: Any) -> Publisher:
     """The trusted publisher named by the assets' signing certificate."""
     project = make_project("pypi-attestations", user)
     return Publisher.objects.create(
         issuer=github, project=project, repository=REPOSITORY, workflow="release.yml"
     )
+
+
+@pytest.fixture
+def attested_publisher(github, user) -> Publisher:
+    return make_attested_publisher(github, user)
 
 
 def token(client, issuer, repository: str = REPOSITORY) -> str:
