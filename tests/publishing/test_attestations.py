@@ -271,3 +271,25 @@ def test_a_private_trusted_root_goes_through_the_same_verifier(
     assert response.status_code == 200, response.content
     assert Attestation.model_validate(FileProvenance.objects.get().provenance[
         "attestation_bundles"][0]["attestations"][0]).certificate_claims  # fmt: skip
+
+
+def test_an_unreadable_trusted_root_is_a_503_and_nothing_is_stored(
+    client, issuer, attested_publisher, settings, tmp_path
+):
+    broken = tmp_path / "trusted_root.json"
+    broken.write_text("{not json")
+    settings.SIGSTORE_TRUSTED_ROOT = str(broken)
+    response = upload_as(client, form([PUBLISH]), token(client, issuer))
+    assert response.status_code == 503
+    assert "Sigstore trusted root" in response.reason_phrase
+    assert not File.objects.exists() and not FileProvenance.objects.exists()
+
+
+def test_a_publisher_without_a_verification_policy_cannot_send_attestations(
+    client, issuer, attested_publisher
+):
+    from strongroom.publishing.models import Issuer
+
+    Issuer.objects.filter(pk=attested_publisher.issuer_id).update(kind="forgejo")
+    response = upload_as(client, form([PUBLISH]), token(client, issuer))
+    refused(response, "verified for GitHub, GitLab and Google trusted publishers only")

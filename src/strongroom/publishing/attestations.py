@@ -29,11 +29,13 @@ _OID_SOURCE_REPOSITORY_DIGEST = "1.3.6.1.4.1.57264.1.13"
 
 
 class AttestationRefused(Exception):
-    """An attestation field that cannot be accepted; ``message`` says why, for the client."""
+    """An attestation field that cannot be accepted; ``message`` says why, for the client,
+    with the HTTP status to answer (400; 503 when the server cannot verify at all)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,17 @@ def _verifier(trusted_root: str) -> Any:
 
 def verifier() -> Any:
     """The one sigstore Verifier, for the configured trust root."""
-    return _verifier(str(settings.SIGSTORE_TRUSTED_ROOT or ""))
+    try:
+        return _verifier(str(settings.SIGSTORE_TRUSTED_ROOT or ""))
+    except Exception:  # a missing or invalid trusted_root.json: the operator's to fix
+        raise AttestationRefused(
+            _(
+                "The server cannot verify attestations now: its Sigstore trusted root "
+                "(STRONGROOM_SIGSTORE_TRUSTED_ROOT) is unreadable. Nothing was stored; "
+                "try again later."
+            ),
+            503,
+        ) from None
 
 
 def parse(raw: str) -> list[Any]:

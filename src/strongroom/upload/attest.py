@@ -58,7 +58,7 @@ def check_attestations(
             parsed, expected, describe_identity(identity), filename, sha256
         )
     except attestations.AttestationRefused as refused:
-        raise UploadError(refused.message) from None
+        raise UploadError(refused.message, refused.status) from None
     if project is not None and required:
         previous = provenance.attested_repository(project)
         if previous and previous != verified.repository:
