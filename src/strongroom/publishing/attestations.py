@@ -50,15 +50,28 @@ class Verified:
     predicate_types: list[str]
 
 
+# The public-good trusted root that sigstore ships (its TUF bootstrap store).
+_EMBEDDED_ROOT = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json"
+
+
+def _embedded_root() -> str | None:
+    from importlib import resources
+
+    path = resources.files("sigstore._store") / _EMBEDDED_ROOT
+    return str(path) if path.is_file() else None
+
+
 @functools.lru_cache(maxsize=4)
 def _verifier(trusted_root: str) -> Any:
     from sigstore.models import TrustedRoot
     from sigstore.verify import Verifier
 
-    if not trusted_root:
-        # The root sigstore embeds (refreshed from a TUF cache only if one is there).
+    path = trusted_root or _embedded_root()
+    if path is None:  # a sigstore that stores its root elsewhere: its offline TUF loader
         return Verifier.production(offline=True)
-    return Verifier(trusted_root=TrustedRoot.from_file(trusted_root))
+    # One code path for the embedded root and a staff file: no network, no TUF cache to
+    # write (the server's home may be read-only).
+    return Verifier(trusted_root=TrustedRoot.from_file(path))
 
 
 def verifier() -> Any:
