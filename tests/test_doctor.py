@@ -191,3 +191,13 @@ def test_a_generated_key_on_a_network_volume_is_flagged(tmp_path: Path, settings
     assert doctor.check_secret_key_location(doctor.Context(mountinfo=info)) == []
     settings.SECRET_KEY_FILE = None  # STRONGROOM_SECRET_KEY given: nothing on disk
     assert doctor.check_secret_key_location(doctor.Context(mountinfo=info)) == []
+
+
+def test_an_unloadable_sigstore_trusted_root_is_an_error(tmp_path: Path, settings) -> None:
+    assert doctor.check_sigstore_trusted_root(doctor.Context()) == []
+    broken = tmp_path / "trusted_root.json"
+    broken.write_text("{}")
+    settings.SIGSTORE_TRUSTED_ROOT = str(broken)
+    (finding,) = doctor.check_sigstore_trusted_root(doctor.Context())
+    assert finding.check == "sigstore-trusted-root" and str(broken) in finding.message
+    assert finding.severity == doctor.ERROR
