@@ -204,3 +204,13 @@ def test_an_unusable_purge_backend_is_an_error(settings) -> None:
     assert doctor.check_purge_backend(doctor.Context())[0].check == "purge-backend"
     settings.PURGE_BACKEND = "none"
     assert doctor.check_purge_backend(doctor.Context()) == []
+
+
+def test_an_unloadable_sigstore_trusted_root_is_an_error(tmp_path: Path, settings) -> None:
+    assert doctor.check_sigstore_trusted_root(doctor.Context()) == []
+    broken = tmp_path / "trusted_root.json"
+    broken.write_text("{}")
+    settings.SIGSTORE_TRUSTED_ROOT = str(broken)
+    (finding,) = doctor.check_sigstore_trusted_root(doctor.Context())
+    assert finding.check == "sigstore-trusted-root" and str(broken) in finding.message
+    assert finding.severity == doctor.ERROR

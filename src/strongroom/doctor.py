@@ -336,6 +336,30 @@ def check_purge_backend(ctx: Context) -> list[Finding]:
     return []
 
 
+def check_sigstore_trusted_root(ctx: Context) -> list[Finding]:
+    """A staff trusted root that does not load would refuse every attested upload (503)."""
+    if not settings.SIGSTORE_TRUSTED_ROOT:
+        return []
+    from strongroom.publishing.attestations import AttestationRefused, verifier
+
+    try:
+        verifier()
+    except AttestationRefused:
+        return [
+            Finding(
+                ERROR,
+                "sigstore-trusted-root",
+                _("The Sigstore trusted root %(path)s cannot be loaded: attested uploads fail.")
+                % {"path": settings.SIGSTORE_TRUSTED_ROOT},
+                _(
+                    "Point STRONGROOM_SIGSTORE_TRUSTED_ROOT at your Sigstore deployment's "
+                    "trusted_root.json, or unset it for the public-good instance."
+                ),
+            )
+        ]
+    return []
+
+
 CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_public_hosts,
     check_plain_http,
@@ -346,6 +370,7 @@ CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_database,
     check_storage_writable,
     check_purge_backend,
+    check_sigstore_trusted_root,
 ]
 
 

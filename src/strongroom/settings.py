@@ -458,6 +458,10 @@ PUBLISHER_TOKEN_SECONDS = _env_int("PUBLISHER_TOKEN_SECONDS", 900)  # minted tok
 if not 900 <= PUBLISHER_TOKEN_SECONDS <= 6 * 3600:
     raise ValueError("STRONGROOM_PUBLISHER_TOKEN_SECONDS must be 900 (15 min) to 21600 (6 h)")
 PENDING_PUBLISHER_DAYS = _env_int("PENDING_PUBLISHER_DAYS", 30)
+# Attestations (docs/attestations.md): a Sigstore trusted_root.json for a private deployment;
+# empty, the public-good instance's root embedded in sigstore. The upload field's size cap.
+SIGSTORE_TRUSTED_ROOT = _env("SIGSTORE_TRUSTED_ROOT", "")
+ATTESTATIONS_MAX_SIZE = _env_int("ATTESTATIONS_MAX_SIZE", 256 * 1024)
 
 # --- project governance --------------------------------------------------------------------
 

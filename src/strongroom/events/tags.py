@@ -184,6 +184,22 @@ class EventTag(models.TextChoices):
         "project:trusted_publishing_required:disable",
         _("Trusted publishing no longer required"),
     )
+    PROJECT_ATTESTATIONS_REQUIRED_ENABLE = (
+        "project:attestations_required:enable",
+        _("Attestations required"),
+    )
+    PROJECT_ATTESTATIONS_REQUIRED_DISABLE = (
+        "project:attestations_required:disable",
+        _("Attestations no longer required"),
+    )
+    PROJECT_ATTESTATION_REPOSITORY_CHANGED = (
+        "project:attestation_repository:changed",
+        _("Attestations signed by a different repository"),
+    )
+    PROJECT_ATTESTATION_REPOSITORY_CONFIRMED = (
+        "project:attestation_repository:confirmed",
+        _("New signing repository confirmed"),
+    )
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.utils.html import escape
 
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.services import sort_releases
 from strongroom.storage import get_storage
+from strongroom.web.http import absolute_url
 
-# 1.4: PEP 792 project status markers (the fields of 1.2 and 1.3 are optional).
+# 1.3: PEP 740 provenance (``provenance`` / ``data-provenance``); 1.4: PEP 792 project
+# status markers (the fields of 1.2 and 1.3 are optional).
 API_VERSION = "1.4"
 _FILE_FIELDS = (
     "filename",
@@ -29,6 +32,7 @@ _FILE_FIELDS = (
     "release__version",
     "release__yanked",
     "release__yanked_reason",
+    "provenance__id",  # publishing.FileProvenance: the file has verified attestations
 )
 
 
@@ -114,6 +118,14 @@ def offered_files(project: Project, files: list[dict[str, Any]]) -> list[dict[st
     return [] if project.status == Project.Status.QUARANTINED else files
 
 
+def provenance_url(project: Project, file: dict[str, Any]) -> str | None:
+    """PEP 740: the Integrity API URL of the file's provenance, if it has one."""
+    if not file.get("provenance__id"):
+        return None
+    path = f"/integrity/{project.normalized_name}/{file['release__version']}/{file['filename']}"
+    return absolute_url(quote(path) + "/provenance")
+
+
 def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
     rows = []
     for file in files:
@@ -126,6 +138,9 @@ def simple_project_html(project: Project, files: list[dict[str, Any]]) -> str:
             value = f"sha256={file['metadata_sha256']}"
             attributes.append(f'data-dist-info-metadata="{value}"')
             attributes.append(f'data-core-metadata="{value}"')
+        provenance = provenance_url(project, file)
+        if provenance:
+            attributes.append(f'data-provenance="{escape(provenance)}"')
         rows.append(f"    <a {' '.join(attributes)}>{escape(file['filename'])}</a><br>")
     name = escape(project.name)
     return (
@@ -156,6 +171,7 @@ def simple_project_json(project: Project, files: list[dict[str, Any]], versions:
                 "yanked": yanked,
                 "core-metadata": metadata,
                 "dist-info-metadata": metadata,
+                "provenance": provenance_url(project, file),
             }
         )
     document: dict[str, Any] = {

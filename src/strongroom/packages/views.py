@@ -71,8 +71,9 @@ def owned_project(request: HttpRequest, name: str) -> Project:
 
 def _files(release: Release) -> list[dict[str, Any]]:
     storage = get_storage()
-    # trusted_publication: the publisher that uploaded the file, if one did (publishing app).
-    files = release.files.select_related("trusted_publication")
+    # trusted_publication: the publisher that uploaded the file, if one did (publishing app);
+    # provenance: its verified PEP 740 attestations, if it has them.
+    files = release.files.select_related("trusted_publication", "provenance")
     return [{"file": f, "url": storage.url(f.path)} for f in files]
 
 

@@ -193,3 +193,50 @@ class PublishingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"policy of {self.project_id}"
+
+
+class FileProvenance(models.Model):
+    """A file's verified PEP 740 provenance (the JSON the Integrity API serves, also kept
+    beside the file in storage as ``<path>.provenance``) and what the release page shows."""
+
+    file = models.OneToOneField(
+        "packages.File", on_delete=models.CASCADE, related_name="provenance"
+    )
+    provenance = models.JSONField()
+    # From the signing certificate: the source repository URL, the workflow path, the commit.
+    repository = models.CharField(max_length=500)
+    workflow = models.CharField(max_length=500, blank=True)
+    commit = models.CharField(max_length=100, blank=True)
+    predicate_types = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"provenance of {self.file_id}"
+
+    @property
+    def repository_name(self) -> str:
+        """The repository as people write it: ``github.com/owner/name``."""
+        return self.repository.removeprefix("https://").removeprefix("http://")
+
+    @property
+    def source_url(self) -> str:
+        """The source tree the file was built from (the signed commit)."""
+        if self.commit:
+            return f"{self.repository}/tree/{self.commit}"
+        return self.repository
+
+
+class AttestationPolicy(models.Model):
+    """A project's attestation rules: required or not, and the signing repository an owner
+    confirmed (empty: whichever signed its first attested release)."""
+
+    project = models.OneToOneField(
+        "packages.Project", on_delete=models.CASCADE, related_name="attestation_policy"
+    )
+    require_attestations = models.BooleanField(default=False)
+    confirmed_repository = models.CharField(max_length=500, blank=True)
+    # A repository whose upload was held back, waiting for an owner to confirm it.
+    held_repository = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"attestation policy of {self.project_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from strongroom.publishing import views
+from strongroom.publishing import attestation_views, views
 
 app_name = "publishing"
 urlpatterns = [
@@ -10,6 +10,11 @@ urlpatterns = [
     path("_/oidc/github/mint-token", views.mint_token),
     path(".well-known/pytp", views.discovery, name="discovery"),
     path("manage/project/<str:name>/publishing/", views.project_publishing, name="project"),
+    path(
+        "manage/project/<str:name>/attestations/",
+        attestation_views.project_attestations,
+        name="attestations",
+    ),
     path("manage/account/publishing/", views.pending, name="pending"),
     path("manage/issuers/", views.issuers, name="issuers"),
     path("help/trusted-publishing/", views.help_page, name="help"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from strongroom.packages import lifecycle, permissions
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
+from strongroom.publishing import provenance
+from strongroom.publishing.attestations import Verified
 from strongroom.publishing.minting import (
     PublisherTokenError,
     create_pending_project,
@@ -30,7 +33,7 @@ from strongroom.publishing.minting import (
 )
 from strongroom.storage import get_storage
 from strongroom.storage.base import StorageFull, StorageUnavailable
-from strongroom.upload import archives, checks
+from strongroom.upload import archives, attest, checks
 from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import PublishPending, UploadError, forbidden
 from strongroom.web.http import absolute_url
@@ -217,6 +220,7 @@ def _store(
     metadata: Metadata,
     core: bytes | None,
     upload: HashedUpload,
+    verified: Verified | None = None,
 ) -> File:
     """Record the file in one transaction; what ``accept_upload`` staged is published
     when it commits."""
@@ -270,6 +274,8 @@ def _store(
                 record_trusted_upload(uploader.publisher, file)
             except PublisherTokenError as exc:
                 raise forbidden(str(exc)) from None
+        if verified is not None:
+            provenance.record_provenance(uploader.actor, file, verified)
         get_storage().publish_on_commit()
         packages.bump_serial(project)
         # bump_serial re-read the status under the serial row's lock, which every status
@@ -306,6 +312,7 @@ def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> 
     refusal = _already_used(dist)
     if refusal is not None:
         raise refusal
+    verified = attest.check_attestations(uploader, project, form, dist.filename, upload.sha256)
     storage = get_storage()
     path = storage_path(upload.sha256, dist.filename)
     try:
@@ -314,7 +321,9 @@ def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> 
         storage.stage(path, upload.path)
         if core is not None:
             storage.stage(f"{path}.metadata", core)
-        file = _store(uploader, dist, metadata, core, upload)
+        if verified is not None:  # PEP 740 provenance, beside the file like its metadata
+            storage.stage(f"{path}.provenance", json.dumps(verified.provenance).encode())
+        file = _store(uploader, dist, metadata, core, upload, verified)
     except IntegrityError:
         # Lost a race: the same filename (or a new project's name) was committed meanwhile.
         storage.discard_staged()
