@@ -22,6 +22,7 @@ from strongroom.index import views as index_views
 from strongroom.index.access import READ_ACCESS_CHECKED
 from strongroom.packages.models import File, Project
 from strongroom.packages.visibility_services import set_visibility
+from strongroom.publishing.models import FileProvenance
 from strongroom.tokens import services as tokens
 from strongroom.tokens.models import ApiToken
 from tests.distributions import basic_auth, post_upload, upload_form
@@ -40,6 +41,7 @@ READ_ROUTES: dict[str, str] = {
     "index:download#metadata": "/{wheel}.metadata",
     "packages:project": "/project/{name}/",
     "packages:release": "/project/{name}/1.0/",
+    "index:provenance": "/integrity/{name}/1.0/{filename}/provenance",
 }
 # Routes that read no project's content (or only for its Owners, behind their own guard).
 # Namespaces of apps that show no project content; a new route elsewhere must be classified.
@@ -109,11 +111,20 @@ def private(client, user) -> dict[str, Any]:
     project = Project.objects.get(normalized_name="sample")
     assert set_visibility(Actor.of(user), project, "private")
     wheel = File.objects.get(project=project)
+    # A stored provenance, so that the Integrity API has something to answer readers with
+    # (its verification at upload is tests/publishing/test_attestations.py's).
+    FileProvenance.objects.create(
+        file=wheel, provenance={"version": 1, "attestation_bundles": []}, repository="o/r"
+    )
     return {"project": Project.objects.get(pk=project.pk), "wheel": wheel}
 
 
 def _urls(name: str, wheel_path: str) -> dict[str, str]:
-    return {key: url.format(name=name, wheel=wheel_path) for key, url in READ_ROUTES.items()}
+    filename = wheel_path.rsplit("/", 1)[-1]
+    return {
+        key: url.format(name=name, wheel=wheel_path, filename=filename)
+        for key, url in READ_ROUTES.items()
+    }
 
 
 def _unknown_wheel_path(wheel: File) -> str:

@@ -108,11 +108,11 @@ def test_real_attestations_are_accepted_served_and_verify(
     simple = client.get(
         "/simple/pypi-attestations/", HTTP_ACCEPT="application/vnd.pypi.simple.v1+json"
     ).json()
-    assert simple["meta"]["api-version"] == "1.3"
+    assert simple["meta"]["api-version"] == "1.4"
     assert simple["files"][0]["provenance"] == f"{settings.BASE_URL}{url}"
     html = client.get("/simple/pypi-attestations/", HTTP_ACCEPT="text/html").content.decode()
     assert f'data-provenance="{settings.BASE_URL}{url}"' in html
-    assert 'content="1.3"' in html
+    assert 'content="1.4"' in html
 
     served = client.get(url, HTTP_ACCEPT="application/vnd.pypi.integrity.v1+json")
     assert served.status_code == 200

@@ -12,8 +12,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from strongroom.index import negotiation
+from strongroom.index.access import mark_private, read_view, reader_of
 from strongroom.packages.models import File
 from strongroom.packages.versions import canonical_version
+from strongroom.packages.visibility import can_read, is_publicly_readable
 from strongroom.publishing.models import FileProvenance
 
 INTEGRITY_V1 = "application/vnd.pypi.integrity.v1+json"
@@ -33,6 +35,22 @@ def _acceptable(accept: str | None) -> bool:
     return any(negotiation._quality(offer, ranges) > 0 for offer in _OFFERS)
 
 
+def _offered(request: HttpRequest, file: File) -> bool:
+    """Whether this reader may see the file: its project readable (packages.visibility)
+    and not quarantined (PEP 792)."""
+    project = file.project
+    if project.is_quarantined:
+        return False
+    if is_publicly_readable(project):
+        return True
+    if not can_read(reader_of(request), project):
+        return False
+    if project.is_private:
+        mark_private(request)
+    return True
+
+
+@read_view
 @require_safe
 def provenance(request: HttpRequest, name: str, version: str, filename: str) -> HttpResponse:
     if not _acceptable(request.META.get("HTTP_ACCEPT")):
@@ -44,16 +62,21 @@ def provenance(request: HttpRequest, name: str, version: str, filename: str) -> 
     except InvalidVersion:
         canonical = None
     file = (
-        File.objects.filter(
+        File.objects.select_related("project")
+        .filter(
             project__normalized_name=canonicalize_name(name),
             release__canonical_version=canonical,
             filename=filename,
-        ).first()
+        )
+        .first()
         if canonical is not None
         else None
     )
+    if file is not None and not _offered(request, file):
+        file = None  # a private project's file answers as one that does not exist
     if file is None:
-        return _answer({"message": _("No such file: %(name)s.") % {"name": filename[:255]}}, 404)
+        # The same answer whatever was asked: nothing tells an unreadable file from none.
+        return _answer({"message": _("No such file.")}, 404)
     record = FileProvenance.objects.filter(file=file).values_list("provenance", flat=True).first()
     if record is None:
         return _answer(
