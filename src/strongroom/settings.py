@@ -11,8 +11,6 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from django.utils.translation import gettext_lazy as _
-
 from strongroom.db.config import postgresql_database, sqlite_database
 from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
@@ -338,7 +336,8 @@ EMAIL_TIMEOUT = 10
 # --- i18n, static -------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+# Language names in their own language, so the footer switcher reads the same in every one.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
