@@ -342,6 +342,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates shown per language (strongroom/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["strongroom.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 CAVEAT_VERSION = 1
 # Timestamps outside 1970..9999 are no date this server could have written: refusing them
 # at parse time keeps every later comparison and message on ordinary integers.
@@ -71,10 +73,10 @@ class Expiry:
     def check(self, ctx: TokenContext, token_user: str) -> None:
         now = int(ctx.now.timestamp())
         if now < self.not_before:
-            raise CaveatError("This API token is not valid yet.")
+            raise CaveatError(_("This API token is not valid yet."))
         if self.expires_at is not None and now >= self.expires_at:
             when = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise CaveatError(f"This API token expired on {when}.")
+            raise CaveatError(_("This API token expired on %(when)s.") % {"when": when})
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class Projects:
                 return
         names = ", ".join(sorted(p.name for p in self.projects))
         raise CaveatError(
-            f"This API token is scoped to {names} and is not valid for {ctx.project_name}."
+            _("This API token is scoped to %(names)s and is not valid for %(project)s.")
+            % {"names": names, "project": ctx.project_name}
         )
 
 
@@ -110,7 +113,7 @@ class OwnedBy:
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if self.user_id != token_user:
-            raise CaveatError("This API token does not belong to its owner.")
+            raise CaveatError(_("This API token does not belong to its owner."))
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,11 @@ class InOrganization:
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if ctx.organization_id is None or ctx.organization_id != self.organization_id:
             raise CaveatError(
-                f"This API token is scoped to the organisation {self.name} and is not valid "
-                f"for {ctx.project_name}, which it does not own."
+                _(
+                    "This API token is scoped to the organisation %(organization)s and is not "
+                    "valid for %(project)s, which it does not own."
+                )
+                % {"organization": self.name, "project": ctx.project_name}
             )
 
 
@@ -144,7 +150,9 @@ class PublisherPrincipal:
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if token_user != publisher_principal(self.publisher_id):
-            raise CaveatError("This token belongs to a trusted publisher, not to this account.")
+            raise CaveatError(
+                _("This token belongs to a trusted publisher, not to this account.")
+            )
 
 
 def publisher_principal(publisher_id: str) -> str:
@@ -228,6 +236,9 @@ def serialize_caveat(caveat: Caveat) -> str:
 def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> None:
     """Raise CaveatError unless the token allows ``ctx``: its permission, then every caveat."""
     if ctx.permission not in GRANTED_PERMISSIONS:
-        raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
+        raise CaveatError(
+            _("API tokens do not grant the %(permission)s permission.")
+            % {"permission": ctx.permission}
+        )
     for caveat in caveats:
         caveat.check(ctx, token_user)
