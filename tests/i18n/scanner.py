@@ -30,7 +30,7 @@ ALLOWED_WORDS = {
     "PyPI",
 }
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019-]*[A-Za-z0-9]")
 _BLOCKS = re.compile(
     r"{%\s*(blocktranslate|blocktrans|comment|verbatim)\b.*?%}.*?{%\s*end\1\s*%}", re.S
 )
@@ -152,8 +152,8 @@ def _literal_text(node: ast.expr) -> str | None:
         )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
         return _literal_text(node.left)
-    if isinstance(node, ast.Call) and _name(node.func) == "format":
-        if isinstance(node.func, ast.Attribute):
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "format":
             return _literal_text(node.func.value)
     return None
 

@@ -150,9 +150,7 @@ class PublisherPrincipal:
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if token_user != publisher_principal(self.publisher_id):
-            raise CaveatError(
-                _("This token belongs to a trusted publisher, not to this account.")
-            )
+            raise CaveatError(_("This token belongs to a trusted publisher, not to this account."))
 
 
 def publisher_principal(publisher_id: str) -> str:

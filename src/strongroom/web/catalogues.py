@@ -48,7 +48,9 @@ def parse_po(text: str) -> list[Entry]:
         nonlocal current, values, key, flags
         if values:
             plural_forms = sorted(k for k in values if k.startswith("msgstr["))
-            msgstr = [values[k] for k in plural_forms] if plural_forms else [values.get("msgstr", "")]
+            msgstr = (
+                [values[k] for k in plural_forms] if plural_forms else [values.get("msgstr", "")]
+            )
             entries.append(
                 Entry(
                     msgid=values.get("msgid", ""),
