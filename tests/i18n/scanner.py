@@ -152,9 +152,9 @@ def _literal_text(node: ast.expr) -> str | None:
         )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
         return _literal_text(node.left)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr == "format":
-            return _literal_text(node.func.value)
+    is_call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    if is_call and node.func.attr == "format":  # type: ignore[union-attr]
+        return _literal_text(node.func.value)  # type: ignore[union-attr]
     return None
 
 
