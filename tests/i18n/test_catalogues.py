@@ -158,3 +158,32 @@ def test_catalogues_hold_every_msgid_of_the_sources(tmp_path: Path) -> None:
         stale = sorted(held - extracted)
         assert not missing, f"{language} lacks {missing[:10]}: run scripts/messages.sh"
         assert not stale, f"{language} holds msgids gone from the sources: {stale[:10]}"
+
+
+def test_a_built_package_carries_the_compiled_catalogues(tmp_path: Path) -> None:
+    """What pip installs (setuptools' build_py, as a wheel build runs it) holds the .mo
+    files, so a fresh install translates with nothing else to run."""
+    root = SRC.parent.parent
+    shutil.copy(root / "pyproject.toml", tmp_path)
+    shutil.copy(root / "README.md", tmp_path)
+    shutil.copytree(SRC.parent, tmp_path / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "built"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import setuptools; setuptools.setup()",
+            "-q",
+            "build_py",
+            "-d",
+            str(out),
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    for language in LANGUAGES:
+        mo = out / "strongroom" / "locale" / language / "LC_MESSAGES" / "django.mo"
+        translations = gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))
+        assert translations.gettext("Log in") != "Log in"
+    assert (out / "strongroom" / "formats" / "de" / "formats.py").exists()
