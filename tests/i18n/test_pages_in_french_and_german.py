@@ -94,3 +94,35 @@ def test_an_unknown_language_falls_back_to_english() -> None:
 def test_regional_variants_get_their_language() -> None:
     page = Client(HTTP_ACCEPT_LANGUAGE="de-CH, en;q=0.1").get("/account/login/").content.decode()
     assert '<html lang="de"' in page and "Anmelden" in visible_text(page)
+
+
+ACCOUNT_PAGES = [
+    "/manage/account/",
+    "/manage/account/sessions/",
+    "/manage/account/history/",
+    "/manage/account/totp-provision",
+    "/manage/account/webauthn-provision",
+    "/manage/account/recovery-codes/",
+    "/manage/account/password/",
+    "/manage/projects/",
+    "/manage/account/tokens/",
+    "/help/two-factor/",
+    "/no-such-page/",
+]
+ANONYMOUS_PAGES = ["/", "/account/register/", "/account/reset-password/", "/account/login/"]
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_account_and_help_pages_have_no_english_left(language: str, signed_in) -> None:  # type: ignore[no-untyped-def]
+    for path in ACCOUNT_PAGES:
+        response = signed_in.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True)
+        assert response.status_code in {200, 404}, path
+        _page(response, language)
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_anonymous_pages_have_no_english_left(language: str, client) -> None:  # type: ignore[no-untyped-def]
+    for path in ANONYMOUS_PAGES:
+        response = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True)
+        assert response.status_code == 200, path
+        _page(response, language)
