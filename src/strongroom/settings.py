@@ -296,6 +296,12 @@ CSRF_FAILURE_VIEW = "strongroom.web.views.csrf_failure"
 # would break the embedded http://localhost default.
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The footer's language choice: a year, sent like the other cookies, readable by nothing
+# but the server.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- HTTP hardening ------------------------------------------------------------------
 

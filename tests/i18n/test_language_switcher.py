@@ -19,7 +19,9 @@ def test_switcher_posts_and_sets_the_language_cookie() -> None:
     assert '<label for="language-select">Language</label>' in page
     response = client.post("/language/", {"language": "fr", "next": "/account/login/"})
     assert response.status_code == 302 and response["Location"] == "/account/login/"
-    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "fr" and cookie["max-age"] == 365 * 24 * 3600
+    assert cookie["samesite"] == "Lax" and cookie["httponly"]
     # The cookie wins over the browser's Accept-Language.
     assert '<html lang="fr"' in client.get("/account/login/").content.decode()
 
