@@ -131,6 +131,9 @@ _USER_FACING_ERRORS = {
     "CaveatError",
     "PermissionDenied",
 }
+# Template context entries that templates print as text ({{ title }}, {{ submit_label }}).
+_RENDERERS = {"render", "render_to_string", "TemplateResponse"}
+_CONTEXT_TEXT = {"title", "heading", "submit_label", "message", "intro", "explanation"}
 _FIELD_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label"}
 
 
@@ -184,6 +187,12 @@ def untranslated_in_python(source: str) -> list[tuple[int, str]]:
             check(node.args[2])
         elif _RESPONSES.match(name) and node.args and not _is_machine_body(node):
             check(node.args[0])
+        if name in _RENDERERS:
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(argument, ast.Dict):
+                    for key, value in zip(argument.keys, argument.values, strict=True):
+                        if isinstance(key, ast.Constant) and key.value in _CONTEXT_TEXT:
+                            check(value)
         for keyword in node.keywords:
             if keyword.arg in _FIELD_KEYWORDS:
                 check(keyword.value)

@@ -76,9 +76,10 @@ messages.error(request, f"Could not save {name}.")
 HttpResponse("Nothing here", status=404)
 raise UploadError("File too large " + limit)
 name = forms.CharField(label="Your name", help_text="Letters only.")
+return render(request, "page.html", {"title": "Log in", "form": form})
 """
     lines = [line for line, _ in untranslated_in_python(source)]
-    assert lines == [3, 4, 5, 6, 7, 8, 8]
+    assert lines == [3, 4, 5, 6, 7, 8, 8, 9]
 
 
 def test_scanner_accepts_gettext_and_machine_responses() -> None:
@@ -88,5 +89,6 @@ messages.success(request, _("Saved %(name)s.") % {"name": name})
 HttpResponse("OK\\n", content_type="text/plain")
 name = forms.CharField(label=_("Your name"), help_text=gettext_lazy("Letters only."))
 raise BackupError("operators read this in the CLI")
+return render(request, "page.html", {"title": _("Log in"), "next": "/manage/"})
 """
     assert untranslated_in_python(source) == []
