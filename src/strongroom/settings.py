@@ -11,8 +11,6 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from django.utils.translation import gettext_lazy as _
-
 from strongroom.db.config import postgresql_database, sqlite_database
 from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
@@ -304,6 +302,12 @@ CSRF_FAILURE_VIEW = "strongroom.web.views.csrf_failure"
 # would break the embedded http://localhost default.
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The footer's language choice: a year, sent like the other cookies, readable by nothing
+# but the server.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- HTTP hardening ------------------------------------------------------------------
 
@@ -344,11 +348,14 @@ EMAIL_TIMEOUT = 10
 # --- i18n, static -------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+# Language names in their own language, so the footer switcher reads the same in every one.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates shown per language (strongroom/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["strongroom.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 handler400 = "strongroom.web.views.bad_request"
@@ -8,7 +10,7 @@ handler403 = "strongroom.web.views.forbidden"
 handler404 = "strongroom.web.views.not_found"
 handler500 = "strongroom.web.views.server_error"
 
-admin.site.site_header = f"{settings.SITE_NAME} administration"
+admin.site.site_header = format_lazy(_("{site_name} administration"), site_name=settings.SITE_NAME)
 
 urlpatterns = [
     # Staff sign in through the normal login (limits, second factor), never the admin's own.

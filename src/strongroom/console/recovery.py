@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from strongroom.accounts.actors import Actor
@@ -226,7 +226,7 @@ def _decidable(request_id: int, now: datetime) -> RecoveryRequest:
     if now < opens:
         raise ConsoleError(
             _("The waiting period ends at %(when)s UTC: decide after that.")
-            % {"when": opens.strftime("%Y-%m-%d %H:%M")}
+            % {"when": formats.date_format(opens, "SHORT_DATETIME_FORMAT")}
         )
     return request
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 CAVEAT_VERSION = 1
 # Timestamps outside 1970..9999 are no date this server could have written: refusing them
 # at parse time keeps every later comparison and message on ordinary integers.
@@ -78,10 +80,10 @@ class Expiry:
     def check(self, ctx: TokenContext, token_user: str) -> None:
         now = int(ctx.now.timestamp())
         if now < self.not_before:
-            raise CaveatError("This API token is not valid yet.")
+            raise CaveatError(_("This API token is not valid yet."))
         if self.expires_at is not None and now >= self.expires_at:
             when = datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise CaveatError(f"This API token expired on {when}.")
+            raise CaveatError(_("This API token expired on %(when)s.") % {"when": when})
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class Projects:
                 return
         names = ", ".join(sorted(p.name for p in self.projects))
         raise CaveatError(
-            f"This API token is scoped to {names} and is not valid for {ctx.project_name}."
+            _("This API token is scoped to %(names)s and is not valid for %(project)s.")
+            % {"names": names, "project": ctx.project_name}
         )
 
 
@@ -119,7 +122,7 @@ class OwnedBy:
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if self.user_id != token_user:
-            raise CaveatError("This API token does not belong to its owner.")
+            raise CaveatError(_("This API token does not belong to its owner."))
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,11 @@ class InOrganization:
             return  # the listing shows only the organisation's projects (packages.visibility)
         if ctx.organization_id is None or ctx.organization_id != self.organization_id:
             raise CaveatError(
-                f"This API token is scoped to the organisation {self.name} and is not valid "
-                f"for {ctx.project_name}, which it does not own."
+                _(
+                    "This API token is scoped to the organisation %(organization)s and is not "
+                    "valid for %(project)s, which it does not own."
+                )
+                % {"organization": self.name, "project": ctx.project_name}
             )
 
 
@@ -155,7 +161,7 @@ class PublisherPrincipal:
 
     def check(self, ctx: TokenContext, token_user: str) -> None:
         if token_user != publisher_principal(self.publisher_id):
-            raise CaveatError("This token belongs to a trusted publisher, not to this account.")
+            raise CaveatError(_("This token belongs to a trusted publisher, not to this account."))
 
 
 def publisher_principal(publisher_id: str) -> str:
@@ -178,9 +184,9 @@ class Permissions:
         if ctx.permission in self.permissions:
             return
         if self.permissions == (Permission.READ,):
-            raise CaveatError("This API token is a read token: it cannot upload.")
+            raise CaveatError(_("This API token is a read token: it cannot upload."))
         allowed = ", ".join(str(p) for p in self.permissions)
-        raise CaveatError(f"This API token only allows: {allowed}.")
+        raise CaveatError(_("This API token only allows: %(allowed)s.") % {"allowed": allowed})
 
 
 Caveat = Expiry | Projects | OwnedBy | InOrganization | PublisherPrincipal | Permissions
@@ -272,16 +278,19 @@ def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> 
 
     A token without a permissions caveat is an upload token: it reads only the projects
     it is scoped to (an account-wide upload token reads nothing it could not read without)."""
+    not_granted = _("API tokens do not grant the %(permission)s permission.")
     if not any(isinstance(c, Permissions) for c in caveats):
         scoped = any(isinstance(c, Projects) for c in caveats)
         if ctx.permission is Permission.READ and not scoped:
             raise CaveatError(
-                "This API token is an account-wide upload token, which does not read "
-                "private projects: create a read token to install."
+                _(
+                    "This API token is an account-wide upload token, which does not read "
+                    "private projects: create a read token to install."
+                )
             )
         if ctx.permission not in GRANTED_PERMISSIONS | {Permission.READ}:
-            raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
+            raise CaveatError(not_granted % {"permission": ctx.permission})
     elif ctx.permission not in set(Permission):
-        raise CaveatError(f"API tokens do not grant the {ctx.permission} permission.")
+        raise CaveatError(not_granted % {"permission": ctx.permission})
     for caveat in caveats:
         caveat.check(ctx, token_user)

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.i18n import set_language
 
 from strongroom.web import views
 
@@ -6,4 +7,6 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/publishing/", views.publish_help, name="publish_help"),
+    # The footer's language switcher posts here (Django's view: a cookie, no account needed).
+    path("language/", set_language, name="set_language"),
 ]
