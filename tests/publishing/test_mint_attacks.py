@@ -202,6 +202,24 @@ def test_refusals_are_limited_per_address_and_audited_once(client, issuer, publi
     assert not MintedToken.objects.exists()
 
 
+def test_pep_807_discovery_by_the_hash_of_the_upload_path(client):
+    import hashlib
+
+    for path in ("/legacy/", "/legacy/\n"):  # the PEP's text, and its worked example
+        key = hashlib.sha256(path.encode()).hexdigest()
+        response = client.get(f"/.well-known/pytp/{key}")
+        assert response.status_code == 200, path
+        assert response["Content-Type"] == "application/vnd.pypi.pytp.v1+json"
+        document = response.json()
+        assert document["audience-endpoint"].endswith("/_/oidc/audience")
+        assert document["mint-token-endpoint"].endswith("/_/oidc/mint-token")
+    other = hashlib.sha256(b"/other-index/legacy/").hexdigest()
+    response = client.get(f"/.well-known/pytp/{other}")
+    assert response.status_code == 404 and response.content == b""
+    key = hashlib.sha256(b"/legacy/").hexdigest()
+    assert client.get(f"/.well-known/pytp/{key}", HTTP_ACCEPT="text/html").status_code == 406
+
+
 def test_discovery_endpoints(client, publisher):
     assert client.get("/_/oidc/audience").json() == {"audience": audience()}
     document = client.get("/.well-known/pytp").json()

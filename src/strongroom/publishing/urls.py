@@ -9,6 +9,7 @@ urlpatterns = [
     # The older spelling some clients (pdm) still post to.
     path("_/oidc/github/mint-token", views.mint_token),
     path(".well-known/pytp", views.discovery, name="discovery"),
+    path(".well-known/pytp/<str:key>", views.discovery_for, name="discovery_for"),
     path("manage/project/<str:name>/publishing/", views.project_publishing, name="project"),
     path(
         "manage/project/<str:name>/attestations/",

@@ -6,6 +6,7 @@ Thin: parse, call one service, answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -52,6 +53,36 @@ def problem(message: str, code: str, status: int) -> JsonResponse:
 @require_GET
 def audience(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"audience": settings.OIDC_AUDIENCE})
+
+
+PYTP_MEDIA = "application/vnd.pypi.pytp.v1+json"
+# PEP 807 discovery keys: the SHA-256 of the upload URL's path. The PEP's worked example
+# hashes the path with a trailing newline (``shasum <<< '/legacy/'``): both are answered.
+_UPLOAD_PATHS = ("/legacy/", "/legacy")
+DISCOVERY_KEYS = frozenset(
+    hashlib.sha256(path.encode() + end).hexdigest()
+    for path in _UPLOAD_PATHS
+    for end in (b"", b"\n")
+)
+
+
+@require_GET
+def discovery_for(request: HttpRequest, key: str) -> HttpResponse:
+    """PEP 807: ``/.well-known/pytp/<sha256 of the upload path>``. 404 without a body for
+    any other upload path; 406 when the client accepts neither the PEP's type nor JSON."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    if accept and not any(
+        kind.split(";")[0].strip() in (PYTP_MEDIA, "application/json", "application/*", "*/*")
+        for kind in accept.split(",")
+    ):
+        return problem(
+            _("Only %(media)s is offered here.") % {"media": PYTP_MEDIA}, "not-acceptable", 406
+        )
+    if key.lower() not in DISCOVERY_KEYS:
+        return HttpResponse(status=404)
+    response = discovery(request)
+    response["Content-Type"] = PYTP_MEDIA
+    return response
 
 
 @require_GET
