@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from strongroom.mfa.policy import site_requires_for_uploaders
 from strongroom.mfa.services.queries import second_factor_exists
 from strongroom.packages.models import Project, Release, Role
-from strongroom.packages.permissions import annotate_role
+from strongroom.packages.permissions import holds_role, strongest_role
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -111,7 +111,8 @@ def projects_of(user: User, filters: Filters) -> QuerySet[Project]:
         if site_requires_for_uploaders()
         else ExpressionWrapper(critical | Q(two_factor_required=True), output_field=BooleanField())
     )
-    rows = annotate_role(Project.objects.all(), user).annotate(
+    rows = Project.objects.filter(holds_role(user)).annotate(
+        role_name=strongest_role(user),
         last_release=Subquery(newest.values("version")[:1]),
         last_release_at=Subquery(newest.values("created")[:1]),
         critical=ExpressionWrapper(critical, output_field=BooleanField()),

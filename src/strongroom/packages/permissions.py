@@ -68,7 +68,7 @@ def organization_roles_of(user: User, project: Project) -> set[str]:
     )
 
 
-def _held_through(user: User, roles: frozenset[str]) -> Q:
+def holds_role(user: User, roles: frozenset[str] = COLLABORATOR) -> Q:
     """Projects (as a filter on Project) on which ``user`` holds one of ``roles``: directly,
     as an Owner of the project's organisation (Owner), or through a team of that organisation
     they are in while still a member of it (the same rows ``role_of`` reads)."""
@@ -97,17 +97,15 @@ def projects_with_role(user: User | None) -> QuerySet[Project, int]:
     lookup that read access and listings use; ``role_of`` answers for one project)."""
     if user is None or not user.is_authenticated:
         return Project.objects.none().values_list("pk", flat=True)
-    return Project.objects.filter(_held_through(user, COLLABORATOR)).values_list("pk", flat=True)
+    return Project.objects.filter(holds_role(user)).values_list("pk", flat=True)
 
 
-def annotate_role(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
-    """``projects`` held by ``user``, each with ``role_name``: the strongest role they hold
-    on it, computed as ``role_of`` does (Owner from any source wins over Maintainer)."""
-    return projects.filter(_held_through(user, COLLABORATOR)).annotate(
-        role_name=Case(
-            When(_held_through(user, OWNER), then=Value(Role.Name.OWNER.value)),
-            default=Value(Role.Name.MAINTAINER.value),
-        )
+def strongest_role(user: User) -> Case:
+    """An expression on Project: ``user``'s role on it, as ``role_of`` computes it (Owner
+    from any source wins over Maintainer); for rows already filtered by ``holds_role``."""
+    return Case(
+        When(holds_role(user, OWNER), then=Value(Role.Name.OWNER.value)),
+        default=Value(Role.Name.MAINTAINER.value),
     )
 
 
