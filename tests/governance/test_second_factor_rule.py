@@ -34,7 +34,7 @@ def test_every_path_agrees_on_who_has_a_second_factor(db) -> None:
     assert {u.username for u in people if not has_second_factor(u)} == lacking
     assert {u.username for u in governance.collaborators_without_two_factor(project)} == lacking
     assert {u.username for u in people if two_factor_refusal(u, project)} == lacking
-    row = listing.projects_of(owner, listing.Filters()).get(project=project)
+    row = listing.projects_of(owner, listing.Filters()).get(pk=project.pk)
     assert row.lacking_2fa == len(lacking)
 
     page = owner_client.get("/manage/project/widget/collaborators/")

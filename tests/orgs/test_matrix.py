@@ -97,7 +97,7 @@ def test_the_matrix_covers_every_public_service():
     }  # fmt: skip
     # Services anyone signed in may call, tested in their own files.
     own_right = {"create_organization", "accept_invitation", "decline_invitation"}
-    helpers = {"require_org_role", "notify"}
+    helpers = {"require_org_role", "require_fresh", "notify"}
     found = set()
     for module in (services, invitations, teams, transfer):
         for name, value in vars(module).items():

@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from strongroom.accounts.actors import Actor, NotPermitted, require_user
+from strongroom.accounts.actors import (
+    Actor,
+    NotPermitted,
+    require_recent_authentication,
+    require_user,
+)
 from strongroom.accounts.models import User
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -95,15 +100,28 @@ def owners(organization: Organization) -> list[User]:
     )
 
 
+def require_fresh(actor: Actor) -> User:
+    """The acting user, who in a browser session must have proved their password within
+    REAUTH_MAX_AGE (as every organisation page that changes something asks); the CLI and
+    the system act without a session and pass."""
+    user = require_user(actor)
+    require_recent_authentication(
+        actor, _("Confirm your password before changing an organisation.")
+    )
+    return user
+
+
 def require_org_role(
     actor: Actor, organization: Organization, roles: frozenset[str] = OWNER
 ) -> tuple[User, str]:
     """The acting user and their role in ``organization``, which must be one of ``roles``
-    and met with the second factor the organisation requires; otherwise NotPermitted.
+    and met with the second factor the organisation requires, in a recently
+    re-authenticated session when it is one; otherwise NotPermitted. Every service that
+    changes an organisation, its members, invitations, teams or projects calls it.
 
     Call it inside the service's transaction, after locking the organisation row, so a
     role changed meanwhile is seen."""
-    user = require_user(actor)
+    user = require_fresh(actor)
     role = role_in(user, organization)
     if role not in roles:
         if roles == OWNER:
@@ -278,7 +296,7 @@ def remove_member(actor: Actor, organization: Organization, username: str) -> Us
     in the same transaction: their team places go with it (never the last Owner)."""
     with transaction.atomic():
         organization = lock(organization)
-        user = require_user(actor)
+        user = require_fresh(actor)
         role = _member(organization, username)
         leaving = role.user_id == user.pk
         if not leaving:

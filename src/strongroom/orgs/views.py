@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from strongroom.accounts.actors import NotPermitted
-from strongroom.accounts.decorators import reauthentication_required
+from strongroom.accounts.decorators import reauthentication_redirect, reauthentication_required
 from strongroom.accounts.models import User
 from strongroom.orgs import invitations, services, teams
 from strongroom.orgs import transfer as transfers
@@ -219,6 +219,8 @@ def revoke_invitation(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def team_list(request: HttpRequest, name: str) -> HttpResponse:
     organization, role = _organization(request, name)
+    if request.method == "POST" and (redirect := reauthentication_redirect(request)):
+        return redirect
     form = NameForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         actor, team_name = actor_from(request), form.cleaned_data["name"]

@@ -1,5 +1,6 @@
-"""The "Your projects" page: every project a user has a role on, with its role, last release,
-critical and two-factor flags and how many collaborators lack a second factor.
+"""The "Your projects" page: every project a user holds a role on (directly, through an
+organisation or a team), with that role, its last release, critical and two-factor flags
+and how many collaborators lack a second factor.
 
 Everything is computed by the database in one query per page (plus one count), however many
 projects the user has: sorting and filtering happen on annotations, never in Python.
@@ -26,7 +27,8 @@ from django.db.models.functions import Coalesce
 
 from strongroom.mfa.policy import site_requires_for_uploaders
 from strongroom.mfa.services.queries import second_factor_exists
-from strongroom.packages.models import Release, Role
+from strongroom.packages.models import Project, Release, Role
+from strongroom.packages.permissions import holds_role, strongest_role
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 # GET "sort" value -> the annotation it orders by (a leading "-" reverses).
 SORTS = {
-    "name": "project__normalized_name",
+    "name": "normalized_name",
     "role": "role_name",
     "release": "last_release_at",
     "critical": "critical",
@@ -88,7 +90,7 @@ class Filters:
 def _lacking_two_factor() -> Subquery:
     """How many collaborators of the outer row's project have no second factor."""
     lacking = (
-        Role.objects.filter(project=OuterRef("project"))
+        Role.objects.filter(project=OuterRef("pk"))
         .exclude(second_factor_exists("user"))
         .order_by()
         .values("project")
@@ -98,30 +100,27 @@ def _lacking_two_factor() -> Subquery:
     return Subquery(lacking, output_field=IntegerField())
 
 
-def projects_of(user: User, filters: Filters) -> QuerySet[Role]:
-    """The user's roles, each annotated with what the page shows, filtered and sorted."""
-    newest = Release.objects.filter(project=OuterRef("project")).order_by("-created")
-    critical = Q(project__marked_critical=True) | Q(project__popular=True)
+def projects_of(user: User, filters: Filters) -> QuerySet[Project]:
+    """The projects the user holds a role on (their own, their organisations' and their
+    teams', through packages.permissions), each annotated with ``role_name`` and what the
+    page shows, filtered and sorted."""
+    newest = Release.objects.filter(project=OuterRef("pk")).order_by("-created")
+    critical = Q(marked_critical=True) | Q(popular=True)
     requires = (
         Value(True)
         if site_requires_for_uploaders()
-        else ExpressionWrapper(
-            critical | Q(project__two_factor_required=True), output_field=BooleanField()
-        )
+        else ExpressionWrapper(critical | Q(two_factor_required=True), output_field=BooleanField())
     )
-    rows = (
-        Role.objects.filter(user=user)
-        .select_related("project")
-        .annotate(
-            last_release=Subquery(newest.values("version")[:1]),
-            last_release_at=Subquery(newest.values("created")[:1]),
-            critical=ExpressionWrapper(critical, output_field=BooleanField()),
-            requires_2fa=requires,
-            lacking_2fa=Coalesce(_lacking_two_factor(), 0),
-        )
+    rows = Project.objects.filter(holds_role(user)).annotate(
+        role_name=strongest_role(user),
+        last_release=Subquery(newest.values("version")[:1]),
+        last_release_at=Subquery(newest.values("created")[:1]),
+        critical=ExpressionWrapper(critical, output_field=BooleanField()),
+        requires_2fa=requires,
+        lacking_2fa=Coalesce(_lacking_two_factor(), 0),
     )
     if filters.q:
-        rows = rows.filter(project__name__icontains=filters.q)
+        rows = rows.filter(name__icontains=filters.q)
     if filters.role:
         rows = rows.filter(role_name=filters.role)
     if filters.critical:
@@ -137,4 +136,4 @@ def projects_of(user: User, filters: Filters) -> QuerySet[Role]:
     field = SORTS[filters.sort.removeprefix("-")]
     descending = filters.sort.startswith("-")
     order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-    return rows.order_by(order, "project__normalized_name")
+    return rows.order_by(order, "normalized_name")

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils.translation import gettext as _
 
 from strongroom.accounts.actors import Actor, NotPermitted, require_user
 from strongroom.mfa.policy import two_factor_refusal
 from strongroom.orgs.models import OrganizationRole, TeamProjectRole
-from strongroom.packages.models import Role
+from strongroom.packages.models import Project, Role
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from strongroom.accounts.models import User
-    from strongroom.packages.models import Project
 
 OWNER = frozenset({Role.Name.OWNER.value})
 COLLABORATOR = frozenset(Role.Name.values)
@@ -68,12 +68,45 @@ def organization_roles_of(user: User, project: Project) -> set[str]:
     )
 
 
-def projects_with_role(user: User | None) -> QuerySet[Role, int]:
-    """The ids of every project ``user`` holds a role on, as a subquery (the role lookup
-    that read access and listings use; organisation and team roles extend it here)."""
+def holds_role(user: User, roles: frozenset[str] = COLLABORATOR) -> Q:
+    """Projects (as a filter on Project) on which ``user`` holds one of ``roles``: directly,
+    as an Owner of the project's organisation (Owner), or through a team of that organisation
+    they are in while still a member of it (the same rows ``role_of`` reads)."""
+    direct = Role.objects.filter(project=OuterRef("pk"), user=user, role_name__in=roles)
+    teams = TeamProjectRole.objects.filter(
+        project=OuterRef("pk"),
+        role_name__in=roles,
+        team__organization_id=OuterRef("organization_id"),
+        team__members__user=user,
+        team__organization__roles__user=user,
+    )
+    held = Q(Exists(direct)) | Q(Exists(teams))
+    if Role.Name.OWNER.value in roles:
+        owners = OrganizationRole.objects.filter(
+            organization_id=OuterRef("organization_id"),
+            user=user,
+            role_name=OrganizationRole.Name.OWNER,
+        )
+        held |= Q(Exists(owners))
+    return held
+
+
+def projects_with_role(user: User | None) -> QuerySet[Project, int]:
+    """The ids of every project ``user`` holds a role on, as a subquery: their own roles,
+    the projects of the organisations they own and the grants of their teams (the role
+    lookup that read access and listings use; ``role_of`` answers for one project)."""
     if user is None or not user.is_authenticated:
-        return Role.objects.none().values_list("project_id", flat=True)
-    return Role.objects.filter(user=user).values_list("project_id", flat=True)
+        return Project.objects.none().values_list("pk", flat=True)
+    return Project.objects.filter(holds_role(user)).values_list("pk", flat=True)
+
+
+def strongest_role(user: User) -> Case:
+    """An expression on Project: ``user``'s role on it, as ``role_of`` computes it (Owner
+    from any source wins over Maintainer); for rows already filtered by ``holds_role``."""
+    return Case(
+        When(holds_role(user, OWNER), then=Value(Role.Name.OWNER.value)),
+        default=Value(Role.Name.MAINTAINER.value),
+    )
 
 
 def require_may_create(actor: Actor) -> User:

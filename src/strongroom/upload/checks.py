@@ -30,6 +30,8 @@ from strongroom.upload.errors import UploadError, too_large
 # 1.0 to 2.4 as specified; 2.5 (PEP 794) too, because current flit_core and twine emit it
 # and packaging validates it.
 SUPPORTED_METADATA_VERSIONS = ("1.0", "1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5")
+# License-File has a meaning (PEP 639) from 2.4 on.
+_LICENSE_FILE_VERSIONS = ("2.4", "2.5")
 WHEEL = "bdist_wheel"
 SDIST = "sdist"
 MAX_FILENAME_LENGTH = 255
@@ -117,6 +119,19 @@ def _first_problem(group: BaseException) -> str:
     return str(group)
 
 
+def _drop_early_license_files(raw: RawMetadata, version: str) -> None:
+    """Ignore ``License-File`` declared under a metadata version before 2.4.
+
+    setuptools and hatchling wrote ``License-File`` long before PEP 639 gave it meaning in
+    2.4, and packaging refuses it there. twine leaves it out of the form for such files
+    (pypa/twine#1180), so PyPI, validating the form with packaging, never sees it; uv sends
+    it. It says nothing we store or check, so it is dropped, not refused; from 2.4 on it is
+    validated like every other field.
+    """
+    if "license_files" in raw and version not in _LICENSE_FILE_VERSIONS:
+        del raw["license_files"]
+
+
 def _validate_raw(raw: RawMetadata) -> Metadata:
     version = raw.get("metadata_version")
     if not version:
@@ -126,6 +141,7 @@ def _validate_raw(raw: RawMetadata) -> Metadata:
             _("Unsupported metadata version %(version)s: 1.0 to 2.5 are accepted.")
             % {"version": str(version)[:20]}
         )
+    _drop_early_license_files(raw, version)
     for field in ("name", "version"):
         if not raw.get(field):
             raise UploadError(_("Missing required field: %(field)s.") % {"field": field})
