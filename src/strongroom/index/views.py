@@ -44,6 +44,7 @@ from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import Project, Release
 from strongroom.packages.versions import canonical_version
+from strongroom.proxy import views as proxy_views
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -280,6 +281,10 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
         return response
     project = Project.objects.filter(normalized_name=normalized).first()
     if project is None:
+        if proxy_views.enabled():
+            proxied = proxy_views.simple_page(request, normalized, media)
+            if proxied is not None:
+                return proxied
         return _no_such_project(normalized)
     # No current stored page (data from before pages were stored, or a race): render it
     # and store it for the next reader.
@@ -312,6 +317,10 @@ def _json_not_found(normalized: str) -> HttpResponse:
 def project_json(request: HttpRequest, name: str, version: str | None = None) -> HttpResponse:
     normalized = canonicalize_name(name)
     project = Project.objects.filter(normalized_name=normalized).first()
+    if project is None and proxy_views.enabled():
+        proxied = proxy_views.json_api(normalized, version)
+        if proxied is not None:
+            return proxied
     if project is None or project.is_quarantined:
         return _json_not_found(normalized)
     if normalized != name:

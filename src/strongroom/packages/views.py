@@ -35,6 +35,7 @@ from strongroom.packages.forms import ConfirmForm, ReportForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
 from strongroom.packages.versions import canonical_version
+from strongroom.proxy import views as proxy_views
 from strongroom.storage import get_storage
 from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
@@ -99,6 +100,9 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
 
 
 def project_detail(request: HttpRequest, name: str) -> HttpResponse:
+    normalized = canonicalize_name(name)
+    if proxy_views.enabled() and not Project.objects.filter(normalized_name=normalized).exists():
+        return proxy_views.project_page(request, name)
     project = _project(name)
     if name != project.normalized_name:
         return HttpResponseRedirect(reverse("packages:project", args=[project.normalized_name]))
