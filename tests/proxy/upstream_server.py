@@ -47,7 +47,13 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}/simple/"
 
     def add_wheel(
-        self, name: str, version: str, *, requires: tuple[str, ...] = (), **kwargs: Any
+        self,
+        name: str,
+        version: str,
+        *,
+        requires: tuple[str, ...] = (),
+        members: dict[str, bytes] | None = None,
+        **kwargs: Any,
     ) -> UpstreamFile:
         text = metadata_text(name, version)
         if requires:
@@ -55,7 +61,7 @@ class Upstream:
                 "\n\n", "\n" + "".join(f"Requires-Dist: {r}\n" for r in requires) + "\n", 1
             )
         entry = UpstreamFile(
-            wheel_filename(name, version), make_wheel(name, version, metadata=text),
+            wheel_filename(name, version), make_wheel(name, version, metadata=text, members=members),
             metadata=text.encode(), **kwargs,
         )  # fmt: skip
         self.projects.setdefault(canonicalize_name(name), []).append(entry)
