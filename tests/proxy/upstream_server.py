@@ -60,10 +60,8 @@ class Upstream:
             text = text.replace(
                 "\n\n", "\n" + "".join(f"Requires-Dist: {r}\n" for r in requires) + "\n", 1
             )
-        entry = UpstreamFile(
-            wheel_filename(name, version), make_wheel(name, version, metadata=text, members=members),
-            metadata=text.encode(), **kwargs,
-        )  # fmt: skip
+        data = make_wheel(name, version, metadata=text, members=members)
+        entry = UpstreamFile(wheel_filename(name, version), data, metadata=text.encode(), **kwargs)
         self.projects.setdefault(canonicalize_name(name), []).append(entry)
         return entry
 
@@ -123,7 +121,7 @@ def _handler(state: Upstream) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             state.requests.append((self.path, self.headers.get("If-None-Match", "")))
             if state.delay:
                 time.sleep(state.delay)
