@@ -139,3 +139,15 @@ def test_json_api_and_web_page_for_a_proxied_project(client: Client, upstream: U
     assert page.status_code == 200
     text = page.content.decode()
     assert "From upstream" in text and f"127.0.0.1:{upstream.port}" in text
+
+
+def test_proxied_page_has_short_public_caching_and_answers_304(
+    client: Client, upstream: Upstream
+) -> None:
+    upstream.add_wheel("conditional", "1.0")
+    first = simple(client, "conditional")
+    assert first["Surrogate-Key"] == "project-conditional"
+    assert first["Cache-Control"].startswith("public, max-age=")
+    assert int(first["Cache-Control"].rsplit("=", 1)[1]) <= 60
+    again = client.get("/simple/conditional/", HTTP_ACCEPT=JSON, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304

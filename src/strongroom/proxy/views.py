@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,7 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from strongroom.index import negotiation
-from strongroom.index.caching import etag_matches
+from strongroom.index.caching import etag_matches, mark_public, project_key
 from strongroom.index.downloads import content_type_for, file_response
 from strongroom.ops.metrics import PROXY_CACHE
 from strongroom.proxy import cache, fetch, upstream
@@ -63,13 +64,24 @@ def simple_page(request: HttpRequest, normalized: str, media: str) -> HttpRespon
         pages.page_json(page, files) if media == negotiation.JSON else pages.page_html(page, files)
     )
     etag = f'"u{page.pk}-{page.fetched_at.timestamp():.0f}-{len(files)}{_SHORT[media]}"'
-    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "max-age=60, public"}
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
-        return HttpResponse(status=304, headers=headers)
-    content_type = media if media == negotiation.JSON else f"{media}; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type, headers=headers)
+        response = HttpResponse(status=304)
+    else:
+        content_type = media if media == negotiation.JSON else f"{media}; charset=utf-8"
+        response = HttpResponse(body, content_type=content_type)
+    return _public(response, normalized, etag)
+
+
+def _public(response: HttpResponse, normalized: str, etag: str = "") -> HttpResponse:
+    """Cacheable by anyone for a short while only: an upstream page changes without this
+    index being told (a CDN keeps it no longer than a browser). Under the project's
+    surrogate key, so the purge made when a local project takes the name drops it."""
+    if etag:
+        response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={min(settings.INDEX_CACHE_SECONDS, 60)}"
+    response["Surrogate-Key"] = project_key(normalized)
     response["X-Strongroom-Upstream"] = upstream.describe()
-    return response
+    return mark_public(response, "Accept")
 
 
 def json_api(normalized: str, version: str | None) -> HttpResponse | None:
@@ -81,7 +93,7 @@ def json_api(normalized: str, version: str | None) -> HttpResponse | None:
                               version)  # fmt: skip
     if document is None:
         return JsonResponse({"message": "Not Found"}, status=404)
-    return JsonResponse(document, json_dumps_params={"separators": (",", ":")})
+    return _public(JsonResponse(document, json_dumps_params={"separators": (",", ":")}), normalized)
 
 
 def _from_storage(request: HttpRequest, row: CachedFile) -> HttpResponse | None:
