@@ -175,6 +175,17 @@ def test_cooldown_holds_a_young_release_until_allowed(proxy, tmp_path):  # type:
     assert installed_version(tmp_path / "uv", "up_fresh") == "2.0"
 
 
+def test_allow_shadow_lets_a_fork_take_an_upstream_name(proxy, built, tmp_path):  # type: ignore[no-untyped-def]
+    result = run_cli("proxy", "allow-shadow", "--project", "up-lib",
+                     data_dir=proxy.data_dir, env=proxy.env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tags = proxy.django(
+        "from strongroom.events.models import Event\n"
+        "print(Event.objects.filter(tag='proxy:shadow:allow').count())"
+    )
+    assert tags.strip() == "1"
+
+
 def test_zz_second_install_succeeds_with_the_upstream_stopped(proxy, upstream, tmp_path):  # type: ignore[no-untyped-def]
     """Last in the module: it stops the upstream."""
     pip_install(proxy, tmp_path / "warm", "up-app", tmp_path / "h")
@@ -187,3 +198,8 @@ def test_zz_second_install_succeeds_with_the_upstream_stopped(proxy, upstream, t
     assert never_seen.status_code == 503
     assert f"127.0.0.1:{upstream.state.port}" in never_seen.text
     assert "Traceback" not in proxy.log_text()
+    purged = run_cli("proxy", "purge", data_dir=proxy.data_dir, env=proxy.env)
+    assert purged.returncode == 0 and "purged" in purged.stdout, purged.stderr
+    assert cached(proxy) == []
+    gone = requests.get(f"{proxy.base_url}/simple/up-app/", timeout=30)
+    assert gone.status_code == 503  # nothing cached any more, the upstream still down
