@@ -4,8 +4,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from strongroom.proxy import fast
 from strongroom.proxy.config import UpstreamConfig
 from tests.proxy.upstream_server import Upstream, UpstreamServer
+
+
+@pytest.fixture(autouse=True)
+def _fresh_proxy_memo() -> Iterator[None]:
+    fast.forget()
+    yield
+    fast.forget()
 
 
 @pytest.fixture

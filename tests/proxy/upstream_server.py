@@ -13,8 +13,6 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from tests.distributions import make_wheel, metadata_text, wheel_filename
-
 
 @dataclass
 class UpstreamFile:
@@ -55,6 +53,9 @@ class Upstream:
         members: dict[str, bytes] | None = None,
         **kwargs: Any,
     ) -> UpstreamFile:
+        # Imported here: the benchmark uses this server without Django set up.
+        from tests.distributions import make_wheel, metadata_text, wheel_filename
+
         text = metadata_text(name, version)
         if requires:
             text = text.replace(

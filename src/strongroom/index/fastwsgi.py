@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection
 from strongroom.index import caching, encoding, negotiation, views
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
+from strongroom.proxy import fast as proxy_fast
 from strongroom.web.hosts import HostCheck
 from strongroom.web.middleware import CONTENT_SECURITY_POLICY
 
@@ -73,6 +74,8 @@ class SimpleFastPath:
         self.security = security_headers()
         # Cache-Control, Surrogate-Control, CORS: the same for every page (keys come last).
         self.cdn = caching.cdn_headers()
+        told = settings.PURGE_BACKEND.strip().lower() not in ("", "none")
+        self.proxy_fast_path = settings.UPSTREAM.enabled and not told
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
         self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
         self.probe = version_probe() if self.memo is not None else None
@@ -158,6 +161,19 @@ class SimpleFastPath:
             memo.put(key, answer)
         return answer
 
+    def _proxied(self, normalized: str, media: str) -> Answer | None:
+        """A cached upstream page for a name with no local project (proxy.fast), only while
+        no CDN is told to keep pages long (nothing purges it when the upstream changes).
+        Its version is None, so the memo above proves it current through proxy.fast."""
+        if not self.proxy_fast_path:
+            return None
+        found = proxy_fast.cached_answer(normalized, media)
+        if found is None:
+            return None
+        etag, body = found
+        return Answer(etag, None, views.content_type(media), body, None, None,
+                      caching.project_key(normalized))  # fmt: skip
+
     def _read(
         self, path: str, media: str, coding: str | None, version: int | None
     ) -> Answer | None:
@@ -167,7 +183,7 @@ class SimpleFastPath:
             else views.stored_answer(path[8:-1], media, coding)
         )
         if found is None:
-            return None
+            return None if path == "/simple/" else self._proxied(path[8:-1], media)
         return Answer(
             found.etag,
             found.last_modified,

@@ -81,7 +81,8 @@ def get_page(normalized: str, now: datetime | None = None) -> UpstreamPage | Una
     max_age = timedelta(seconds=upstream.config().max_age)
     if cached is not None and now - cached.fetched_at < max_age:
         PROXY_CACHE.labels("hit").inc()
-        UpstreamPage.objects.filter(pk=cached.pk).update(last_used=now)
+        if now - cached.last_used > timedelta(minutes=1):  # not a write per request
+            UpstreamPage.objects.filter(pk=cached.pk).update(last_used=now)
         return cached
     PROXY_CACHE.labels("miss").inc()
     try:

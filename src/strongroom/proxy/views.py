@@ -18,14 +18,12 @@ from strongroom.index import negotiation
 from strongroom.index.caching import etag_matches, mark_public, project_key
 from strongroom.index.downloads import content_type_for, file_response
 from strongroom.ops.metrics import PROXY_CACHE
-from strongroom.proxy import cache, fetch, upstream
+from strongroom.proxy import cache, fast, fetch, upstream
 from strongroom.proxy import render as pages
 from strongroom.proxy.models import CachedFile, UpstreamPage
 from strongroom.proxy.names import may_proxy
 from strongroom.storage import get_storage
 from strongroom.web.http import absolute_url
-
-_SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 
 
 def enabled() -> bool:
@@ -56,14 +54,13 @@ def _lookup(normalized: str) -> UpstreamPage | HttpResponse | None:
 
 def simple_page(request: HttpRequest, normalized: str, media: str) -> HttpResponse | None:
     """The proxied simple page, a 503, or None (not proxied: the caller's 404)."""
-    page = _lookup(normalized)
-    if page is None or isinstance(page, HttpResponse):
-        return page
-    files = pages.offered_files(page, timezone.now())
-    body = (
-        pages.page_json(page, files) if media == negotiation.JSON else pages.page_html(page, files)
-    )
-    etag = f'"u{page.pk}-{page.fetched_at.timestamp():.0f}-{len(files)}{_SHORT[media]}"'
+    answer = fast.cached_answer(normalized, media)
+    if answer is None:
+        page = _lookup(normalized)
+        if page is None or isinstance(page, HttpResponse):
+            return page
+        answer = fast.render_page(page, media)
+    etag, body = answer
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:

@@ -1,0 +1,103 @@
+"""Cached proxied pages at the speed of local ones: one small query proves the name may
+still be proxied and the cached page is fresh, and each worker keeps the pages it
+rendered in memory while that query's answer does not change.
+
+Anything else (a page to fetch or revalidate, a locked name, an unknown one) is None:
+the full view (proxy.views) answers it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from strongroom.index import negotiation
+from strongroom.proxy import render, upstream
+from strongroom.proxy.models import UpstreamPage
+
+_SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
+# While a cooldown is set, files come out of it as time passes: a rendered page is
+# rebuilt at least this often.
+COOLDOWN_REBUILD_SECONDS = 30
+_MAX_ENTRIES = 512
+
+# Whether the name is locked (a local project, a reserved prefix) and what the page's
+# rendering depends on (when it was fetched, the cooldown exemptions), in one query.
+_STATE_SQL = (
+    "SELECT u.id, u.fetched_at, "
+    "(SELECT COUNT(*) FROM packages_project WHERE normalized_name = %s), "
+    "(SELECT COUNT(*) FROM proxy_namereservation WHERE %s LIKE prefix || '%%'), "
+    "(SELECT COUNT(*) FROM proxy_cooldownexemption WHERE normalized_name = %s) "
+    "FROM proxy_upstreampage u WHERE u.normalized_name = %s"
+)
+
+_memo: dict[tuple[str, str], tuple[tuple[object, ...], float, str, bytes]] = {}
+_lock = threading.Lock()
+
+
+def page_etag(page_id: int, fetched_at: datetime, offered: int, media: str) -> str:
+    return f'"u{page_id}-{fetched_at.timestamp():.0f}-{offered}{_SHORT[media]}"'
+
+
+def _aware(value: object) -> datetime | None:
+    moment = parse_datetime(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        return None
+    return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
+
+
+def render_page(page: UpstreamPage, media: str) -> tuple[str, bytes]:
+    """(ETag, body) of ``page`` in ``media`` as offered now."""
+    files = render.offered_files(page, timezone.now())
+    body = (
+        render.page_json(page, files)
+        if media == negotiation.JSON
+        else render.page_html(page, files)
+    )
+    return page_etag(page.pk, page.fetched_at, len(files), media), body
+
+
+def cached_answer(normalized: str, media: str) -> tuple[str, bytes] | None:
+    """(ETag, body) of the fresh cached page of ``normalized``, or None (see above)."""
+    config = upstream.config()
+    if not config.enabled:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, [normalized, normalized, normalized, normalized])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    page_id, fetched_raw, local, reserved, exemptions = row
+    fetched_at = _aware(fetched_raw)
+    if local or reserved or fetched_at is None:
+        return None
+    if (timezone.now() - fetched_at).total_seconds() >= config.max_age:
+        return None  # to revalidate: the full view does it
+    state = (page_id, fetched_raw, exemptions, config.cooldown)
+    key = (normalized, media)
+    entry = _memo.get(key)
+    now = time.monotonic()
+    fresh = entry is not None and (
+        not config.cooldown or now - entry[1] < COOLDOWN_REBUILD_SECONDS
+    )
+    if entry is not None and fresh and entry[0] == state:
+        return entry[2], entry[3]
+    page = UpstreamPage.objects.filter(pk=page_id).first()
+    if page is None:
+        return None
+    etag, body = render_page(page, media)
+    with _lock:
+        if len(_memo) >= _MAX_ENTRIES:
+            _memo.clear()
+        _memo[key] = (state, now, etag, body)
+    return etag, body
+
+
+def forget() -> None:
+    """For tests that reset the database between runs."""
+    _memo.clear()
