@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -149,7 +150,11 @@ class SimpleFastPath:
         key = (path, media, coding)
         answer = memo.get(key)
         if answer is not None:
-            if version is not None and answer.version == version:
+            if (
+                version is not None
+                and answer.version == version
+                and (answer.expires is None or time.monotonic() < answer.expires)
+            ):
                 return answer  # nothing was written anywhere since it was read
             if views.current_etag(path, media, answer.coding) == answer.etag:
                 if version is not None:
@@ -161,18 +166,19 @@ class SimpleFastPath:
             memo.put(key, answer)
         return answer
 
-    def _proxied(self, normalized: str, media: str) -> Answer | None:
+    def _proxied(self, normalized: str, media: str, version: int | None) -> Answer | None:
         """A cached upstream page for a name with no local project (proxy.fast), only while
         no CDN is told to keep pages long (nothing purges it when the upstream changes).
-        Its version is None, so the memo above proves it current through proxy.fast."""
+        It carries its expiry, so the memo above reads it again once the page is past
+        its max age (or its next cooldown step) even when nothing was written."""
         if not self.proxy_fast_path:
             return None
-        found = proxy_fast.cached_answer(normalized, media)
+        found = proxy_fast.cached_answer(normalized, media, version)
         if found is None:
             return None
-        etag, body = found
-        return Answer(etag, None, views.content_type(media), body, None, None,
-                      caching.project_key(normalized))  # fmt: skip
+        etag, body, expires = found
+        return Answer(etag, None, views.content_type(media), body, version, None,
+                      caching.project_key(normalized), expires)  # fmt: skip
 
     def _read(
         self, path: str, media: str, coding: str | None, version: int | None
@@ -183,7 +189,7 @@ class SimpleFastPath:
             else views.stored_answer(path[8:-1], media, coding)
         )
         if found is None:
-            return None if path == "/simple/" else self._proxied(path[8:-1], media)
+            return None if path == "/simple/" else self._proxied(path[8:-1], media, version)
         return Answer(
             found.etag,
             found.last_modified,

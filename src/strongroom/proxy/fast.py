@@ -36,7 +36,8 @@ _STATE_SQL = (
     "FROM proxy_upstreampage u WHERE u.normalized_name = %s"
 )
 
-_memo: dict[tuple[str, str], tuple[tuple[object, ...], float, str, bytes]] = {}
+# (normalized, media) -> (state, database version, expires (monotonic), ETag, body)
+_memo: dict[tuple[str, str], tuple[tuple[object, ...], int | None, float, str, bytes]] = {}
 _lock = threading.Lock()
 
 
@@ -62,11 +63,24 @@ def render_page(page: UpstreamPage, media: str) -> tuple[str, bytes]:
     return page_etag(page.pk, page.fetched_at, len(files), media), body
 
 
-def cached_answer(normalized: str, media: str) -> tuple[str, bytes] | None:
-    """(ETag, body) of the fresh cached page of ``normalized``, or None (see above)."""
+def cached_answer(
+    normalized: str, media: str, version: int | None = None
+) -> tuple[str, bytes, float] | None:
+    """(ETag, body, monotonic expiry) of the fresh cached page of ``normalized``, or None
+    (see above).
+
+    ``version`` is the database's data version (SQLite's, read by index.fastwsgi) when
+    known: while it has not changed nothing was written anywhere, so a rendered page
+    still within its lifetime is answered without any query.
+    """
     config = upstream.config()
     if not config.enabled:
         return None
+    key = (normalized, media)
+    entry = _memo.get(key)
+    now = time.monotonic()
+    if entry is not None and version is not None and entry[1] == version and now < entry[2]:
+        return entry[3], entry[4], entry[2]
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL, [normalized, normalized, normalized, normalized])
         row = cursor.fetchone()
@@ -76,17 +90,15 @@ def cached_answer(normalized: str, media: str) -> tuple[str, bytes] | None:
     fetched_at = _aware(fetched_raw)
     if local or reserved or fetched_at is None:
         return None
-    if (timezone.now() - fetched_at).total_seconds() >= config.max_age:
+    remaining = config.max_age - (timezone.now() - fetched_at).total_seconds()
+    if remaining <= 0:
         return None  # to revalidate: the full view does it
+    lifetime = min(remaining, COOLDOWN_REBUILD_SECONDS) if config.cooldown else remaining
     state = (page_id, fetched_raw, exemptions, config.cooldown)
-    key = (normalized, media)
-    entry = _memo.get(key)
-    now = time.monotonic()
-    fresh = entry is not None and (
-        not config.cooldown or now - entry[1] < COOLDOWN_REBUILD_SECONDS
-    )
-    if entry is not None and fresh and entry[0] == state:
-        return entry[2], entry[3]
+    if entry is not None and entry[0] == state and now < entry[2]:
+        with _lock:
+            _memo[key] = (state, version, entry[2], entry[3], entry[4])
+        return entry[3], entry[4], entry[2]
     page = UpstreamPage.objects.filter(pk=page_id).first()
     if page is None:
         return None
@@ -94,8 +106,8 @@ def cached_answer(normalized: str, media: str) -> tuple[str, bytes] | None:
     with _lock:
         if len(_memo) >= _MAX_ENTRIES:
             _memo.clear()
-        _memo[key] = (state, now, etag, body)
-    return etag, body
+        _memo[key] = (state, version, now + lifetime, etag, body)
+    return etag, body, now + lifetime
 
 
 def forget() -> None:

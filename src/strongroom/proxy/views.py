@@ -54,13 +54,14 @@ def _lookup(normalized: str) -> UpstreamPage | HttpResponse | None:
 
 def simple_page(request: HttpRequest, normalized: str, media: str) -> HttpResponse | None:
     """The proxied simple page, a 503, or None (not proxied: the caller's 404)."""
-    answer = fast.cached_answer(normalized, media)
-    if answer is None:
+    cached = fast.cached_answer(normalized, media)
+    if cached is not None:
+        etag, body, _expires = cached
+    else:
         page = _lookup(normalized)
         if page is None or isinstance(page, HttpResponse):
             return page
-        answer = fast.render_page(page, media)
-    etag, body = answer
+        etag, body = fast.render_page(page, media)
     if etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponse(status=304)
     else:
