@@ -27,11 +27,13 @@ class Unavailable:
 def _remember_files(normalized: str, files: list[dict[str, object]]) -> None:
     """Rows for every file (and metadata) the page lists, so downloads know their
     upstream URL and expected digest; existing rows keep their stored state."""
-    known = set(
-        CachedFile.objects.filter(sha256__in=[f["sha256"] for f in files]).values_list(
-            "sha256", "is_metadata"
+    digests = [str(f["sha256"]) for f in files]
+    known: set[tuple[str, bool]] = set()
+    for start in range(0, len(digests), 500):  # within every database's parameter limit
+        batch = digests[start : start + 500]
+        known.update(
+            CachedFile.objects.filter(sha256__in=batch).values_list("sha256", "is_metadata")
         )
-    )
     new = []
     for entry in files:
         digest, filename, url = str(entry["sha256"]), str(entry["filename"]), str(entry["url"])
@@ -45,7 +47,7 @@ def _remember_files(normalized: str, files: list[dict[str, object]]) -> None:
                                   filename=filename, url=url + ".metadata",
                                   expected=meta))  # fmt: skip
     if new:
-        CachedFile.objects.bulk_create(new, ignore_conflicts=True)
+        CachedFile.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
 
 
 def _store(normalized: str, page: upstream.Page, now: datetime) -> UpstreamPage:
@@ -62,9 +64,10 @@ def _store(normalized: str, page: upstream.Page, now: datetime) -> UpstreamPage:
             "last_used": now,
         }
         try:
-            stored, _created = UpstreamPage.objects.update_or_create(
-                normalized_name=normalized, defaults=defaults
-            )
+            with transaction.atomic():  # a savepoint: the race below leaves the rest usable
+                stored, _created = UpstreamPage.objects.update_or_create(
+                    normalized_name=normalized, defaults=defaults
+                )
         except IntegrityError:  # another worker stored it at the same moment
             stored = UpstreamPage.objects.get(normalized_name=normalized)
     return stored
@@ -93,6 +96,12 @@ def get_page(normalized: str, now: datetime | None = None) -> UpstreamPage | Una
         if cached is not None:
             return cached  # stale-if-error
         return Unavailable(str(exc))
+    log.info(
+        "proxy page %s: %s from upstream %s (cache miss)",
+        normalized,
+        "revalidated" if page.not_modified else ("absent" if page.missing else "fetched"),
+        upstream.describe(),
+    )
     if page.missing:
         if cached is not None:
             cached.delete()

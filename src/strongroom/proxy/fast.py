@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from strongroom.index import negotiation
+from strongroom.ops.metrics import PROXY_CACHE
 from strongroom.proxy import render, upstream
 from strongroom.proxy.models import UpstreamPage
 
@@ -80,6 +81,7 @@ def cached_answer(
     entry = _memo.get(key)
     now = time.monotonic()
     if entry is not None and version is not None and entry[1] == version and now < entry[2]:
+        PROXY_CACHE.labels("hit").inc()
         return entry[3], entry[4], entry[2]
     with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL, [normalized, normalized, normalized, normalized])
@@ -98,6 +100,7 @@ def cached_answer(
     if entry is not None and entry[0] == state and now < entry[2]:
         with _lock:
             _memo[key] = (state, version, entry[2], entry[3], entry[4])
+        PROXY_CACHE.labels("hit").inc()
         return entry[3], entry[4], entry[2]
     page = UpstreamPage.objects.filter(pk=page_id).first()
     if page is None:
@@ -107,6 +110,7 @@ def cached_answer(
         if len(_memo) >= _MAX_ENTRIES:
             _memo.clear()
         _memo[key] = (state, version, now + lifetime, etag, body)
+    PROXY_CACHE.labels("hit").inc()
     return etag, body, now + lifetime
 
 

@@ -178,6 +178,7 @@ class Fetch:
             temp.close()
             _keep(self.row, Path(temp.name), total)
             PROXY_CACHE.labels("stored").inc()
+            log.info("proxy file %s verified and kept (%d bytes)", self.row.storage_path, total)
             if held:
                 yield held
         finally:

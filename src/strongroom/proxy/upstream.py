@@ -9,6 +9,7 @@ names the upstream; callers serve the cached copy or a 503.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +24,9 @@ from strongroom.proxy.config import UpstreamConfig
 
 JSON = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+# What a distribution's filename may hold (PEP 427, PEP 625 and older sdists): a name
+# from anywhere else (a path, "..", percent-escapes) is not offered.
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 # A project page larger than this is refused rather than held in memory.
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 
@@ -96,6 +100,11 @@ def _sha256(hashes: Any) -> str:
     return ""
 
 
+def _usable(filename: str, url: str) -> bool:
+    """A file the proxy may offer: a plain filename, fetched over HTTP(S) only."""
+    return bool(_FILENAME.match(filename)) and urlparse(url).scheme in {"http", "https"}
+
+
 def _metadata_hash(value: Any) -> str:
     return _sha256(value) if isinstance(value, dict) else ""
 
@@ -116,7 +125,7 @@ def parse_json(body: bytes, base: str) -> Page:
         digest = _sha256(entry.get("hashes"))
         if not isinstance(filename, str) or not isinstance(url, str) or not digest:
             continue  # a file we cannot verify is not offered
-        if "/" in filename or "\\" in filename or filename in {"", ".", ".."}:
+        if not _usable(filename, urljoin(base, url)):
             continue
         yanked = entry.get("yanked", False)
         size = entry.get("size")
@@ -172,7 +181,7 @@ def parse_html(body: bytes, base: str) -> Page:
         url, fragment = urldefrag(urljoin(base, str(link["href"])))
         digest = _sha256(dict([fragment.split("=", 1)])) if fragment.count("=") == 1 else ""
         filename = urlparse(url).path.rsplit("/", 1)[-1]
-        if not digest or not filename:
+        if not digest or not _usable(filename, url):
             continue
         yanked: bool | str = False
         if "data-yanked" in link:
