@@ -67,3 +67,9 @@ def test_page_past_its_max_age_goes_to_django(client: Client, upstream: Upstream
     client.get("/simple/aging/", HTTP_ACCEPT=JSON)
     settings.UPSTREAM = dataclasses.replace(settings.UPSTREAM, max_age=0)
     assert fast("/simple/aging/") is None
+
+
+def test_one_letter_names_are_proxied_too(client: Client, upstream: Upstream) -> None:
+    upstream.add_wheel("q", "1.0")
+    assert client.get("/simple/q/", HTTP_ACCEPT=JSON).status_code == 200
+    assert fast("/simple/q/") is not None

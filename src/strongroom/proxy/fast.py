@@ -20,6 +20,7 @@ from strongroom.index import negotiation
 from strongroom.ops.metrics import PROXY_CACHE
 from strongroom.proxy import render, upstream
 from strongroom.proxy.models import UpstreamPage
+from strongroom.proxy.names import candidate_prefixes
 
 _SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 # While a cooldown is set, files come out of it as time passes: a rendered page is
@@ -32,7 +33,7 @@ _MAX_ENTRIES = 512
 _STATE_SQL = (
     "SELECT u.id, u.fetched_at, "
     "(SELECT COUNT(*) FROM packages_project WHERE normalized_name = %s), "
-    "(SELECT COUNT(*) FROM proxy_namereservation WHERE %s LIKE prefix || '%%'), "
+    "(SELECT COUNT(*) FROM proxy_namereservation WHERE prefix IN ({prefixes})), "
     "(SELECT COUNT(*) FROM proxy_cooldownexemption WHERE normalized_name = %s) "
     "FROM proxy_upstreampage u WHERE u.normalized_name = %s"
 )
@@ -83,8 +84,10 @@ def cached_answer(
     if entry is not None and version is not None and entry[1] == version and now < entry[2]:
         PROXY_CACHE.labels("hit").inc()
         return entry[3], entry[4], entry[2]
+    prefixes = candidate_prefixes(normalized) or [""]  # "" matches no reservation
+    sql = _STATE_SQL.format(prefixes=", ".join(["%s"] * len(prefixes)))
     with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL, [normalized, normalized, normalized, normalized])
+        cursor.execute(sql, [normalized, *prefixes, normalized, normalized])
         row = cursor.fetchone()
     if row is None:
         return None

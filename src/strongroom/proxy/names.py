@@ -30,11 +30,16 @@ def normalize_prefix(prefix: str) -> str:
     return core + ("-" if stripped[-1:] in {"-", "_", "."} else "") if core else ""
 
 
+def candidate_prefixes(normalized: str) -> list[str]:
+    """Every prefix a reservation of ``normalized`` could have (two characters or more):
+    looked up on the unique index, so the check costs the same however many exist."""
+    return [normalized[:end] for end in range(2, len(normalized) + 1)]
+
+
 def reservation_for(normalized: str) -> NameReservation | None:
     """The reservation whose prefix ``normalized`` starts with, if any (longest first)."""
-    matches = [r for r in NameReservation.objects.select_related("organization")
-               if normalized.startswith(r.prefix)]  # fmt: skip
-    return max(matches, key=lambda r: len(r.prefix)) if matches else None
+    matches = NameReservation.objects.filter(prefix__in=candidate_prefixes(normalized))
+    return matches.select_related("organization").order_by("-prefix").first()
 
 
 def may_proxy(normalized: str) -> bool:
