@@ -5,11 +5,13 @@ upstream stopped; dependency confusion, reserved prefixes and the cooldown hold.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +55,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("acme-newthing", "1.0", ()),
         ("up-fresh", "1.0", ()),
         ("up-fresh", "2.0", ()),
+        ("up-solo", "1.0", ()),
     ]
     found: dict[str, Path] = {}
     for name, version, deps in wanted:
@@ -184,6 +187,26 @@ def test_allow_shadow_lets_a_fork_take_an_upstream_name(proxy, built, tmp_path):
         "print(Event.objects.filter(tag='proxy:shadow:allow').count())"
     )
     assert tags.strip() == "1"
+
+
+def test_concurrent_first_downloads_across_workers_fetch_once(proxy, upstream):  # type: ignore[no-untyped-def]
+    """Two worker processes, eight clients at once, one file never fetched: one GET
+    upstream, every client gets the whole verified file."""
+    accept = {"Accept": "application/vnd.pypi.simple.v1+json"}
+    page = requests.get(f"{proxy.base_url}/simple/up-solo/", headers=accept, timeout=30)
+    [entry] = page.json()["files"]
+    upstream.state.delay = 1.0
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            bodies = list(pool.map(
+                lambda _: requests.get(proxy.base_url + entry["url"], timeout=60).content,
+                range(8),
+            ))  # fmt: skip
+    finally:
+        upstream.state.delay = 0.0
+    assert {hashlib.sha256(b).hexdigest() for b in bodies} == {entry["hashes"]["sha256"]}
+    gets = [p for p, _ in upstream.state.requests if p == f"/files/{entry['filename']}"]
+    assert len(gets) == 1
 
 
 def test_zz_second_install_succeeds_with_the_upstream_stopped(proxy, upstream, tmp_path):  # type: ignore[no-untyped-def]
