@@ -1,6 +1,7 @@
 """The ``strongroom`` command: serve, check, migrate, repair, createadmin, user, token,
 critical, project, audit (in events/commands.py), org (in orgs/commands.py), backup,
-restore, verify-storage (in backup/), issuer (in publishing/commands.py)."""
+restore, verify-storage (in backup/), issuer (in publishing/commands.py),
+proxy and namespace (in proxy/commands.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from strongroom.clistart import migrate as _migrate
 from strongroom.clistart import setup as _setup
 from strongroom.events.commands import add_audit_commands
 from strongroom.orgs.commands import add_org_commands
+from strongroom.proxy.commands import add_proxy_commands
 from strongroom.publishing.commands import add_publishing_commands
 
 
@@ -460,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_org_commands(commands, common)
     add_backup_commands(commands, common)
     add_publishing_commands(commands, common)
+    add_proxy_commands(commands, common)
     return parser
 
 

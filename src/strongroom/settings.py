@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from strongroom.db.config import postgresql_database, sqlite_database
+from strongroom.proxy.config import upstream_config
 from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
 from strongroom.web.logformat import logging_config
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
     "strongroom.index",
     "strongroom.console",
     "strongroom.publishing",
+    "strongroom.proxy",
 ]
 
 MIDDLEWARE = [
@@ -491,3 +493,7 @@ DOWNLOAD_FLUSH_SECONDS = _env_int("DOWNLOAD_FLUSH_SECONDS", 60)
 # The bearer token a Prometheus scraper presents for /_/metrics (Authorization: Bearer ...).
 # Unset, /_/metrics answers 404: the metrics are off (docs/deployment.md#metrics).
 METRICS_TOKEN = _env("METRICS_TOKEN", "")
+
+# The upstream index proxied for names with no local project (proxy/, docs/proxy.md): off
+# unless STRONGROOM_UPSTREAM_URL is set; *_MAX_AGE, *_COOLDOWN, *_TIMEOUT, *_CACHE_SIZE.
+UPSTREAM = upstream_config(_env)

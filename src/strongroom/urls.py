@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("strongroom.upload.urls")),
     path("", include("strongroom.publishing.urls")),
     path("", include("strongroom.index.urls")),
+    path("", include("strongroom.proxy.urls")),
     path("", include("strongroom.packages.urls")),
     path("", include("strongroom.orgs.urls")),
     path("", include("strongroom.web.urls")),

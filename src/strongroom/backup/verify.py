@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from strongroom.packages.models import File
+from strongroom.proxy.models import CachedFile
 from strongroom.storage import get_storage
 
 
@@ -42,6 +43,9 @@ def _expected() -> dict[str, _Expected]:
         expected[path] = _Expected(size, sha256)
         if metadata_sha256:
             expected[f"{path}.metadata"] = _Expected(None, metadata_sha256)
+    # The upstream proxy's cache (proxy.models.CachedFile): verified when fetched.
+    for cached in CachedFile.objects.filter(stored=True).iterator():
+        expected[cached.storage_path] = _Expected(cached.size, cached.expected)
     return expected
 
 

@@ -200,6 +200,14 @@ class EventTag(models.TextChoices):
         "project:attestation_repository:confirmed",
         _("New signing repository confirmed"),
     )
+    # the upstream proxy (proxy.services, proxy.fetch)
+    PROXY_FILE_REFUSED = (
+        "proxy:file:refused",
+        _("Upstream file refused: its bytes did not match the listed sha256"),
+    )
+    PROXY_COOLDOWN_ALLOW = "proxy:cooldown:allow", _("Upstream release let through the cooldown")
+    PROXY_SHADOW_ALLOW = "proxy:shadow:allow", _("Local project allowed to shadow upstream")
+    NAMESPACE_PREFIX_RESERVE = "namespace:prefix:reserve", _("Project name prefix reserved")
     FILE_ADD = "file:add", _("File uploaded")
     FILE_REMOVE = "file:remove", _("File removed")
 

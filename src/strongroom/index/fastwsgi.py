@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -37,6 +38,7 @@ from strongroom.index import caching, encoding, negotiation, private_fast, views
 from strongroom.index.access import PRIVATE_CACHE_CONTROL
 from strongroom.index.memo import Answer, PageMemo, version_probe
 from strongroom.index.middleware import _CANONICAL_PROJECT
+from strongroom.proxy import fast as proxy_fast
 from strongroom.web.hosts import HostCheck
 from strongroom.web.middleware import CONTENT_SECURITY_POLICY
 
@@ -84,6 +86,8 @@ class SimpleFastPath:
         self.security = security_headers()
         # Cache-Control, Surrogate-Control, CORS: the same for every page (keys come last).
         self.cdn = caching.cdn_headers()
+        told = settings.PURGE_BACKEND.strip().lower() not in ("", "none")
+        self.proxy_fast_path = settings.UPSTREAM.enabled and not told
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
         self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
         self.probe = version_probe() if self.memo is not None else None
@@ -173,7 +177,11 @@ class SimpleFastPath:
         key = (path, media, coding)
         answer = memo.get(key)
         if answer is not None:
-            if version is not None and answer.version == version:
+            if (
+                version is not None
+                and answer.version == version
+                and (answer.expires is None or time.monotonic() < answer.expires)
+            ):
                 return answer  # nothing was written anywhere since it was read
             if views.current_etag(path, media, answer.coding) == answer.etag:
                 if version is not None:
@@ -185,6 +193,20 @@ class SimpleFastPath:
             memo.put(key, answer)
         return answer
 
+    def _proxied(self, normalized: str, media: str, version: int | None) -> Answer | None:
+        """A cached upstream page for a name with no local project (proxy.fast), only while
+        no CDN is told to keep pages long (nothing purges it when the upstream changes).
+        It carries its expiry, so the memo above reads it again once the page is past
+        its max age (or its next cooldown step) even when nothing was written."""
+        if not self.proxy_fast_path:
+            return None
+        found = proxy_fast.cached_answer(normalized, media, version)
+        if found is None:
+            return None
+        etag, body, expires = found
+        return Answer(etag, None, views.content_type(media), body, version, None,
+                      caching.project_key(normalized), expires)  # fmt: skip
+
     def _read(
         self, path: str, media: str, coding: str | None, version: int | None
     ) -> Answer | None:
@@ -194,7 +216,7 @@ class SimpleFastPath:
             else views.stored_answer(path[8:-1], media, coding)
         )
         if found is None:
-            return None
+            return None if path == "/simple/" else self._proxied(path[8:-1], media, version)
         return Answer(
             found.etag,
             found.last_modified,

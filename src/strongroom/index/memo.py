@@ -43,6 +43,9 @@ class Answer:
     # The content coding of ``body`` (None: identity) and the Surrogate-Key header value.
     coding: str | None = None
     keys: str = ""
+    # A monotonic time after which the answer must be read again even though nothing was
+    # written (a proxied upstream page past its max age or cooldown step); None: never.
+    expires: float | None = None
 
 
 class DataVersion:

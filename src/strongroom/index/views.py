@@ -46,6 +46,7 @@ from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.versions import canonical_version
 from strongroom.packages.visibility import can_read, is_publicly_readable, readable_projects
+from strongroom.proxy import views as proxy_views
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
 from strongroom.web.http import absolute_url
@@ -303,6 +304,12 @@ def _moved(location: str, normalized: str) -> HttpResponse:
     return mark_public(response)
 
 
+def _proxied_name(normalized: str) -> bool:
+    """Whether ``/simple/<normalized>/`` may be answered from the upstream index: the proxy
+    is on and no local project has the name, whatever its visibility or status."""
+    return proxy_views.enabled() and not Project.objects.filter(normalized_name=normalized).exists()
+
+
 @read_view
 @require_safe
 def simple_project(request: HttpRequest, name: str) -> HttpResponse:
@@ -316,7 +323,12 @@ def simple_project(request: HttpRequest, name: str) -> HttpResponse:
     try:
         project = readable_project(request, normalized)
     except Http404:
-        # Unknown, or private and not readable by this reader: the same answer.
+        # Unknown, or private and not readable by this reader: the same answer. A name
+        # with any local project is never answered from upstream (proxy.names).
+        if _proxied_name(normalized):
+            proxied = proxy_views.simple_page(request, normalized, media)
+            if proxied is not None:
+                return proxied
         return _no_such_project(normalized)
     coding = _coding(request)
     found = prerender.lookup(normalized, media == negotiation.JSON, coding, private=True)[1]
@@ -358,6 +370,10 @@ def project_json(request: HttpRequest, name: str, version: str | None = None) ->
     try:
         project = readable_project(request, normalized)
     except Http404:
+        if _proxied_name(normalized):
+            proxied = proxy_views.json_api(normalized, version)
+            if proxied is not None:
+                return proxied
         return _json_not_found(normalized)  # unknown, or private and not readable
     if project.is_quarantined:
         return _json_not_found(normalized)

@@ -62,6 +62,10 @@ PROXY_CACHE = Counter(
     "strongroom_proxy_cache", "Upstream proxy cache look-ups, by result (hit or miss).",
     ["result"],
 )  # fmt: skip
+PROXY_UPSTREAM_ERRORS = Counter(
+    "strongroom_proxy_upstream_errors", "Upstream index failures, by what was fetched.",
+    ["kind"],
+)  # fmt: skip
 
 # The first path segment names the family; anything else is "web".
 _FAMILIES = {

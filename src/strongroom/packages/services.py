@@ -29,6 +29,7 @@ from strongroom.packages.models import (
 from strongroom.packages.names import confusable_skeleton
 from strongroom.packages.permissions import OWNER, require_may_create, require_role
 from strongroom.packages.signals import project_changed, project_removed
+from strongroom.proxy.names import check_new_project
 from strongroom.storage import get_storage
 
 if TYPE_CHECKING:
@@ -90,9 +91,12 @@ def create_project(actor: Actor, name: str) -> Project:
     """Create a project with the acting user as its Owner (caller holds the transaction).
 
     Refused (PackageError) when the name looks like an existing project's: same
-    confusable skeleton (packages.names), unless staff allowed the name.
+    confusable skeleton (packages.names), unless staff allowed the name; refused
+    (proxy.names.ReservedName) under another organisation's reserved prefix, or when the
+    upstream index has the name and staff did not allow the shadow.
     """
     user = require_may_create(actor)
+    check_new_project(user, name)
     # New projects take turns on the index's serial row (which the caller's bump_serial
     # locks anyway), so two look-alike names created at once cannot both pass the check.
     IndexSerial.objects.get_or_create(pk=1)

@@ -36,6 +36,7 @@ from strongroom.packages.forms import ConfirmForm, ReportForm, YankForm
 from strongroom.packages.models import File, Project, Release, Role
 from strongroom.packages.services import PackageError
 from strongroom.packages.versions import canonical_version
+from strongroom.proxy import views as proxy_views
 from strongroom.storage import get_storage
 from strongroom.web.actor import actor_from
 from strongroom.web.http import absolute_url
@@ -104,7 +105,10 @@ def _release_page(request: HttpRequest, project: Project, release: Release | Non
 
 @read_view
 def project_detail(request: HttpRequest, name: str) -> HttpResponse:
-    project = readable_project(request, canonicalize_name(name))
+    normalized = canonicalize_name(name)
+    if proxy_views.enabled() and not Project.objects.filter(normalized_name=normalized).exists():
+        return proxy_views.project_page(request, name)
+    project = readable_project(request, normalized)
     if name != project.normalized_name:
         return HttpResponseRedirect(reverse("packages:project", args=[project.normalized_name]))
     return _release_page(request, project, None)

@@ -24,6 +24,7 @@ from strongroom.packages import lifecycle, permissions
 from strongroom.packages import services as packages
 from strongroom.packages.models import File, Project, Release, UsedFilename
 from strongroom.packages.rendering import render_description
+from strongroom.proxy.names import ReservedName
 from strongroom.publishing import provenance
 from strongroom.publishing.attestations import Verified
 from strongroom.publishing.minting import (
@@ -233,6 +234,8 @@ def _store(
                 project = _create_project(uploader, metadata.name)
             except packages.PackageError as exc:
                 raise UploadError(str(exc)) from None
+            except ReservedName as exc:
+                raise UploadError(str(exc), 409) from None
         else:
             check_permission(uploader, project, project.normalized_name)
             check_open(project, canonical)
