@@ -100,3 +100,30 @@ def test_visibility_email_and_message_are_in_the_language_of_the_request(  # typ
     assert not english_left_in_text(message.subject + " " + message.body, language)
     html = message.alternatives[0][0] if message.alternatives else ""
     assert not english_left(str(html), language)
+
+
+ORGANISATION_PAGES = [
+    "/organizations/",
+    "/organizations/acme/",
+    "/organizations/acme/members/",
+    "/organizations/acme/teams/",
+    "/organizations/acme/teams/core/",
+]
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_organisation_pages_have_no_english_left(language: str, signed_in, user) -> None:  # type: ignore[no-untyped-def]
+    from strongroom.accounts.actors import Actor
+    from strongroom.orgs.services import create_organization
+    from strongroom.orgs.teams import create_team
+
+    organization = create_organization(Actor.of(user), "acme")
+    create_team(Actor.of(user), organization, "core")
+    found = {}
+    for path in ORGANISATION_PAGES:
+        response = signed_in.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True)
+        assert response.status_code == 200, path
+        left = english_left(response.content.decode(), language)
+        if left:
+            found[path] = left
+    assert not found, f"English left in {language}: {found}"
