@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from pip._internal.network.session import user_agent as pip_user_agent
 
 from strongroom.web.useragents import describe_user_agent
@@ -36,7 +37,9 @@ UV = (
     ],
 )
 def test_known_clients_are_described(raw, expected):
-    assert describe_user_agent(raw) == expected
+    # The words are translated ("on", "Unknown client"): these are the English ones.
+    with translation.override("en"):
+        assert describe_user_agent(raw) == expected
 
 
 def test_the_installed_pips_own_user_agent_is_described():

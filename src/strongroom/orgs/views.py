@@ -85,7 +85,8 @@ def organization_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(name)s was created.") % {"name": organization.name})
             return _to("orgs:detail", organization.normalized_name)
     context = {
-        "rows": services.organizations_of(_user(request)),
+        # The role's label, translated: the stored name ("Owner") is not for reading.
+        "rows": [(o, services.role_label(r)) for o, r in services.organizations_of(_user(request))],
         "form": form,
         "invitations": invitations.pending_invitations(_user(request)),
     }
@@ -97,7 +98,7 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
     organization, role = _organization(request, name)
     context = {
         "organization": organization,
-        "role": role,
+        "role": services.role_label(role),
         "is_owner": role == OrganizationRole.Name.OWNER,
         "projects": Project.objects.filter(organization=organization).order_by("normalized_name"),
         "team_count": organization.teams.count(),

@@ -6,6 +6,7 @@ import json
 import re
 from functools import lru_cache
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from user_agents import parse
 
@@ -13,9 +14,16 @@ from user_agents import parse
 _INSTALLER = re.compile(r"^(pip|uv|twine|poetry|flit|hatch|pdm|requests|python-requests)/(\S+)")
 
 
-@lru_cache(maxsize=1024)
 def describe_user_agent(raw: str) -> str:
-    """``"Firefox 128 on Linux"``, ``"twine 6.1 / CPython 3.12"`` or ``"Unknown client"``."""
+    """``"Firefox 128 on Linux"``, ``"twine 6.1 / CPython 3.12"`` or ``"Unknown client"``,
+    in the active language."""
+    return _describe(raw, get_language())
+
+
+# Keyed on the language too: the words ("on", "Unknown client") are translated, so a
+# description cached for one reader must not reach a reader of another language.
+@lru_cache(maxsize=1024)
+def _describe(raw: str, language: str | None) -> str:
     raw = (raw or "").strip()
     if not raw:
         return _("Unknown client")
