@@ -16,13 +16,12 @@ import binascii
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from strongroom.index import negotiation, prerender, views
 from strongroom.index.memo import Answer
 from strongroom.packages.models import Project
-from strongroom.packages.visibility import Reader, can_read
-from strongroom.tokens.contexts import read_context
-from strongroom.tokens.services import TokenError, verify_token
+from strongroom.tokens.read_grant import may_read
 
 
 def _token(environ: dict[str, Any]) -> str | None:
@@ -58,12 +57,7 @@ def answer(environ: dict[str, Any], normalized: str, media: str) -> Answer | Non
     _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON, private=True)
     if page is None or page.visibility != Project.Visibility.PRIVATE:
         return None  # public: Django verifies the credential (401 when it does not hold)
-    try:
-        verified = verify_token(raw, read_context(None), ip=_client_ip(environ))
-    except TokenError:
-        return None  # Django answers 401 with the reason
-    project = Project(pk=page.project_id, normalized_name=normalized, visibility=page.visibility)
-    if not can_read(Reader(user=verified.user, token=verified), project):
-        return None
+    if not may_read(raw, page.project_id, normalized, now=timezone.now(), ip=_client_ip(environ)):
+        return None  # Django answers: 401 with the reason, or 404 without access
     etag = views.project_etag(page.project_id, page.serial, media)
     return Answer(etag, page.last_modified, views.content_type(media), page.body, None)
