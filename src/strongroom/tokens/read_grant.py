@@ -25,8 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
 from threading import Lock
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -155,8 +155,8 @@ def _parse_stored(text: str) -> tuple[Caveat, ...] | None:
         return None
 
 
-@lru_cache(maxsize=2)
-def _grant_sql(vendor: str) -> str:
+@lru_cache(maxsize=8)
+def _grant_sql(vendor: str, by_name: bool, columns: str, join: str) -> str:
     token, user, project = (
         ApiToken._meta.db_table,
         User._meta.db_table,
@@ -164,15 +164,17 @@ def _grant_sql(vendor: str) -> str:
     )
     member = OrganizationRole._meta.db_table
     role = has_role_sql(project="p.id", user="t.user_id", organization="p.organization_id")
-    # Table names from the models; every value is a parameter.
+    match = "p.normalized_name = %s" if by_name else "p.id = %s"
+    # Table names from the models, the caller's columns and join from its code; every
+    # value is a parameter.
     sql = (
-        f"SELECT t.user_id, t.caveats, u.is_active, p.organization_id,"  # noqa: S608
+        f"SELECT t.user_id, t.caveats, u.is_active, p.id, p.organization_id,"  # noqa: S608
         f" CASE WHEN {role} THEN 1 ELSE 0 END,"
         f" CASE WHEN EXISTS (SELECT 1 FROM {member} om WHERE om.organization_id ="
         f" p.organization_id AND om.user_id = t.user_id) THEN 1 ELSE 0 END,"
-        f" t.last_used, t.last_used_ip"
-        f" FROM {token} t JOIN {user} u ON u.id = t.user_id JOIN {project} p ON p.id = %s"
-        f" WHERE t.id = %s"
+        f" t.last_used, t.last_used_ip{', ' + columns if columns else ''}"
+        f" FROM {token} t JOIN {user} u ON u.id = t.user_id JOIN {project} p ON {match}"
+        f" {join} WHERE t.id = %s"
     )
     # Run on the driver's own cursor (see _fetch): in its parameter style.
     return sql.replace("%s", "?") if vendor == "sqlite" else sql
@@ -197,38 +199,63 @@ def may_read(raw: str, project_id: int, normalized_name: str, *, now: datetime, 
     """Whether the read token ``raw`` lets its holder read the private project
     ``project_id`` (named ``normalized_name``) at ``now``. False for every reason the
     full path would refuse (it then answers with the reason)."""
+    return _read(raw, project_id, normalized_name, "", "", now=now, ip=ip) is not None
+
+
+def read_with(
+    raw: str, normalized_name: str, *, columns: str, join: str, now: datetime, ip: str
+) -> tuple[Any, ...] | None:
+    """``columns`` (of the project ``p`` and what ``join`` adds) of the project named
+    ``normalized_name``, when the read token ``raw`` lets its holder read it as a private
+    project at ``now``; None otherwise. One query for the decision and the caller's data."""
+    return _read(raw, None, normalized_name, columns, join, now=now, ip=ip)
+
+
+def _read(
+    raw: str,
+    project_id: int | None,
+    normalized_name: str,
+    columns: str,
+    join: str,
+    *,
+    now: datetime,
+    ip: str,
+) -> tuple[Any, ...] | None:
     signed = _signed(raw)
     if signed is None:
-        return False
+        return None
     token_id = signed.token_id
     native = connection.features.has_native_uuid_field
-    row = _fetch(_grant_sql(connection.vendor), [project_id, token_id if native else token_id.hex])
+    sql = _grant_sql(connection.vendor, project_id is None, columns, join)
+    match = normalized_name if project_id is None else project_id
+    row = _fetch(sql, [match, token_id if native else token_id.hex])
     if row is None:
-        return False  # revoked, never existed, or no such project
-    user_id, stored, active, organization_id, has_role, is_member, last_used, last_ip = row
+        return None  # revoked, never existed, or no such project
+    user_id, stored, active, found_id, organization_id, has_role, is_member = row[:7]
+    last_used, last_ip, extra = row[7], row[8], row[9:]
     stored_caveats = _stored_caveats(stored)
     if not active or stored_caveats is None:
-        return False
+        return None
     caveats = stored_caveats + signed.appended
     owner = str(User._meta.pk.to_python(user_id))  # as the ORM spells it
     organization = str(organization_id) if organization_id is not None else None
     # verify_token checks the caveats for reading the index, then the reader's
     # token_allows for the project; the project's check refuses all the index's does
     # (only the project and organisation caveats differ, and pass for the index).
-    project = TokenContext(now, Permission.READ, str(project_id), normalized_name, organization)
+    project = TokenContext(now, Permission.READ, str(found_id), normalized_name, organization)
     try:
         check_all(caveats, project, owner)
     except CaveatError:
-        return False
+        return None
     # An organisation caveat held for this project only if it names the project's own
     # organisation, so membership of that one organisation is the membership to check.
     if any(isinstance(c, InOrganization) for c in caveats) and not is_member:
-        return False
+        return None
     if not has_role:
-        return False
+        return None
     metrics.TOKEN_VERIFICATIONS.labels("accepted").inc()
     if last_used is not None and last_used.tzinfo is None:
         last_used = last_used.replace(tzinfo=UTC)  # SQLite keeps UTC without a zone
     if last_used is None or str(last_ip) != ip or abs(now - last_used) >= LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token_id).update(last_used=now, last_used_ip=ip)
-    return True
+    return extra
