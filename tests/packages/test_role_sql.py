@@ -16,13 +16,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _sql_says(user: User, project: Project) -> bool:
-    condition = has_role_sql(project="p.id", user="%s", organization="p.organization_id")
-    sql = f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END FROM packages_project p WHERE p.id = %s"  # noqa: S608
-    params = [user.pk if connection.features.has_native_uuid_field else user.pk.hex]
-    # The user placeholder appears once per use in the condition.
-    count = condition.count("%s")
+    # Outer aliases a caller might use (t, r, o, g, m): the fragment must not shadow them.
+    condition = has_role_sql(project="r.id", user="t.id", organization="r.organization_id")
+    sql = (
+        f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END"  # noqa: S608
+        f" FROM {Project._meta.db_table} r, {User._meta.db_table} t WHERE r.id = %s AND t.id = %s"
+    )
+    native = connection.features.has_native_uuid_field
     with connection.cursor() as cursor:
-        cursor.execute(sql, params * count + [project.pk])
+        cursor.execute(sql, [project.pk, user.pk if native else user.pk.hex])
         return bool(cursor.fetchone()[0])
 
 

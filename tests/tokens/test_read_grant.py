@@ -214,3 +214,28 @@ def test_the_cache_is_bounded():
     for key, entry in zip((b"a", b"b", b"c"), entries, strict=True):
         cache.put(key, entry)
     assert len(cache) == 2 and cache.get(b"a") is None and cache.get(b"c") == entries[2]
+
+
+def test_the_fast_path_refuses_a_token_revoked_right_after_it_served_the_page(user):
+    from strongroom.index.fastwsgi import SimpleFastPath
+    from strongroom.packages.services import bump_serial
+    from tests.distributions import basic_auth
+
+    project = _project("secret", user)
+    public = Project.objects.create(name="open", normalized_name="open")
+    Role.objects.create(project=public, user=user, role_name="Owner")
+    for each in (project, public):
+        bump_serial(each)
+    raw = _read_token(user)
+    fast = SimpleFastPath(lambda environ, start: [b"django"])
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/simple/secret/", "wsgi.url_scheme": "http",
+        "HTTP_HOST": "localhost", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+        "HTTP_AUTHORIZATION": basic_auth("__token__", raw),
+    }  # fmt: skip
+    answered = fast._answer(dict(environ))
+    assert answered is not None and answered[0] == 200
+    # A public project's page with a credential: Django verifies it (and answers).
+    assert fast._answer({**environ, "PATH_INFO": "/simple/open/"}) is None
+    tokens.revoke_token(Actor.of(user), str(ApiToken.objects.get(user=user).pk))
+    assert fast._answer(dict(environ)) is None  # Django: 401, the token was revoked

@@ -81,18 +81,19 @@ def has_role_sql(*, project: str, user: str, organization: str) -> str:
     team = Team._meta.db_table
     member = TeamMember._meta.db_table
     owner = OrganizationRole.Name.OWNER.value
-    # Table names from the models, column expressions from the caller's code.
+    # Table names from the models, column expressions from the caller's code; the
+    # aliases (hr_*) are the fragment's own, so the caller's cannot be shadowed.
     return (
-        f"(EXISTS (SELECT 1 FROM {role} r"  # noqa: S608
-        f" WHERE r.project_id = {project} AND r.user_id = {user})"
+        f"(EXISTS (SELECT 1 FROM {role} hr_r"  # noqa: S608
+        f" WHERE hr_r.project_id = {project} AND hr_r.user_id = {user})"
         f" OR ({organization} IS NOT NULL AND ("
-        f"EXISTS (SELECT 1 FROM {org_role} o WHERE o.organization_id = {organization}"
-        f" AND o.user_id = {user} AND o.role_name = '{owner}')"
-        f" OR EXISTS (SELECT 1 FROM {grant} g JOIN {team} t ON t.id = g.team_id"
-        f" JOIN {member} m ON m.team_id = t.id"
-        f" JOIN {org_role} mo ON mo.organization_id = t.organization_id"
-        f" WHERE g.project_id = {project} AND t.organization_id = {organization}"
-        f" AND m.user_id = {user} AND mo.user_id = {user}))))"
+        f"EXISTS (SELECT 1 FROM {org_role} hr_o WHERE hr_o.organization_id = {organization}"
+        f" AND hr_o.user_id = {user} AND hr_o.role_name = '{owner}')"
+        f" OR EXISTS (SELECT 1 FROM {grant} hr_g JOIN {team} hr_t ON hr_t.id = hr_g.team_id"
+        f" JOIN {member} hr_m ON hr_m.team_id = hr_t.id"
+        f" JOIN {org_role} hr_mo ON hr_mo.organization_id = hr_t.organization_id"
+        f" WHERE hr_g.project_id = {project} AND hr_t.organization_id = {organization}"
+        f" AND hr_m.user_id = {user} AND hr_mo.user_id = {user}))))"
     )
 
 

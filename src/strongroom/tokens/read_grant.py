@@ -29,7 +29,8 @@ from threading import Lock
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from strongroom.accounts.models import User
 from strongroom.keys import Purpose, candidates, legacy_candidates, secrets_in_order
@@ -180,13 +181,13 @@ def _grant_sql(vendor: str, by_name: bool, columns: str, join: str) -> str:
     return sql.replace("%s", "?") if vendor == "sqlite" else sql
 
 
-def _fetch(sql: str, params: list[object]) -> tuple[Any, ...] | None:
+def _fetch(db: BaseDatabaseWrapper, sql: str, params: list[object]) -> tuple[Any, ...] | None:
     """One row, on the database driver's cursor of Django's connection (errors still
     raised as Django's DatabaseError). Django's cursor wrapper (query logging, parameter
     style rewriting) cost several times the query itself on this path."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor = db.connection.cursor()
         try:
             cursor.execute(sql, params)
             row = cursor.fetchone()
@@ -225,10 +226,11 @@ def _read(
     if signed is None:
         return None
     token_id = signed.token_id
-    native = connection.features.has_native_uuid_field
-    sql = _grant_sql(connection.vendor, project_id is None, columns, join)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy looks it up again
+    native = db.features.has_native_uuid_field
+    sql = _grant_sql(db.vendor, project_id is None, columns, join)
     match = normalized_name if project_id is None else project_id
-    row = _fetch(sql, [match, token_id if native else token_id.hex])
+    row = _fetch(db, sql, [match, token_id if native else token_id.hex])
     if row is None:
         return None  # revoked, never existed, or no such project
     user_id, stored, active, found_id, organization_id, has_role, is_member = row[:7]
