@@ -53,6 +53,7 @@ from strongroom.tokens.models import ApiToken
 from strongroom.tokens.services import LAST_USED_RESOLUTION, _uuid_or_none
 
 CACHE_SIZE = 4096
+_ACCEPTED = metrics.TOKEN_VERIFICATIONS.labels("accepted")  # the same child every time
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,8 @@ def _read(
     if not active or stored_caveats is None:
         return None
     caveats = stored_caveats + signed.appended
-    owner = str(User._meta.pk.to_python(user_id))  # as the ORM spells it
+    # As the ORM spells it (SQLite hands a UUID back as its hex digits).
+    owner = str(user_id if isinstance(user_id, uuid.UUID) else User._meta.pk.to_python(user_id))
     organization = str(organization_id) if organization_id is not None else None
     # verify_token checks the caveats for reading the index, then the reader's
     # token_allows for the project; the project's check refuses all the index's does
@@ -255,7 +257,7 @@ def _read(
         return None
     if not has_role:
         return None
-    metrics.TOKEN_VERIFICATIONS.labels("accepted").inc()
+    _ACCEPTED.inc()
     if last_used is not None and last_used.tzinfo is None:
         last_used = last_used.replace(tzinfo=UTC)  # SQLite keeps UTC without a zone
     if last_used is None or str(last_ip) != ip or abs(now - last_used) >= LAST_USED_RESOLUTION:
