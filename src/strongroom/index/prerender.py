@@ -110,14 +110,38 @@ def lookup(
         row = cursor.fetchone()
     if row is None:
         return False, None
-    project_id, last_serial, serial, last_modified, body, visibility = row
-    if serial is None or serial != last_serial or (visibility != "public" and not private):
+    if not _is_current(row, private):
         return True, None
+    project_id, _last, serial, last_modified, body, visibility = row
     if coding is not None and not body:
         return lookup(normalized_name, json, private=private)
     return True, StoredPage(
         project_id, serial, last_modified, bytes(body), coding=coding, visibility=visibility
     )
+
+
+def _is_current(row: tuple[Any, ...], private: bool) -> bool:
+    _id, last_serial, serial, _modified, _body, visibility = row
+    return serial is not None and serial == last_serial and (visibility == "public" or private)
+
+
+# What lookup reads, for a caller that joins it into its own query on project ``p``
+# (tokens.read_grant, for the private fast path): columns, join, then page_of_row.
+PAGE_JOIN = "LEFT JOIN index_simplepage s ON s.project_id = p.id"
+
+
+def page_columns(json: bool) -> str:
+    """The identity page's columns, in the order page_of_row reads them."""
+    return f"p.id, p.last_serial, s.serial, s.last_modified, s.{column(json, None)}, p.visibility"
+
+
+def page_of_row(row: tuple[Any, ...], *, private: bool = False) -> StoredPage | None:
+    """The stored identity page of a row of :func:`page_columns`, if current (a private
+    project's only with ``private``, as in lookup)."""
+    if not _is_current(row, private):
+        return None
+    project_id, _last, serial, last_modified, body, visibility = row
+    return StoredPage(project_id, serial, last_modified, bytes(body), visibility=visibility)
 
 
 _SERIAL_SQL = "SELECT p.id, p.last_serial, s.serial, p.visibility " + _PAGE_OF

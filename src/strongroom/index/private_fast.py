@@ -2,8 +2,9 @@
 
 Installers send the token with every request, so this is the hot path of a private index.
 The answer is the one the full view gives (``index.views.simple_project`` through
-``index.access``): the same token verification (``tokens.services.verify_token``), the same
-decision (``packages.visibility.can_read``, so current roles), the same stored page. Any
+``index.access``): the same token rules as ``tokens.services.verify_token`` and the same
+decision as ``packages.visibility.can_read`` (current rows: ``tokens.read_grant``, in the
+one query that also reads the stored page), the same stored page. Any
 case it does not answer itself (no token, a token that does not hold, no access, no current
 page) returns None and Django answers, with the 401 or the 404 of an unknown name. Never
 memoised: the worker's memo holds public pages only.
@@ -16,13 +17,12 @@ import binascii
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from strongroom.index import negotiation, prerender, views
 from strongroom.index.memo import Answer
 from strongroom.packages.models import Project
-from strongroom.packages.visibility import Reader, can_read
-from strongroom.tokens.contexts import read_context
-from strongroom.tokens.services import TokenError, verify_token
+from strongroom.tokens.read_grant import read_with
 
 
 def _token(environ: dict[str, Any]) -> str | None:
@@ -55,15 +55,19 @@ def answer(environ: dict[str, Any], normalized: str, media: str) -> Answer | Non
     raw = _token(environ)
     if raw is None:
         return None
-    _exists, page = prerender.lookup(normalized, json=media == negotiation.JSON, private=True)
+    # One query: the token's row and the reader's rights (tokens.read_grant) with the page.
+    row = read_with(
+        raw,
+        normalized,
+        columns=prerender.page_columns(json=media == negotiation.JSON),
+        join=prerender.PAGE_JOIN,
+        now=timezone.now(),
+        ip=_client_ip(environ),
+    )
+    page = prerender.page_of_row(row, private=True) if row is not None else None
     if page is None or page.visibility != Project.Visibility.PRIVATE:
-        return None  # public: Django verifies the credential (401 when it does not hold)
-    try:
-        verified = verify_token(raw, read_context(None), ip=_client_ip(environ))
-    except TokenError:
-        return None  # Django answers 401 with the reason
-    project = Project(pk=page.project_id, normalized_name=normalized, visibility=page.visibility)
-    if not can_read(Reader(user=verified.user, token=verified), project):
+        # Django answers: the 401 with the reason, the 404 without access, or a public
+        # project's page for a credential it then verifies.
         return None
     etag = views.project_etag(page.project_id, page.serial, media)
     return Answer(etag, page.last_modified, views.content_type(media), page.body, None)

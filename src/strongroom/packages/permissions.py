@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from strongroom.accounts.actors import Actor, NotPermitted, require_user
 from strongroom.mfa.policy import two_factor_refusal
-from strongroom.orgs.models import OrganizationRole, TeamProjectRole
+from strongroom.orgs.models import OrganizationRole, Team, TeamMember, TeamProjectRole
 from strongroom.packages.models import Project, Role
 
 if TYPE_CHECKING:
@@ -65,6 +65,35 @@ def organization_roles_of(user: User, project: Project) -> set[str]:
             team__members__user=user,
             team__organization__roles__user=user,
         ).values_list("role_name", flat=True)
+    )
+
+
+def has_role_sql(*, project: str, user: str, organization: str) -> str:
+    """:func:`role_of` ``is not None`` as one SQL condition, for callers that decide in a
+    single query (the private read fast path, ``tokens.read_grant``). ``project``,
+    ``user`` and ``organization`` are column expressions of the enclosing query (the
+    project's id, the user's id and the project's current organisation id). The same rule
+    as role_of, from the same current rows: change both together
+    (``tests/packages/test_role_sql.py`` checks they agree on every kind of role)."""
+    role = Role._meta.db_table
+    org_role = OrganizationRole._meta.db_table
+    grant = TeamProjectRole._meta.db_table
+    team = Team._meta.db_table
+    member = TeamMember._meta.db_table
+    owner = OrganizationRole.Name.OWNER.value
+    # Table names from the models, column expressions from the caller's code; the
+    # aliases (hr_*) are the fragment's own, so the caller's cannot be shadowed.
+    return (
+        f"(EXISTS (SELECT 1 FROM {role} hr_r"  # noqa: S608
+        f" WHERE hr_r.project_id = {project} AND hr_r.user_id = {user})"
+        f" OR ({organization} IS NOT NULL AND ("
+        f"EXISTS (SELECT 1 FROM {org_role} hr_o WHERE hr_o.organization_id = {organization}"
+        f" AND hr_o.user_id = {user} AND hr_o.role_name = '{owner}')"
+        f" OR EXISTS (SELECT 1 FROM {grant} hr_g JOIN {team} hr_t ON hr_t.id = hr_g.team_id"
+        f" JOIN {member} hr_m ON hr_m.team_id = hr_t.id"
+        f" JOIN {org_role} hr_mo ON hr_mo.organization_id = hr_t.organization_id"
+        f" WHERE hr_g.project_id = {project} AND hr_t.organization_id = {organization}"
+        f" AND hr_m.user_id = {user} AND hr_mo.user_id = {user}))))"
     )
 
 
