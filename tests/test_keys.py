@@ -20,6 +20,7 @@ from strongroom.events.chain import rekey_chain, verify_chain
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.tokens import services as tokens
+from strongroom.tokens.contexts import upload_context
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,7 @@ def test_a_session_survives_rotation_only_with_the_old_key_as_fallback(old_key, 
 
 
 def _context():
-    return tokens.upload_context(None, "alpha")
+    return upload_context(None, "alpha")
 
 
 def test_a_token_survives_rotation_only_with_the_old_key_as_fallback(old_key, user):

@@ -127,8 +127,8 @@ def test_suspended_user_loses_uploads_and_session(
     assert uma.url.endswith("/manage/account/")
 
     page.goto(server.base_url + "/admin/users/")
-    page.get_by_label("Search").fill("uma")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("main").get_by_label("Search", exact=True).fill("uma")
+    page.get_by_role("main").get_by_role("button", name="Search").click()
     page.get_by_role("link", name="uma", exact=True).click()
     page.get_by_label("Reason (the user is told)").fill("Uploading malware")
     page.locator("#id_suspend-code").fill(fresh_code(server, secret))

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import browser  # noqa: F401  (fixture)
 from tests.e2e.clients import PASSWORD, build, isolated_env, write_flit_project
 from tests.e2e.server import LiveServer, run_cli
 from tests.e2e.test_browser_account import latest_link
@@ -117,7 +116,7 @@ def _axe_violations(page: Any) -> list[dict[str, Any]]:
 @pytest.mark.browser
 def test_create_an_organisation_a_team_and_invite_a_member_in_chromium(
     strongroom_server: LiveServer,
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     server = strongroom_server
     server.create_user("carla", "carla@example.org", PASSWORD)

@@ -52,7 +52,11 @@ NOT_READ_NAMESPACES = {
     "reports",
 }  # fmt: skip
 NOT_READ_ROUTES = {
-    "web:home", "web:publish_help", "admin/records/login/",
+    "web:home", "web:publish_help", "web:set_language", "admin/records/login/",
+    # Upstream (proxied) names have no local project to protect: a name with any local
+    # project never reaches the proxy (index.views._proxied_name, tests/proxy). They are
+    # still behind read_view, so an authenticated site asks for a credential there too.
+    "proxy:download", "proxy:project",
     # Listings: every one goes through packages.search.listable_projects (what the viewer
     # may read); tests/packages/test_search.py holds them to it.
     "packages:search", "packages:browse", "packages:user",
@@ -79,6 +83,14 @@ def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, Any]]:
             name = f"{namespace}:{pattern.name}" if namespace else str(pattern.name or "")
             found.append((name or str(pattern.pattern), pattern.callback))
     return found
+
+
+def test_upstream_routes_ask_for_a_credential_on_an_authenticated_site(settings):
+    settings.READ_ACCESS = "authenticated"
+    for url in ("/upstream/files/" + "a" * 64 + "/x-1.0.tar.gz", "/upstream/project/x/"):
+        response = Client().get(url)
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == 'Basic realm="Strongroom"'
 
 
 def test_every_read_route_checks_read_access_and_every_route_is_classified():
@@ -141,12 +153,16 @@ _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*"')
 
 def _answer(response: Any, *asked: str) -> tuple[int, dict[str, str], bytes]:
     """Status, headers (Date left out) and body. What the URL itself ``asked`` for (the
-    name, the file digest) is replaced by a placeholder in header values: a CDN's
-    surrogate keys name what was requested, which tells nothing about what exists."""
+    name, the file digest) is replaced by a placeholder: a CDN's surrogate keys and the
+    page's own links name what was requested, which tells nothing about what exists."""
     headers = {k: v for k, v in response.headers.items() if k.lower() != "date"}
+    body = b"".join(response.streaming_content) if response.streaming else response.content
     for value in asked:
         headers = {k: v.replace(value, "<asked>") for k, v in headers.items()}
-    body = b"".join(response.streaming_content) if response.streaming else response.content
+        # Pages echo the requested path too (the footer's language switcher returns there).
+        body = body.replace(value.encode(), b"<asked>")
+    if "Content-Length" in headers:
+        headers["Content-Length"] = str(len(body))
     return response.status_code, headers, _CSRF_VALUE.sub(rb'\1"', body)
 
 

@@ -14,6 +14,8 @@ cached response of a project, whatever its URL, format or encoding:
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.http import parse_etags
@@ -29,7 +31,10 @@ def mark_public(response: HttpResponse, vary: str = "") -> HttpResponse:
 
 
 def project_key(normalized_name: str) -> str:
-    return f"project-{normalized_name}"
+    """The key of a project's responses. A name the URL asked for may hold anything (a
+    control character would make the header unsendable): it is percent-encoded; real
+    project names (letters, digits, ``-``, ``.``, ``_``) are left as they are."""
+    return f"project-{quote(normalized_name, safe='-._')}"
 
 
 def file_key(sha256: str) -> str:

@@ -422,7 +422,11 @@ def _check_file_access(request: HttpRequest, digest: str) -> None:
     visibility (a private project's file answers as a file that does not exist) decide."""
     file = File.objects.filter(sha256_digest=digest).select_related("project").first()
     if file is None:
-        return  # not a project's file: nothing to protect (storage answers)
+        # Not a project's file: nothing to protect (storage answers, with a 404). The
+        # reader is resolved all the same, so that this answer and a private file's carry
+        # the same headers (resolving it reads the session, which adds Vary: Cookie).
+        reader_of(request)
+        return
     project = file.project
     if project.is_quarantined:
         raise Http404
