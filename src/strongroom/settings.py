@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from strongroom.db.config import postgresql_database, sqlite_database
+from strongroom.db.config import postgresql_database, redis_cache, sqlite_database
 from strongroom.proxy.config import upstream_config
 from strongroom.secretfile import load_or_create_secret
 from strongroom.web.hosts import DEFAULT_HOST, derive_allowed_hosts, derive_base_url
@@ -186,19 +186,7 @@ REDIS_PREFIX = _env("REDIS_PREFIX", "strongroom")
 # Seconds to wait for Redis before treating it as down (see docs/deployment.md#faults).
 REDIS_TIMEOUT = float(_env("REDIS_TIMEOUT", "1"))
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            # Redis errors are logged and treated as misses, so a Redis outage slows the
-            # read path down instead of breaking it.
-            "BACKEND": "strongroom.web.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": REDIS_PREFIX,
-            "OPTIONS": {
-                "socket_connect_timeout": REDIS_TIMEOUT,
-                "socket_timeout": REDIS_TIMEOUT,
-            },
-        }
-    }
+    CACHES = {"default": redis_cache(REDIS_URL, REDIS_PREFIX, REDIS_TIMEOUT)}
     # Sessions are read from Redis and written through to the database, which stays the
     # record: every node sees a session at once, and sessions survive a Redis restart.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -209,15 +197,10 @@ else:
     RATELIMIT_STORAGE_URL = "sqlite://" + str(DATA_DIR / "ratelimits.sqlite3")
 
 RATELIMIT_BACKEND = _env("RATELIMIT_BACKEND", "strongroom.ratelimit.backends.LimitsBackend")
-RATELIMIT_STORAGE_OPTIONS: dict[str, object] = (
-    {
-        "key_prefix": f"{REDIS_PREFIX}:limits",
-        "socket_connect_timeout": REDIS_TIMEOUT,
-        "socket_timeout": REDIS_TIMEOUT,
-    }
-    if REDIS_URL
-    else {}
-)
+RATELIMIT_STORAGE_OPTIONS: dict[str, object] = {}
+if REDIS_URL:
+    _timeouts = {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+    RATELIMIT_STORAGE_OPTIONS = {"key_prefix": f"{REDIS_PREFIX}:limits", **_timeouts}
 # Failed password attempts, counted before the password is checked (see
 # accounts.limits._login_limits): one account from one address, one account from
 # everywhere, one address across all accounts, the whole site.
@@ -496,4 +479,10 @@ METRICS_TOKEN = _env("METRICS_TOKEN", "")
 
 # The upstream index proxied for names with no local project (proxy/, docs/proxy.md): off
 # unless STRONGROOM_UPSTREAM_URL is set; *_MAX_AGE, *_COOLDOWN, *_TIMEOUT, *_CACHE_SIZE.
-UPSTREAM = upstream_config(_env)
+_UPSTREAM_RAW = {
+    "UPSTREAM_URL": _env("UPSTREAM_URL"), "UPSTREAM_USERNAME": _env("UPSTREAM_USERNAME"),
+    "UPSTREAM_PASSWORD": _env("UPSTREAM_PASSWORD"), "UPSTREAM_TIMEOUT": _env("UPSTREAM_TIMEOUT"),
+    "UPSTREAM_MAX_AGE": _env("UPSTREAM_MAX_AGE"), "UPSTREAM_COOLDOWN": _env("UPSTREAM_COOLDOWN"),
+    "UPSTREAM_CACHE_SIZE": _env("UPSTREAM_CACHE_SIZE"),
+}  # fmt: skip
+UPSTREAM = upstream_config(lambda name, default: _UPSTREAM_RAW[name] or default)

@@ -1,5 +1,6 @@
-"""The ``DATABASES`` entries settings.py builds: PostgreSQL from a URL, or the embedded
-SQLite file. Pure functions of their arguments: settings.py reads the environment."""
+"""The ``DATABASES`` and ``CACHES`` entries settings.py builds: PostgreSQL from a URL or
+the embedded SQLite file; Redis or a per-process cache. Pure functions of their
+arguments: settings.py reads the environment."""
 
 from __future__ import annotations
 
@@ -48,4 +49,15 @@ def sqlite_database(path: Path) -> dict[str, object]:
         },
         # Opening SQLite and running the PRAGMAs took a fifth of a simple-page request.
         "CONN_MAX_AGE": None,
+    }
+
+
+def redis_cache(url: str, prefix: str, timeout: float) -> dict[str, object]:
+    """The shared cache on Redis. Redis errors are logged and treated as misses, so a Redis
+    outage slows the read path down instead of breaking it."""
+    return {
+        "BACKEND": "strongroom.web.cache.ResilientRedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": prefix,
+        "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
     }
