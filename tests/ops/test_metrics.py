@@ -215,15 +215,26 @@ def _environ(path: str) -> dict:
 
 
 def test_requests_are_counted_by_family_and_status_the_fast_path_too(db):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from strongroom.wsgi import application
 
     simple = value("strongroom_http_requests_total", family="simple", status="200")
     timed = value("strongroom_http_request_duration_seconds_count", family="simple")
     missing = value("strongroom_http_requests_total", family="download", status="404")
     statuses: list[str] = []
-    for path in ("/simple/", "/packages/00/00/" + "0" * 64 + "/x.whl"):
-        body = application(_environ(path), lambda status, headers, *a: statuses.append(status))
-        b"".join(body)
+    # As Django's test client does: the request signals would close the test's connection
+    # (it is inside the test's transaction), and the download's query would then fail.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        for path in ("/simple/", "/packages/00/00/" + "0" * 64 + "/x.whl"):
+            body = application(_environ(path), lambda status, _h, *a: statuses.append(status))
+            b"".join(body)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     assert [s[:3] for s in statuses] == ["200", "404"]
     assert value("strongroom_http_requests_total", family="simple", status="200") == simple + 1
     assert value("strongroom_http_request_duration_seconds_count", family="simple") == timed + 1
