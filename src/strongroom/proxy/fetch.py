@@ -77,12 +77,18 @@ def release_lease(row: CachedFile) -> None:
 
 
 def _keep(row: CachedFile, source: Path, size: int) -> None:
-    """Put the verified bytes in the storage and mark the row stored, in one transaction."""
+    """Put the verified bytes in the storage, then mark the row stored.
+
+    The storage publishes a file once its transaction commits, so the row is marked only
+    after that commit: marked in the same transaction, it was visible to waiting workers
+    before the file was, and a waiter that found no file took it as purged and fetched it
+    again. A crash between the two leaves a file and an unmarked row: the next download
+    fetches and publishes it again over the same path."""
     with transaction.atomic():
         get_storage().save(row.storage_path, source)
-        CachedFile.objects.filter(pk=row.pk).update(
-            stored=True, size=size, fetching_until=None, last_used=timezone.now()
-        )
+    CachedFile.objects.filter(pk=row.pk).update(
+        stored=True, size=size, fetching_until=None, last_used=timezone.now()
+    )
     from strongroom.proxy.services import evict_to_cap
 
     evict_to_cap()
