@@ -14,6 +14,8 @@ import gzip
 
 import zstandard
 
+from strongroom.index.negotiation import weighted
+
 GZIP = "gzip"
 ZSTD = "zstd"
 # On equal quality the server prefers, in order:
@@ -44,21 +46,7 @@ def compress(body: bytes) -> dict[str, bytes]:
 
 
 def _qualities(header: str) -> dict[str, float]:
-    found: dict[str, float] = {}
-    for item in header.split(","):
-        coding, *params = (part.strip() for part in item.split(";"))
-        if not coding:
-            continue
-        quality = 1.0
-        for param in params:
-            key, _sep, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = min(max(float(value), 0.0), 1.0)
-                except ValueError:
-                    quality = 0.0
-        found[coding.lower()] = quality
-    return found
+    return dict(weighted(header))
 
 
 @functools.lru_cache(maxsize=256)

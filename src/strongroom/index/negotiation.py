@@ -15,22 +15,31 @@ _ALIASES = {
 }
 
 
-def _parse(accept: str) -> list[tuple[str, float]]:
-    ranges: list[tuple[str, float]] = []
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        if not media:
+def weighted(header: str) -> list[tuple[str, float]]:
+    """The items of a weighted header list (``Accept``, ``Accept-Encoding``), lower-cased,
+    each with its ``q`` (1 when absent, 0 when unreadable, clamped to 0..1), in order."""
+    items: list[tuple[str, float]] = []
+    for item in header.split(","):
+        value, *params = (part.strip() for part in item.split(";"))
+        if not value:
             continue
         quality = 1.0
         for param in params:
-            key, _sep, value = param.partition("=")
+            key, _sep, number = param.partition("=")
             if key.strip().lower() == "q":
                 try:
-                    quality = min(max(float(value), 0.0), 1.0)
+                    quality = float(number)
                 except ValueError:
                     quality = 0.0
-        ranges.append((_ALIASES.get(media.lower(), media.lower()), quality))
-    return ranges
+                quality = min(max(quality, 0.0), 1.0)
+                if quality != quality:  # NaN
+                    quality = 0.0
+        items.append((value.lower(), quality))
+    return items
+
+
+def _parse(accept: str) -> list[tuple[str, float]]:
+    return [(_ALIASES.get(media, media), quality) for media, quality in weighted(accept)]
 
 
 def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
