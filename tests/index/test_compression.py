@@ -115,3 +115,18 @@ def test_a_page_stored_before_compression_is_served_plain(client, published):
 def test_compressed_bytes_are_the_same_on_every_node():
     body = b"<html>" + b"x" * 10_000
     assert encoding.compress(body) == encoding.compress(body)
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "chosen"),
+    [
+        ("gzip;q=nan", None),  # an unreadable weight refuses the coding
+        ("zstd;q=nan, gzip", "gzip"),
+        ("gzip;q=0, zstd;q=0", None),
+        ("GZIP;Q=0.5, zstd;q=0.4", "gzip"),
+        ("gzip;q=abc, zstd", "zstd"),
+        ("gzip;q=7", "gzip"),  # clamped to 1
+    ],
+)
+def test_accept_encoding_weights_are_read_as_accept_weights(accept_encoding, chosen):
+    assert encoding.choose(accept_encoding) == chosen
