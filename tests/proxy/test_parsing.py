@@ -80,3 +80,29 @@ def test_html_pages_give_hash_yank_metadata_and_status() -> None:
     assert found.yanked is True and found.requires_python == ">=3.8"
     assert found.metadata_sha256 == "c" * 64
     assert parsed.status == "deprecated"
+
+
+def test_provenance_urls_are_resolved_and_only_http_kept() -> None:
+    files = parse_json(
+        page(
+            entry(provenance="../../integrity/thing/1.0/x.whl/provenance"),
+            entry(filename="thing-1.1.tar.gz", provenance="javascript:alert(1)"),
+            entry(filename="thing-1.2.tar.gz", provenance={"not": "a url"}),
+            entry(filename="thing-1.3.tar.gz", provenance=None),
+        ),
+        BASE,
+    ).files
+    assert [f.provenance_url for f in files] == [
+        "https://upstream.example/integrity/thing/1.0/x.whl/provenance",
+        "",
+        "",
+        "",
+    ]
+    html = (
+        b'<a href="/f/thing-1.0.tar.gz#sha256=' + DIGEST.encode()
+        + b'" data-provenance="/integrity/thing/1.0/thing-1.0.tar.gz/provenance">t</a>'
+    )  # fmt: skip
+    (found,) = parse_html(html, BASE).files
+    assert found.provenance_url == (
+        "https://upstream.example/integrity/thing/1.0/thing-1.0.tar.gz/provenance"
+    )

@@ -22,10 +22,20 @@ class UpstreamFile:
     yanked: bool | str = False
     metadata: bytes = b""
     listed_sha256: str = ""  # what the page claims (tampering: differs from the bytes)
+    # PEP 740: the provenance served at /integrity/<filename>/provenance, and the URL the
+    # page names for it (default: that path, when there is a provenance to serve).
+    provenance: bytes = b""
+    provenance_url: str = ""
 
     @property
     def sha256(self) -> str:
         return self.listed_sha256 or hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def listed_provenance(self) -> str | None:
+        if self.provenance_url:
+            return self.provenance_url
+        return f"/integrity/{self.filename}/provenance" if self.provenance else None
 
 
 @dataclass
@@ -37,6 +47,8 @@ class Upstream:
     fault: str = ""  # "", "timeout", "500", "garbage", "cut"
     html: bool = False
     requests: list[tuple[str, str]] = field(default_factory=list)  # (path, If-None-Match)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (a 302)
+    provenance_fault: str = ""  # "", "500": how /integrity/ paths answer
     delay: float = 0.0
     port: int = 0
 
@@ -66,6 +78,19 @@ class Upstream:
         self.projects.setdefault(canonicalize_name(name), []).append(entry)
         return entry
 
+    def add_file(self, name: str, filename: str, data: bytes, **kwargs: Any) -> UpstreamFile:
+        """A file as it is (a real sdist), without PEP 658 metadata."""
+        entry = UpstreamFile(filename, data, **kwargs)
+        self.projects.setdefault(canonicalize_name(name), []).append(entry)
+        return entry
+
+    def provenance_of(self, path: str) -> bytes | None:
+        for files in self.projects.values():
+            for f in files:
+                if f.provenance and path == f"/integrity/{f.filename}/provenance":
+                    return f.provenance
+        return None
+
     def page(self, name: str) -> tuple[bytes, str] | None:
         files = self.projects.get(name)
         if files is None:
@@ -73,8 +98,9 @@ class Upstream:
         if self.html:
             links = "".join(
                 f'<a href="/files/{f.filename}#sha256={f.sha256}"'
-                f' data-core-metadata="sha256={hashlib.sha256(f.metadata).hexdigest()}">'
-                f"{f.filename}</a><br>\n"
+                f' data-core-metadata="sha256={hashlib.sha256(f.metadata).hexdigest()}"'
+                + (f' data-provenance="{f.listed_provenance}"' if f.listed_provenance else "")
+                + f">{f.filename}</a><br>\n"
                 for f in files
             )
             return f"<!DOCTYPE html><html><body>{links}</body></html>".encode(), "text/html"
@@ -89,7 +115,10 @@ class Upstream:
                     "upload-time": f.upload_time,
                     "yanked": f.yanked,
                     "size": len(f.data),
-                    "core-metadata": {"sha256": hashlib.sha256(f.metadata).hexdigest()},
+                    "core-metadata": {"sha256": hashlib.sha256(f.metadata).hexdigest()}
+                    if f.metadata
+                    else False,
+                    "provenance": f.listed_provenance,
                 }
                 for f in files
             ],
@@ -131,6 +160,18 @@ def _handler(state: Upstream) -> type[BaseHTTPRequestHandler]:
                 return
             if state.fault == "500":
                 self._send(500, b"Internal Server Error", "text/plain")
+                return
+            if self.path in state.redirects:
+                self._send(302, b"", "text/plain", Location=state.redirects[self.path])
+                return
+            if self.path.startswith("/integrity/"):
+                provenance = state.provenance_of(self.path)
+                if state.provenance_fault == "500":
+                    self._send(500, b"Internal Server Error", "text/plain")
+                elif provenance is None:
+                    self._send(404, b"Not Found", "text/plain")
+                else:
+                    self._send(200, provenance, "application/vnd.pypi.integrity.v1+json")
                 return
             if self.path.startswith("/simple/"):
                 name = self.path[len("/simple/") :].strip("/")

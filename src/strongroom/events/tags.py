@@ -200,10 +200,14 @@ class EventTag(models.TextChoices):
         "project:attestation_repository:confirmed",
         _("New signing repository confirmed"),
     )
-    # the upstream proxy (proxy.services, proxy.fetch)
+    # the upstream proxy (proxy.services, proxy.fetch, proxy.provenance)
     PROXY_FILE_REFUSED = (
         "proxy:file:refused",
         _("Upstream file refused: its bytes did not match the listed sha256"),
+    )
+    PROXY_PROVENANCE_FAILED = (
+        "proxy:provenance:failed",
+        _("Upstream provenance failed verification: the file is served as not attested"),
     )
     PROXY_COOLDOWN_ALLOW = "proxy:cooldown:allow", _("Upstream release let through the cooldown")
     PROXY_SHADOW_ALLOW = "proxy:shadow:allow", _("Local project allowed to shadow upstream")

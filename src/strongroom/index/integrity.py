@@ -13,9 +13,10 @@ from packaging.version import InvalidVersion
 
 from strongroom.index import negotiation
 from strongroom.index.access import mark_private, read_view, reader_of
-from strongroom.packages.models import File
+from strongroom.packages.models import File, Project
 from strongroom.packages.versions import canonical_version
 from strongroom.packages.visibility import can_read, is_publicly_readable
+from strongroom.proxy import views as proxy_views
 from strongroom.publishing.models import FileProvenance
 
 INTEGRITY_V1 = "application/vnd.pypi.integrity.v1+json"
@@ -61,10 +62,11 @@ def provenance(request: HttpRequest, name: str, version: str, filename: str) -> 
         canonical = canonical_version(version)
     except InvalidVersion:
         canonical = None
+    normalized = canonicalize_name(name)
     file = (
         File.objects.select_related("project")
         .filter(
-            project__normalized_name=canonicalize_name(name),
+            project__normalized_name=normalized,
             release__canonical_version=canonical,
             filename=filename,
         )
@@ -74,13 +76,24 @@ def provenance(request: HttpRequest, name: str, version: str, filename: str) -> 
     )
     if file is not None and not _offered(request, file):
         file = None  # a private project's file answers as one that does not exist
+    if file is None and not Project.objects.filter(normalized_name=normalized).exists():
+        # No local project of the name: an upstream file's provenance, when the proxy
+        # verified it (proxy.provenance); never the upstream's own unverified.
+        known, proxied = proxy_views.upstream_provenance(normalized, version, filename)
+        if proxied is not None:
+            return _answer(proxied, 200)
+        if known:
+            return _no_provenance(filename)
     if file is None:
         # The same answer whatever was asked: nothing tells an unreadable file from none.
         return _answer({"message": _("No such file.")}, 404)
     record = FileProvenance.objects.filter(file=file).values_list("provenance", flat=True).first()
     if record is None:
-        return _answer(
-            {"message": _("No provenance available for %(name)s.") % {"name": file.filename}},
-            404,
-        )
+        return _no_provenance(file.filename)
     return _answer(record, 200)
+
+
+def _no_provenance(filename: str) -> HttpResponse:
+    return _answer(
+        {"message": _("No provenance available for %(name)s.") % {"name": filename}}, 404
+    )

@@ -24,23 +24,42 @@ class Unavailable:
     reason: str
 
 
+def _provenance_changed(digest: str, url: str) -> None:
+    """The page names another provenance URL (or none) for a known file: what was checked
+    no longer applies; a new URL is checked on the file's next download."""
+    state = CachedFile.ProvenanceState.PENDING if url else CachedFile.ProvenanceState.NONE
+    CachedFile.objects.filter(sha256=digest, is_metadata=False).update(
+        provenance_url=url, provenance_state=state, provenance=None, provenance_error="",
+        provenance_checked=None,
+    )  # fmt: skip
+
+
 def _remember_files(normalized: str, files: list[dict[str, object]]) -> None:
     """Rows for every file (and metadata) the page lists, so downloads know their
-    upstream URL and expected digest; existing rows keep their stored state."""
+    upstream URL, expected digest and provenance URL; existing rows keep their stored
+    state (and their checked provenance while the page names the same URL)."""
     digests = [str(f["sha256"]) for f in files]
-    known: set[tuple[str, bool]] = set()
+    known: dict[tuple[str, bool], str] = {}
     for start in range(0, len(digests), 500):  # within every database's parameter limit
         batch = digests[start : start + 500]
+        rows = CachedFile.objects.filter(sha256__in=batch)
         known.update(
-            CachedFile.objects.filter(sha256__in=batch).values_list("sha256", "is_metadata")
+            ((digest, meta), url)
+            for digest, meta, url in rows.values_list("sha256", "is_metadata", "provenance_url")
         )
     new = []
     for entry in files:
         digest, filename, url = str(entry["sha256"]), str(entry["filename"]), str(entry["url"])
+        provenance_url = str(entry.get("provenance_url") or "")
         if (digest, False) not in known:
             size = int(str(entry.get("size") or 0))
+            state = CachedFile.ProvenanceState.PENDING if provenance_url else ""
             new.append(CachedFile(sha256=digest, normalized_name=normalized, filename=filename,
-                                  url=url, expected=digest, size=size))  # fmt: skip
+                                  url=url, expected=digest, size=size,
+                                  provenance_url=provenance_url,
+                                  provenance_state=state))  # fmt: skip
+        elif known[(digest, False)] != provenance_url:
+            _provenance_changed(digest, provenance_url)
         meta = str(entry.get("metadata_sha256") or "")
         if meta and (digest, True) not in known:
             new.append(CachedFile(sha256=digest, is_metadata=True, normalized_name=normalized,

@@ -21,6 +21,7 @@ from strongroom.ops.metrics import PROXY_CACHE
 from strongroom.proxy import render, upstream
 from strongroom.proxy.models import UpstreamPage
 from strongroom.proxy.names import candidate_prefixes
+from strongroom.proxy.provenance import verified_digests
 
 _SHORT = {negotiation.JSON: "j", negotiation.HTML_V1: "v", negotiation.HTML: "h"}
 # While a cooldown is set, files come out of it as time passes: a rendered page is
@@ -29,12 +30,14 @@ COOLDOWN_REBUILD_SECONDS = 30
 _MAX_ENTRIES = 512
 
 # Whether the name is locked (a local project, a reserved prefix) and what the page's
-# rendering depends on (when it was fetched, the cooldown exemptions), in one query.
+# rendering depends on (when it was fetched, the cooldown exemptions, which files' PEP 740
+# provenance was verified: every change of that sets provenance_checked), in one query.
 _STATE_SQL = (
     "SELECT u.id, u.fetched_at, "
     "(SELECT COUNT(*) FROM packages_project WHERE normalized_name = %s), "
     "(SELECT COUNT(*) FROM proxy_namereservation WHERE prefix IN ({prefixes})), "
-    "(SELECT COUNT(*) FROM proxy_cooldownexemption WHERE normalized_name = %s) "
+    "(SELECT COUNT(*) FROM proxy_cooldownexemption WHERE normalized_name = %s), "
+    "(SELECT MAX(provenance_checked) FROM proxy_cachedfile WHERE normalized_name = %s) "
     "FROM proxy_upstreampage u WHERE u.normalized_name = %s"
 )
 
@@ -43,8 +46,10 @@ _memo: dict[tuple[str, str], tuple[tuple[object, ...], int | None, float, str, b
 _lock = threading.Lock()
 
 
-def page_etag(page_id: int, fetched_at: datetime, offered: int, media: str) -> str:
-    return f'"u{page_id}-{fetched_at.timestamp():.0f}-{offered}{_SHORT[media]}"'
+def page_etag(
+    page_id: int, fetched_at: datetime, offered: int, media: str, attested: int = 0
+) -> str:
+    return f'"u{page_id}-{fetched_at.timestamp():.0f}-{offered}-{attested}{_SHORT[media]}"'
 
 
 def _aware(value: object) -> datetime | None:
@@ -57,12 +62,13 @@ def _aware(value: object) -> datetime | None:
 def render_page(page: UpstreamPage, media: str) -> tuple[str, bytes]:
     """(ETag, body) of ``page`` in ``media`` as offered now."""
     files = render.offered_files(page, timezone.now())
+    attested = verified_digests(page.normalized_name) & {f["sha256"] for f in files}
     body = (
-        render.page_json(page, files)
+        render.page_json(page, files, attested)
         if media == negotiation.JSON
-        else render.page_html(page, files)
+        else render.page_html(page, files, attested)
     )
-    return page_etag(page.pk, page.fetched_at, len(files), media), body
+    return page_etag(page.pk, page.fetched_at, len(files), media, len(attested)), body
 
 
 def cached_answer(
@@ -87,11 +93,11 @@ def cached_answer(
     prefixes = candidate_prefixes(normalized) or [""]  # "" matches no reservation
     sql = _STATE_SQL.format(prefixes=", ".join(["%s"] * len(prefixes)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [normalized, *prefixes, normalized, normalized])
+        cursor.execute(sql, [normalized, *prefixes, normalized, normalized, normalized])
         row = cursor.fetchone()
     if row is None:
         return None
-    page_id, fetched_raw, local, reserved, exemptions = row
+    page_id, fetched_raw, local, reserved, exemptions, provenance_checked = row
     fetched_at = _aware(fetched_raw)
     if local or reserved or fetched_at is None:
         return None
@@ -99,7 +105,7 @@ def cached_answer(
     if remaining <= 0:
         return None  # to revalidate: the full view does it
     lifetime = min(remaining, COOLDOWN_REBUILD_SECONDS) if config.cooldown else remaining
-    state = (page_id, fetched_raw, exemptions, config.cooldown)
+    state = (page_id, fetched_raw, exemptions, config.cooldown, provenance_checked)
     if entry is not None and entry[0] == state and now < entry[2]:
         with _lock:
             _memo[key] = (state, version, entry[2], entry[3], entry[4])

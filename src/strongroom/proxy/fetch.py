@@ -30,6 +30,7 @@ from strongroom.events.tags import EventTag
 from strongroom.ops.metrics import PROXY_CACHE, PROXY_UPSTREAM_ERRORS
 from strongroom.proxy import upstream
 from strongroom.proxy.models import CachedFile
+from strongroom.proxy.provenance import check_provenance
 from strongroom.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,9 @@ class Fetch:
             _keep(self.row, Path(temp.name), total)
             PROXY_CACHE.labels("stored").inc()
             log.info("proxy file %s verified and kept (%d bytes)", self.row.storage_path, total)
+            # The file is kept: now its provenance, if the page names one (the last chunk
+            # waits for it, so a client that reads the page next sees the outcome).
+            check_provenance(self.row)
             if held:
                 yield held
         finally:

@@ -49,6 +49,23 @@ class CachedFile(models.Model):
     # A fetch lease: the worker whose UPDATE moved it forward fetches; others wait.
     fetching_until = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True, db_index=True)
+    # PEP 740, for a file (not its metadata) whose upstream page names a provenance URL:
+    # fetched and verified once the file is kept (proxy.provenance); only a VERIFIED one
+    # is advertised and served, as the verified ``provenance`` object.
+    provenance_url = models.URLField(max_length=2000, blank=True)
+    provenance_state = models.CharField(max_length=10, blank=True)
+    provenance = models.JSONField(null=True, blank=True)
+    # Why verification failed (or why the fetch is to be tried again), for staff.
+    provenance_error = models.CharField(max_length=500, blank=True)
+    provenance_checked = models.DateTimeField(null=True, blank=True)
+
+    class ProvenanceState:
+        """The values of ``provenance_state``."""
+
+        NONE = ""  # the upstream names no provenance
+        PENDING = "pending"  # named, not checked yet (or its fetch failed for now)
+        VERIFIED = "verified"
+        FAILED = "failed"  # checked and refused: never advertised, never served
 
     class Meta:
         constraints = [

@@ -4,8 +4,10 @@ links rewritten to download through Strongroom (``/upstream/files/<sha256>/<name
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
@@ -19,6 +21,7 @@ from packaging.version import InvalidVersion
 
 from strongroom.proxy import upstream
 from strongroom.proxy.models import CooldownExemption, UpstreamPage
+from strongroom.web.http import absolute_url
 
 API_VERSION = "1.4"
 
@@ -71,7 +74,23 @@ def download_path(entry: dict[str, Any]) -> str:
     return f"/upstream/files/{entry['sha256']}/{entry['filename']}"
 
 
-def page_json(page: UpstreamPage, files: list[dict[str, Any]]) -> bytes:
+def provenance_url(
+    page: UpstreamPage, entry: dict[str, Any], attested: Collection[str]
+) -> str | None:
+    """PEP 740: OUR Integrity API URL for a file whose upstream provenance was verified
+    (``attested``: their sha256); None for any other, whatever the upstream claims."""
+    version = file_version(entry["filename"])
+    if entry["sha256"] not in attested or not version:
+        return None
+    path = f"/integrity/{page.normalized_name}/{version}/{entry['filename']}"
+    return absolute_url(quote(path) + "/provenance")
+
+
+def page_json(
+    page: UpstreamPage,
+    files: list[dict[str, Any]],
+    attested: frozenset[str] | set[str] = frozenset(),
+) -> bytes:
     listed = []
     for entry in files:
         item: dict[str, Any] = {
@@ -88,6 +107,7 @@ def page_json(page: UpstreamPage, files: list[dict[str, Any]]) -> bytes:
             item["size"] = entry["size"]
         if entry.get("upload_time"):
             item["upload-time"] = entry["upload_time"]
+        item["provenance"] = provenance_url(page, entry, attested)
         listed.append(item)
     versions = sorted({v for f in files if (v := file_version(f["filename"]))})
     document: dict[str, Any] = {
@@ -103,7 +123,11 @@ def page_json(page: UpstreamPage, files: list[dict[str, Any]]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def page_html(page: UpstreamPage, files: list[dict[str, Any]]) -> bytes:
+def page_html(
+    page: UpstreamPage,
+    files: list[dict[str, Any]],
+    attested: frozenset[str] | set[str] = frozenset(),
+) -> bytes:
     lines = [
         "<!DOCTYPE html>",
         "<html>",
@@ -127,6 +151,9 @@ def page_html(page: UpstreamPage, files: list[dict[str, Any]]) -> bytes:
         yanked = entry.get("yanked")
         if yanked:
             attrs += f' data-yanked="{escape(yanked if isinstance(yanked, str) else "")}"'
+        provenance = provenance_url(page, entry, attested)
+        if provenance:
+            attrs += f' data-provenance="{escape(provenance)}"'
         href = f"{download_path(entry)}#sha256={entry['sha256']}"
         lines.append(f'<a href="{escape(href)}"{attrs}>{escape(entry["filename"])}</a><br>')
     lines += ["</body>", "</html>", ""]

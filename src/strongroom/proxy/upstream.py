@@ -29,10 +29,18 @@ ACCEPT = f"{JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 # A project page larger than this is refused rather than held in memory.
 MAX_PAGE_BYTES = 32 * 1024 * 1024
+INTEGRITY = "application/vnd.pypi.integrity.v1+json"
+MAX_REDIRECTS = 3
 
 
 class UpstreamError(Exception):
     """The upstream could not give a usable answer; ``str()`` is for the log and the 503."""
+
+
+class ProvenanceUnusable(UpstreamError):
+    """The upstream answered for a provenance URL, but not with a provenance to check (a
+    404, a redirect elsewhere, too large): unlike a timeout or a 5xx, asking again later
+    is not expected to help."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class FileInfo:
     upload_time: str = ""
     metadata_sha256: str = ""
     size: int = 0
+    # PEP 740: where the upstream serves the file's provenance ("" when it names none).
+    provenance_url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +119,14 @@ def _metadata_hash(value: Any) -> str:
     return _sha256(value) if isinstance(value, dict) else ""
 
 
+def _provenance_url(value: Any, base: str) -> str:
+    """PEP 740's ``provenance`` (JSON) or ``data-provenance`` (HTML): an HTTP(S) URL."""
+    if not isinstance(value, str) or not value or len(value) > 2000:
+        return ""
+    url = urljoin(base, value)
+    return url if urlparse(url).scheme in {"http", "https"} else ""
+
+
 def parse_json(body: bytes, base: str) -> Page:
     """A PEP 691 project page; raises UpstreamError when it is not one."""
     try:
@@ -142,6 +160,7 @@ def parse_json(body: bytes, base: str) -> Page:
                     entry.get("core-metadata", entry.get("dist-info-metadata"))
                 ),
                 size=size if isinstance(size, int) and size >= 0 else 0,
+                provenance_url=_provenance_url(entry.get("provenance"), base),
             )
         )
     status = document.get("project-status")
@@ -193,7 +212,8 @@ def parse_html(body: bytes, base: str) -> Page:
         files.append(
             FileInfo(filename=filename, url=url, sha256=digest,
                      requires_python=link.get("data-requires-python") or "",
-                     yanked=yanked, metadata_sha256=meta_digest)
+                     yanked=yanked, metadata_sha256=meta_digest,
+                     provenance_url=_provenance_url(link.get("data-provenance"), base))
         )  # fmt: skip
     return Page(
         tuple(files),
@@ -237,6 +257,60 @@ def fetch_page(normalized: str, etag: str = "") -> Page:
     else:
         raise UpstreamError(f"the upstream answered an unexpected type ({media or 'none'})")
     return Page(page.files, new_etag, page.name, page.status, page.status_reason)
+
+
+def _same_origin(first: str, other: str) -> bool:
+    a, b = urlparse(first), urlparse(other)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def fetch_provenance(url: str, limit: int) -> bytes:
+    """The body of a PEP 740 provenance URL (the Integrity API), at most ``limit`` bytes.
+
+    Through the same client as pages and files (its timeout and credentials), but a
+    redirect is followed only within the URL's own origin (scheme, host, port): the
+    upstream's credentials never go elsewhere. Raises ProvenanceUnusable for an answer
+    that is no provenance (a 404, a redirect elsewhere, past ``limit``) and UpstreamError
+    for an upstream that fails for now (a timeout, a 5xx), each with a sentence for the
+    log and the audit event."""
+    headers = {"Accept": f"{INTEGRITY}, application/json;q=0.5"}
+    try:
+        with client() as http:
+            target = url
+            for _hop in range(MAX_REDIRECTS + 1):
+                request = http.build_request("GET", target, headers=headers)
+                response = http.send(request, stream=True, follow_redirects=False)
+                try:
+                    if response.is_redirect:
+                        location = urljoin(target, response.headers.get("location", ""))
+                        if not _same_origin(url, location):
+                            raise ProvenanceUnusable(
+                                "the upstream redirected the provenance to another host"
+                            )
+                        target = location
+                        continue
+                    status = response.status_code
+                    if status != 200:
+                        failure = (
+                            UpstreamError if status >= 500 or status == 429 else ProvenanceUnusable
+                        )
+                        raise failure(f"the upstream answered {status} for the provenance")
+                    chunks, total = [], 0
+                    for chunk in response.iter_bytes():
+                        total += len(chunk)
+                        if total > limit:
+                            raise ProvenanceUnusable(
+                                f"the upstream's provenance is larger than {limit} bytes"
+                            )
+                        chunks.append(chunk)
+                    return b"".join(chunks)
+                finally:
+                    response.close()
+            raise ProvenanceUnusable("the upstream redirected the provenance too many times")
+    except httpx.TimeoutException:
+        raise UpstreamError("the upstream did not answer in time") from None
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"the upstream could not be reached ({type(exc).__name__})") from None
 
 
 @contextmanager

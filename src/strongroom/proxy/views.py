@@ -4,6 +4,7 @@ project (index.views calls in), and ``/upstream/files/<sha256>/<filename>``."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -18,7 +19,7 @@ from strongroom.index import negotiation
 from strongroom.index.caching import etag_matches, mark_public, project_key
 from strongroom.index.downloads import content_type_for, file_response
 from strongroom.ops.metrics import PROXY_CACHE
-from strongroom.proxy import cache, fast, fetch, upstream
+from strongroom.proxy import cache, fast, fetch, provenance, upstream
 from strongroom.proxy import render as pages
 from strongroom.proxy.models import CachedFile, UpstreamPage
 from strongroom.proxy.names import may_proxy
@@ -116,6 +117,22 @@ def _offered(row: CachedFile) -> bool:
     return any(f["sha256"] == row.sha256 for f in pages.offered_files(page, timezone.now()))
 
 
+def upstream_provenance(
+    normalized: str, version: str, filename: str
+) -> tuple[bool, dict[str, Any] | None]:
+    """For the Integrity API, a name with no local project: whether an offered upstream
+    file of that name exists, and its verified PEP 740 provenance (None when there is
+    none, or it failed verification: upstream's own is never served unverified)."""
+    if not enabled() or not may_proxy(normalized):
+        return False, None
+    row = CachedFile.objects.filter(
+        normalized_name=normalized, filename=filename, is_metadata=False
+    ).first()
+    if row is None or not _offered(row) or pages.file_version(filename) == "":
+        return False, None
+    return True, provenance.verified_provenance(normalized, version, filename)
+
+
 @require_safe
 def download(request: HttpRequest, sha256: str, filename: str) -> HttpResponse:
     """An upstream file (or its ``.metadata``): from the storage, else fetched now."""
@@ -130,6 +147,8 @@ def download(request: HttpRequest, sha256: str, filename: str) -> HttpResponse:
         response = _from_storage(request, row)
         if response is not None:
             PROXY_CACHE.labels("file_hit").inc()
+            # A provenance named since the file was kept, or not fetched for now.
+            provenance.check_provenance(row)
             return response
     PROXY_CACHE.labels("file_miss").inc()
     deadline = time.monotonic() + max(upstream.config().timeout * 3, 30)
@@ -174,7 +193,14 @@ def project_page(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404
     if isinstance(page, HttpResponse):
         return page
-    files = pages.offered_files(page, timezone.now())
+    offered = pages.offered_files(page, timezone.now())
+    attested = provenance.verified_digests(normalized)
+    failed = provenance.failed_digests(normalized)
+    files = [
+        {**entry, "attested": entry["sha256"] in attested,
+         "provenance_failed": entry["sha256"] in failed}
+        for entry in offered
+    ]  # fmt: skip
     found = {v for f in files if (v := pages.file_version(f["filename"]))}
     versions = sorted(found, key=Version, reverse=True)
     context = {"page": page, "files": files, "versions": versions, "upstream": upstream.describe()}

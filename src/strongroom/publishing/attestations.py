@@ -216,11 +216,18 @@ def _claims_of(attestation: Any) -> tuple[str, str, str]:
 
 
 def verify(
-    parsed: list[Any], identity: Any, described: str, filename: str, sha256: str
+    parsed: list[Any],
+    identity: Any,
+    described: str,
+    filename: str,
+    sha256: str,
+    *,
+    upload: bool = True,
 ) -> Verified:
     """Verify every attestation: the signature and transparency log entry against the trust
-    root, the signing certificate against ``identity`` (the uploading publisher, described
-    as ``described``), the single subject against the file."""
+    root, the signing certificate against ``identity`` (the uploading publisher, or with
+    ``upload=False`` the publisher an upstream provenance states; described as
+    ``described``), the single subject against the file."""
     import sigstore.errors
     from pypi_attestations import AttestationBundle, Provenance
 
@@ -240,12 +247,19 @@ def verify(
             # the certificate chain and the log entry, with that same identity policy.
             policy.verify(bundle.signing_certificate)
         except Exception as exc:
-            raise AttestationRefused(
+            sentence = (
                 _(
                     "Attestation %(number)d was not signed by this upload's trusted "
                     "publisher (%(publisher)s): %(detail)s"
                 )
-                % {"number": number, "publisher": described, "detail": str(exc)[:300]}
+                if upload
+                else _(
+                    "Attestation %(number)d was not signed by the publisher its provenance "
+                    "states (%(publisher)s): %(detail)s"
+                )
+            )
+            raise AttestationRefused(
+                sentence % {"number": number, "publisher": described, "detail": str(exc)[:300]}
             ) from None
         try:
             checker.verify_dsse(bundle, policy)
@@ -271,4 +285,60 @@ def verify(
         workflow=workflow,
         commit=commit,
         predicate_types=kinds,
+    )
+
+
+def describe_publisher(publisher: Any) -> str:
+    """One line naming a pypi-attestations publisher, e.g. ``GitHub: o/r, release.yml``."""
+    fields = publisher.model_dump(exclude={"kind"}, exclude_none=True)
+    return f"{publisher.kind}: " + ", ".join(str(value) for value in fields.values())
+
+
+def verify_provenance(raw: bytes, filename: str, sha256: str) -> Verified:
+    """Verify a PEP 740 provenance object that another index serves for a file (the
+    proxy's upstream), the way an upload's attestations are verified: each bundle's
+    attestations have the predicates PyPI accepts (at most one of each), a valid signature
+    and log entry against the trust root, a signing certificate that matches the
+    publisher that bundle states, and the file (name, sha256) as their single subject.
+    Any failure raises AttestationRefused; the result holds only what was verified."""
+    from pypi_attestations import AttestationBundle, Provenance
+
+    limit = int(settings.ATTESTATIONS_MAX_SIZE)
+    if len(raw) > limit:
+        raise AttestationRefused(
+            _("The provenance is too large (the limit is %(limit)d KiB).")
+            % {"limit": limit // 1024}
+        )
+    try:
+        provenance = Provenance.model_validate_json(raw)
+    except ValueError:  # pydantic's ValidationError, for bad JSON too
+        raise AttestationRefused(_("The provenance is not a PEP 740 provenance object.")) from None
+    if not provenance.attestation_bundles:
+        raise AttestationRefused(_("The provenance holds no attestation bundle."))
+    results = []
+    for bundle in provenance.attestation_bundles:
+        if not bundle.attestations or len(bundle.attestations) > len(ACCEPTED_PREDICATES):
+            raise AttestationRefused(
+                _("An attestation bundle must hold one to %(most)d attestations.")
+                % {"most": len(ACCEPTED_PREDICATES)}
+            )
+        _check_predicates(bundle.attestations)
+        publisher = bundle.publisher
+        results.append(
+            verify(bundle.attestations, publisher, describe_publisher(publisher), filename,
+                   sha256, upload=False)
+        )  # fmt: skip
+    first = results[0]
+    verified = Provenance(
+        attestation_bundles=[
+            AttestationBundle(publisher=bundle.publisher, attestations=bundle.attestations)
+            for bundle in provenance.attestation_bundles
+        ]
+    )
+    return Verified(
+        provenance=json.loads(verified.model_dump_json()),
+        repository=first.repository,
+        workflow=first.workflow,
+        commit=first.commit,
+        predicate_types=[kind for result in results for kind in result.predicate_types],
     )
