@@ -4,6 +4,7 @@ first downloads; the size cap and purge."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import os
@@ -18,7 +19,7 @@ from strongroom.events.models import Event
 from strongroom.proxy import services
 from strongroom.proxy.models import CachedFile
 from strongroom.storage import get_storage
-from tests.proxy.upstream_server import Upstream, UpstreamFile
+from tests.proxy.upstream_server import Upstream, UpstreamFile, UpstreamServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -193,3 +194,25 @@ def test_purge_drops_pages_and_files(client: Client, upstream: Upstream) -> None
     assert (pages, files) == (1, 1)
     assert kept_paths() == []
     assert settings.UPSTREAM.enabled
+
+
+def test_upstream_credentials_go_to_the_index_only_never_to_the_hosts_its_pages_name(
+    client: Client, upstream: Upstream, settings
+) -> None:  # type: ignore[no-untyped-def]
+    # PyPI's pages name files on another host; a page may name any host at all. The
+    # upstream's credentials are for the index: a file host never sees them.
+    elsewhere = UpstreamServer()
+    try:
+        settings.UPSTREAM = dataclasses.replace(
+            settings.UPSTREAM, username="mirror", password="s3cret"
+        )
+        wheel = upstream.add_wheel("elsewhere", "1.0")
+        elsewhere.state.projects["elsewhere"] = upstream.projects["elsewhere"]
+        upstream.file_base = f"http://localhost:{elsewhere.state.port}/files/"
+        assert body(client.get(url_of(client, "elsewhere"))) == wheel.data
+        expected = "Basic " + base64.b64encode(b"mirror:s3cret").decode()
+        assert ("/simple/elsewhere/", expected) in upstream.authorizations
+        assert [path for path, _ in elsewhere.state.authorizations] == [f"/files/{wheel.filename}"]
+        assert all(header == "" for _, header in elsewhere.state.authorizations)
+    finally:
+        elsewhere.stop()

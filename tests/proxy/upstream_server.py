@@ -51,6 +51,10 @@ class Upstream:
     provenance_fault: str = ""  # "", "500": how /integrity/ paths answer
     delay: float = 0.0
     port: int = 0
+    # Where the pages say the files are ("" for this server; PyPI's are on another host),
+    # and the Authorization header of every request, by path.
+    file_base: str = ""
+    authorizations: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -110,7 +114,7 @@ class Upstream:
             "files": [
                 {
                     "filename": f.filename,
-                    "url": f"../../files/{f.filename}",
+                    "url": f"{self.file_base or '../../files/'}{f.filename}",
                     "hashes": {"sha256": f.sha256},
                     "upload-time": f.upload_time,
                     "yanked": f.yanked,
@@ -153,6 +157,7 @@ def _handler(state: Upstream) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             state.requests.append((self.path, self.headers.get("If-None-Match", "")))
+            state.authorizations.append((self.path, self.headers.get("Authorization", "")))
             if state.delay:
                 time.sleep(state.delay)
             if state.fault == "timeout":

@@ -8,9 +8,10 @@ names the upstream; callers serve the cached copy or a 503.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
@@ -87,9 +88,29 @@ def describe() -> str:
     return parts._replace(netloc=host if parts.port is None else f"{host}:{parts.port}").geturl()
 
 
+class _IndexOnlyAuth(httpx.Auth):
+    """HTTP Basic credentials for the upstream index's own origin (scheme, host, port)
+    only, as pip sends an index's credentials: a page may name files or provenance on any
+    host (PyPI's files are on another), and those hosts never see the credentials."""
+
+    def __init__(self, index_url: str, username: str, password: str) -> None:
+        self._index = index_url
+        pair = f"{username}:{password}".encode()
+        self._header = "Basic " + base64.b64encode(pair).decode("ascii")
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _same_origin(self._index, str(request.url)):
+            request.headers["Authorization"] = self._header
+        yield request
+
+
 def client() -> httpx.Client:
     upstream = config()
-    auth = (upstream.username, upstream.password) if upstream.username else None
+    auth = (
+        _IndexOnlyAuth(upstream.url, upstream.username, upstream.password)
+        if upstream.username
+        else None
+    )
     return httpx.Client(
         timeout=httpx.Timeout(upstream.timeout),
         auth=auth,
