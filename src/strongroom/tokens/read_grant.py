@@ -296,7 +296,9 @@ def _read(
     stored_caveats = _stored_caveats(stored)
     if not active or stored_caveats is None:
         return None
-    caveats = stored_caveats + signed.appended
+    # A caveat both stored and in the macaroon is checked once: each check depends only
+    # on the caveat and the request, so a repeat refuses nothing the first did not.
+    caveats = tuple(dict.fromkeys(stored_caveats + signed.appended))
     # As the ORM spells it (SQLite hands a UUID back as its hex digits).
     owner = str(user_id if isinstance(user_id, uuid.UUID) else User._meta.pk.to_python(user_id))
     organization = str(organization_id) if organization_id is not None else None
