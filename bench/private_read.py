@@ -3,16 +3,23 @@ against a public project's page of the same size, on one server in the same run.
 
     PYTHONPATH=src python bench/private_read.py [--seconds 5] [--repeats 3] [--server gunicorn]
 
-The two loads alternate (public, private, public, ...) so both see the same machine; the
-median of each is reported with their ratio (goal: the private page at >= 80% of the
+The loads alternate (public, private, and the public page asked with a header as long as
+the credential, then again) so all see the same machine; the median of each is reported,
+with the private page's ratio to the public one (goal: the private page at >= 80% of the
 public page's requests/s). Writes bench/results/private-read.json.
+
+Each run also reports the CPU time (user + system) the server's processes spent per
+request it answered: on a shared machine requests/s follow whatever else runs, while the
+work a request costs the server does much less.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -24,6 +31,31 @@ sys.path.insert(0, str(BENCH.parent))
 
 import load  # noqa: E402
 from tests.e2e.server import run_cli, running_server  # noqa: E402
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the app server's workers)."""
+    found, todo = [], [pid]
+    while todo:
+        each = todo.pop()
+        found.append(each)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{each}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants so far (Linux)."""
+    total = 0
+    for each in _tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
 
 SEED = """
 import tempfile
@@ -79,17 +111,30 @@ def main(argv: list[str] | None = None) -> int:
                     f"{server.base_url}/simple/smallprivate/",
                     {**accept, "Authorization": f"Basic {credential}"},
                 ),
+                # The public page asked with a header as long as the credential: what the
+                # bigger request alone costs (the server reads and parses every byte).
+                "public_same_size": (
+                    f"{server.base_url}/simple/smallpublic/",
+                    {**accept, "X-Padding": "x" * len(f"Basic {credential}")},
+                ),
             }
-            rps: dict[str, list[float]] = {"public": [], "private": []}
+            rps: dict[str, list[float]] = {name: [] for name in loads}
+            cpu: dict[str, list[float]] = {name: [] for name in loads}
             errors = 0
             for _ in range(args.repeats):
                 for name, (url, headers) in loads.items():
+                    before = cpu_seconds(server.process.pid)
                     result = load.run_wrk(
                         url, connections=args.connections, seconds=args.seconds, headers=headers
                     )
+                    spent = cpu_seconds(server.process.pid) - before
                     rps[name].append(result.rps)
+                    answered = result.rps * args.seconds
+                    cpu[name].append(round(spent / answered * 1e6, 1) if answered else 0.0)
                     errors += result.errors
     public, private = statistics.median(rps["public"]), statistics.median(rps["private"])
+    per_request = {name: statistics.median(values) for name, values in cpu.items()}
+    public_cpu, private_cpu = per_request["public"], per_request["private"]
     report = {
         "server": args.server,
         "workers": args.workers,
@@ -100,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         "private_with_read_token_rps": round(private, 1),
         "ratio": round(private / public, 3) if public else None,
         "goal": 0.8,
+        "public_same_size_rps": round(statistics.median(rps["public_same_size"]), 1),
+        "server_cpu_us_per_request": per_request,
+        "cpu_ratio": round(public_cpu / private_cpu, 3) if private_cpu else None,
         "errors": errors,
         "runs": rps,
+        "cpu_runs": cpu,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -111,3 +111,18 @@ def test_a_private_page_never_reaches_a_client_without_access(each_server: LiveS
     assert {"Authorization", "Cookie"} <= {v.strip() for v in headers["vary"].split(",")}
     assert _get(server, f"/{wheel}", token)[2] == b"not really a wheel"
     assert _get(server, "/simple/hidden/", "strongroom-wrong")[0] == 401
+    for _ in range(6):  # every worker answers from its memo of private pages
+        assert _get(server, "/simple/hidden/", token)[0] == 200
+    server.django(  # another process revokes it (index.private_fast sees data_version move)
+        """
+        from strongroom.accounts.actors import Actor
+        from strongroom.tokens.models import ApiToken
+        from strongroom.tokens.services import revoke_token
+
+        token = ApiToken.objects.get(name="reader")
+        revoke_token(Actor.of(token.user), str(token.pk))
+        """
+    )
+    for _ in range(4):  # refused by every worker, from its very next request on
+        status, headers, body = _get(server, "/simple/hidden/", token)
+        assert status == 401 and b"hidden-1.0" not in body

@@ -10,8 +10,8 @@ both). Everything else, including every case the fast path cannot answer (406, r
 does not answer for), goes to Django; so does every read that access decides: a private
 project (``prerender.lookup`` never gives its page to the memo), a request carrying
 credentials (except a read token for a private page, answered by index.private_fast
-with the same checks), a signed-in reader's ``/simple/``, and every read of an
-``authenticated`` site.
+with the same checks, from a memo of its own), a signed-in reader's ``/simple/``, and
+every read of an ``authenticated`` site.
 
 Each worker keeps the pages it served in memory and proves them current before reusing
 one (index.memo): on SQLite without a query while nothing was written, otherwise by the
@@ -89,7 +89,14 @@ class SimpleFastPath:
         told = settings.PURGE_BACKEND.strip().lower() not in ("", "none")
         self.proxy_fast_path = settings.UPSTREAM.enabled and not told
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
-        self.memo = PageMemo(settings.INDEX_MEMO_MB * 2**20) if settings.INDEX_MEMO_MB else None
+        memo_bytes = settings.INDEX_MEMO_MB * 2**20
+        self.memo: PageMemo[tuple[str, str, str | None], Answer] | None = (
+            PageMemo(memo_bytes) if memo_bytes else None
+        )
+        # Private pages in a memo of their own, by token string and project (private_fast).
+        self.private: private_fast.PrivateMemo | None = (
+            private_fast.PrivateMemo(memo_bytes) if memo_bytes else None
+        )
         self.probe = version_probe() if self.memo is not None else None
         # A request for an unknown host goes to Django, which refuses it (web.hosts).
         self.hosts = HostCheck(settings.ALLOWED_HOSTS)
@@ -128,10 +135,13 @@ class SimpleFastPath:
         coding = encoding.choose(environ.get("HTTP_ACCEPT_ENCODING"))
         try:
             if credential:
-                # A read token for a private project's page (index.private_fast), never
-                # memoised and never compressed; anything else with a credential goes to
-                # Django.
-                answer = private_fast.answer(environ, path[8:-1], media)
+                # A read token for a private project's page (index.private_fast), in its
+                # own memo, never compressed; anything else with a credential goes to
+                # Django. The version is read before any query, as for the public memo.
+                version = self.probe() if self.probe is not None else None
+                answer = private_fast.answer(
+                    environ, path[8:-1], media, memo=self.private, version=version
+                )
             else:
                 answer = self._current(path, media, coding)
         except DatabaseError as exc:

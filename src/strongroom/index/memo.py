@@ -22,7 +22,9 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from django.db import connection
 
@@ -93,13 +95,23 @@ def version_probe() -> DataVersion | None:
     return DataVersion(str(connection.settings_dict["NAME"]))
 
 
-class PageMemo:
-    """Answers by (path, media type, content coding), least recently used dropped past
-    ``max_bytes``."""
+class _HasBody(Protocol):
+    @property
+    def body(self) -> bytes: ...
+
+
+Key = TypeVar("Key", bound=Hashable)
+Entry = TypeVar("Entry", bound=_HasBody)
+
+
+class PageMemo(Generic[Key, Entry]):
+    """Entries holding a page ``body`` by key, least recently used dropped past
+    ``max_bytes`` of bodies: the fast path's answers by (path, media type, content coding),
+    and index.private_fast's by token and project."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[str, str, str | None], Answer] = OrderedDict()
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -110,14 +122,14 @@ class PageMemo:
     def size(self) -> int:
         return self._size
 
-    def get(self, key: tuple[str, str, str | None]) -> Answer | None:
+    def get(self, key: Key) -> Entry | None:
         with self._lock:
             answer = self._entries.get(key)
             if answer is not None:
                 self._entries.move_to_end(key)
             return answer
 
-    def put(self, key: tuple[str, str, str | None], answer: Answer) -> None:
+    def put(self, key: Key, answer: Entry) -> None:
         if len(answer.body) > self.max_bytes:
             return
         with self._lock:

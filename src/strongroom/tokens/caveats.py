@@ -273,12 +273,16 @@ def serialize_caveat(caveat: Caveat) -> str:
     return json.dumps(caveat.to_json(), separators=(",", ":"), sort_keys=True)
 
 
+def _not_granted(permission: Permission) -> str:
+    # Translated only when refused: every accepted token passes through check_all.
+    return _("API tokens do not grant the %(permission)s permission.") % {"permission": permission}
+
+
 def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> None:
     """Raise CaveatError unless the token allows ``ctx``: its permission, then every caveat.
 
     A token without a permissions caveat is an upload token: it reads only the projects
     it is scoped to (an account-wide upload token reads nothing it could not read without)."""
-    not_granted = _("API tokens do not grant the %(permission)s permission.")
     if not any(isinstance(c, Permissions) for c in caveats):
         scoped = any(isinstance(c, Projects) for c in caveats)
         if ctx.permission is Permission.READ and not scoped:
@@ -289,8 +293,8 @@ def check_all(caveats: Sequence[Caveat], ctx: TokenContext, token_user: str) -> 
                 )
             )
         if ctx.permission not in GRANTED_PERMISSIONS | {Permission.READ}:
-            raise CaveatError(not_granted % {"permission": ctx.permission})
+            raise CaveatError(_not_granted(ctx.permission))
     elif ctx.permission not in set(Permission):
-        raise CaveatError(not_granted % {"permission": ctx.permission})
+        raise CaveatError(_not_granted(ctx.permission))
     for caveat in caveats:
         caveat.check(ctx, token_user)

@@ -14,6 +14,12 @@ part of the cache key, so a retired secret is no longer trusted), and its append
 caveats. Keyed by a hash of the string: any other string (tampered, narrowed further) is
 a different entry, verified afresh. Revocation, expiry, the stored caveats, the account
 and the roles are read from the database or the clock on every call, never remembered.
+
+A caller that can prove nothing at all was written to the database since a grant was
+read (``index.private_fast``, by SQLite's ``data_version`` as the page memo does) may keep
+the :class:`Grant` and :func:`recheck` it instead: the rows it was decided on are then the
+current rows, so only what depends on the clock is checked again (every caveat, against
+the time of the request) and "last used" is recorded as on a full read.
 """
 
 from __future__ import annotations
@@ -197,6 +203,29 @@ def _fetch(db: BaseDatabaseWrapper, sql: str, params: list[object]) -> tuple[Any
             cursor.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A read the current rows allowed: the token, its caveats (stored and appended), the
+    project it was checked against, when the token was last recorded as used, and the
+    caller's columns (``extra``)."""
+
+    token_id: uuid.UUID
+    caveats: tuple[Caveat, ...]
+    owner: str
+    project_id: str
+    normalized_name: str
+    organization_id: str | None
+    last_used: datetime | None
+    last_ip: str | None
+    extra: tuple[Any, ...]
+
+
+def grant_key(raw: str) -> bytes:
+    """What identifies the token string ``raw`` under the keys the server accepts now: a
+    hash of both (a retired secret, or any other string, gives another key)."""
+    return _cache_key(raw)
+
+
 def may_read(raw: str, project_id: int, normalized_name: str, *, now: datetime, ip: str) -> bool:
     """Whether the read token ``raw`` lets its holder read the private project
     ``project_id`` (named ``normalized_name``) at ``now``. False for every reason the
@@ -206,11 +235,39 @@ def may_read(raw: str, project_id: int, normalized_name: str, *, now: datetime, 
 
 def read_with(
     raw: str, normalized_name: str, *, columns: str, join: str, now: datetime, ip: str
-) -> tuple[Any, ...] | None:
-    """``columns`` (of the project ``p`` and what ``join`` adds) of the project named
-    ``normalized_name``, when the read token ``raw`` lets its holder read it as a private
-    project at ``now``; None otherwise. One query for the decision and the caller's data."""
+) -> Grant | None:
+    """The grant, with ``columns`` (of the project ``p`` and what ``join`` adds) as its
+    ``extra``, when the read token ``raw`` lets its holder read the project named
+    ``normalized_name`` as a private project at ``now``; None otherwise. One query for
+    the decision and the caller's data."""
     return _read(raw, None, normalized_name, columns, join, now=now, ip=ip)
+
+
+def recheck(grant: Grant, *, now: datetime, ip: str) -> bool:
+    """Whether ``grant`` still holds at ``now``, for a caller that proved nothing was
+    written to the database since it was read (so its token row, account, roles,
+    memberships and project are still the current ones): every caveat again, against
+    ``now``; "last used" recorded as :func:`read_with` records it.
+
+    Never call it without that proof: a revocation, a removed role or membership or a
+    disabled account is a write, and only a query sees it."""
+    project = TokenContext(
+        now, Permission.READ, grant.project_id, grant.normalized_name, grant.organization_id
+    )
+    try:
+        check_all(grant.caveats, project, grant.owner)
+    except CaveatError:
+        return False
+    _accepted(grant.token_id, grant.last_used, grant.last_ip, now=now, ip=ip)
+    return True
+
+
+def _accepted(
+    token_id: uuid.UUID, last_used: datetime | None, last_ip: str | None, *, now: datetime, ip: str
+) -> None:
+    _ACCEPTED.inc()
+    if last_used is None or last_ip != ip or abs(now - last_used) >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token_id).update(last_used=now, last_used_ip=ip)
 
 
 def _read(
@@ -222,7 +279,7 @@ def _read(
     *,
     now: datetime,
     ip: str,
-) -> tuple[Any, ...] | None:
+) -> Grant | None:
     signed = _signed(raw)
     if signed is None:
         return None
@@ -239,14 +296,17 @@ def _read(
     stored_caveats = _stored_caveats(stored)
     if not active or stored_caveats is None:
         return None
-    caveats = stored_caveats + signed.appended
+    # A caveat both stored and in the macaroon is checked once: each check depends only
+    # on the caveat and the request, so a repeat refuses nothing the first did not.
+    caveats = tuple(dict.fromkeys(stored_caveats + signed.appended))
     # As the ORM spells it (SQLite hands a UUID back as its hex digits).
     owner = str(user_id if isinstance(user_id, uuid.UUID) else User._meta.pk.to_python(user_id))
     organization = str(organization_id) if organization_id is not None else None
     # verify_token checks the caveats for reading the index, then the reader's
     # token_allows for the project; the project's check refuses all the index's does
     # (only the project and organisation caveats differ, and pass for the index).
-    project = TokenContext(now, Permission.READ, str(found_id), normalized_name, organization)
+    found = str(found_id)
+    project = TokenContext(now, Permission.READ, found, normalized_name, organization)
     try:
         check_all(caveats, project, owner)
     except CaveatError:
@@ -257,9 +317,11 @@ def _read(
         return None
     if not has_role:
         return None
-    _ACCEPTED.inc()
     if last_used is not None and last_used.tzinfo is None:
         last_used = last_used.replace(tzinfo=UTC)  # SQLite keeps UTC without a zone
-    if last_used is None or str(last_ip) != ip or abs(now - last_used) >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token_id).update(last_used=now, last_used_ip=ip)
-    return extra
+    last_ip = str(last_ip) if last_ip is not None else None
+    _accepted(token_id, last_used, last_ip, now=now, ip=ip)
+    return Grant(
+        token_id, caveats, owner, found, normalized_name, organization, last_used, last_ip,
+        tuple(extra),
+    )  # fmt: skip
