@@ -113,7 +113,9 @@ def render_and_store() -> SimpleIndex:
 
     page = render()
     if store(page):
-        transaction.on_commit(lambda: purge_keys([INDEX_KEY], wait_ms=0))
+        # Waited for as a change's purge is (a render in the committing thread holds its
+        # request that long at most, as the project's own purge does).
+        transaction.on_commit(lambda: purge_keys([INDEX_KEY]))
     return page
 
 
