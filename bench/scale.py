@@ -113,12 +113,21 @@ def _store_root(data_dir: Path, url: str) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["root_s"])
 
 
+# --existing: every upload is a new release of one project (created by the first,
+# untimed, upload), so none changes what /simple/ lists.
+EXISTING = {"on": False, "run": int(time.time()), "count": 0}
+
+
 def _upload_once(server: peers.Server, token: str, work: Path, tag: str) -> float:
-    name = f"scaleup{int(time.time())}{tag}"
-    wheel = work / f"{name}-1.0-py3-none-any.whl"
-    upload.make_wheel(wheel, name, "1.0", 0)
+    stamp = int(time.time())
+    name, version = f"scaleup{stamp}{tag}", "1.0"
+    if EXISTING["on"]:
+        EXISTING["count"] += 1
+        name, version = "scaleupexisting", f"{EXISTING['run']}.{EXISTING['count']}"
+    wheel = work / f"{name}-{version}-py3-none-any.whl"
+    upload.make_wheel(wheel, name, version, 0)
     started = time.perf_counter()
-    status = peers.legacy_upload(server.base + "/legacy/", "__token__", token, name, "1.0", wheel)
+    status = peers.legacy_upload(server.base + "/legacy/", "__token__", token, name, version, wheel)
     elapsed = (time.perf_counter() - started) * 1000
     wheel.unlink()
     assert status == 200, status
@@ -230,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         help="seed both indexes, record the seeding times in WORK/seeded.json and stop "
         "(measure them later with --reuse)",
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="upload new releases of one project instead of new projects",
+    )
     args = parser.parse_args(argv)
+    EXISTING["on"] = args.existing
     if not args.reuse:
         shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -289,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         f"`strongroom serve --server {args.server}` (2 workers), both indexes on the same "
         f"PostgreSQL server, served at once and measured in {args.rounds} alternating "
         f"rounds: /simple/smallproj/ loaded by wrk at 8 connections ({args.seconds} s a "
-        f"round, median of the rounds), {args.uploads} uploads of a small wheel to new "
-        f"projects in all, one at a time, after {WARMUP} untimed ones per index, and "
+        f"round, median of the rounds), {args.uploads} uploads of a small wheel to "
+        + ("new releases of one project" if args.existing else "new projects")
+        + " in all, one at a time, after {WARMUP} untimed ones per index, and "
         "`/simple/` time to first byte (new connection). The large index's fillers were "
         "written with COPY (bench/seed_copy.py). The machine was shared with other work "
         f"(load average {loadavg['before']} before, {loadavg['after']} after): compare "
@@ -330,9 +346,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "`/simple/` is served from the root stored at write time (index.root): rendering "
         f"and storing it took {large['root_render_s']:.1f} s on the large index "
-        f"({small['root_render_s']:.2f} s on the small one). Each timed upload made a new "
-        "project, so each changed the listing and asked its worker for a render after "
-        "the commit, in the background: the reads above got the stored root meanwhile.",
+        f"({small['root_render_s']:.2f} s on the small one). "
+        + (
+            "Every timed upload was a new release of one existing project: none changed "
+            "the listing, none rendered the root."
+            if args.existing
+            else "Each timed upload made a new project, so each changed the listing and "
+            "asked its worker for a render after the commit, in the background: the reads "
+            "above got the stored root meanwhile."
+        ),
     ]
     index_ok = large["index_after_upload_max_ms"] <= 500
     lines += [
