@@ -1,11 +1,12 @@
 """Add filler projects to a PostgreSQL index with COPY, at PyPI's size (bench/scale.py).
 
 Run after bench/seed.py (which makes the owner, smallproj, bigproj and bigfile through the
-ORM and pre-renders their pages). Each filler project gets an Owner role, releases of three
-files (two wheels and an sdist) and a UsedFilename row per file, the rows the upload path
-writes, with every column's value taken from the model (defaults, auto_now_add) so the
-rows are what an upload would store. Filler pages are not pre-rendered (the read path
-renders a page whose stored copy is missing); none of them is measured.
+ORM and pre-renders their pages); stores ``/simple/`` (index.root) last. Each filler
+project gets an Owner role, releases of three files (two wheels and an sdist) and a
+UsedFilename row per file, the rows the upload path writes, with every column's value
+taken from the model (defaults, auto_now_add) so the rows are what an upload would
+store. Filler pages are not pre-rendered (the read path renders a page whose stored copy
+is missing); none of them is measured.
 
     STRONGROOM_DATABASE_URL=postgresql://... PYTHONPATH=src \
         python bench/seed_copy.py --projects 600000 --files 7000000 --data-dir /tmp/sr
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import sys
 import time
@@ -287,15 +289,48 @@ def seed(projects: int, files: int, log: Any = sys.stderr) -> dict[str, float]:
     return timings
 
 
+def store_root() -> float:
+    """Migrate, then render and store ``/simple/`` (index.root) as the upload path does
+    after a change to the listing; the seconds the render and store took."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from strongroom.index import root
+
+    call_command("migrate", interactive=False, verbosity=0)
+    connection.ensure_connection()
+    if hasattr(connection.connection, "reply_timeout"):
+        connection.connection.reply_timeout = None  # a bulk step, not a request
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")
+    started = time.monotonic()
+    page = root.render_and_store()
+    elapsed = time.monotonic() - started
+    print(
+        f"stored /simple/ at serial {page.serial}: {len(page.html):,} bytes of HTML, "
+        f"{len(page.json):,} of JSON, in {elapsed:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return elapsed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--projects", type=int, default=600_000)
     parser.add_argument("--files", type=int, default=7_000_000)
+    parser.add_argument(
+        "--root-only", action="store_true", help="only migrate and store /simple/ (index.root)"
+    )
     args = parser.parse_args(argv)
     _setup(args.data_dir)
     started = time.monotonic()
+    if args.root_only:
+        print(json.dumps({"root_s": store_root()}))
+        return 0
     timings = seed(args.projects, args.files)
+    timings["root_s"] = store_root()
     print(f"copied in {time.monotonic() - started:.1f} s: {timings}")
     return 0
 

@@ -12,3 +12,4 @@ class IndexConfig(AppConfig):
         project_changed.connect(prerender.on_project_changed, dispatch_uid="index-prerender")
         project_changed.connect(purge.on_project_changed, dispatch_uid="index-purge")
         project_removed.connect(purge.on_project_removed, dispatch_uid="index-purge-removed")
+        project_removed.connect(prerender.on_project_removed, dispatch_uid="index-root-removed")

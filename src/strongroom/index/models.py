@@ -33,9 +33,49 @@ class SimplePage(models.Model):
     html_zstd = models.BinaryField(default=b"")
     json_gzip = models.BinaryField(default=b"")
     json_zstd = models.BinaryField(default=b"")
+    # Whether ``/simple/`` lists the project as of this page (public, not quarantined):
+    # a change that flips it is one the stored root (SimpleIndex) must be rendered for.
+    listed = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"simple page of project {self.project_id} at serial {self.serial}"
+
+
+class SimpleIndex(models.Model):
+    """``/simple/`` as anonymous readers see it (public, unquarantined projects), in both
+    formats and compressed, rendered as of index serial ``serial`` (index.root).
+
+    One row (id 1). Rendered after the commit of a change to the listing, off the request
+    path; readers serve the row they find meanwhile. An upload to a listed project does
+    not change the listing, so it does not render this again."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    serial = models.BigIntegerField()
+    last_modified = models.CharField(max_length=40)
+    html = models.BinaryField()
+    json = models.BinaryField()
+    html_gzip = models.BinaryField()
+    html_zstd = models.BinaryField()
+    json_gzip = models.BinaryField()
+    json_zstd = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"simple index at serial {self.serial}"
+
+
+class IndexListing(models.Model):
+    """The index serial of the last change to what ``/simple/`` lists (id 1), written in
+    the transaction of that change: a stored root older than it is stale and is rendered
+    again (index.root), whoever made the change and whether or not its process lived to
+    render it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    changed_serial = models.BigIntegerField()
+    # When (Unix time): a reader's process steps in only after the writer's had its turn.
+    changed_at = models.FloatField()
+
+    def __str__(self) -> str:
+        return f"simple index listing changed at serial {self.changed_serial}"
 
 
 class DownloadCount(models.Model):

@@ -78,11 +78,16 @@ _HEAD = (
 )
 
 
-def simple_index_html(names: list[tuple[str, str]]) -> str:
-    links = "\n".join(
+def simple_index_links(names: list[tuple[str, str]]) -> str:
+    """The root's links to ``names`` (name, normalised name), one a line."""
+    return "\n".join(
         f'    <a href="/simple/{escape(normalized)}/">{escape(name)}</a><br>'
         for name, normalized in names
     )
+
+
+def simple_index_html(names: list[tuple[str, str]]) -> str:
+    links = simple_index_links(names)
     return (
         f"{_HEAD}    <title>Simple index</title>\n  </head>\n  <body>\n  <main>\n"
         f"    <h1>Simple index</h1>\n{links}\n  </main>\n  </body>\n</html>\n"

@@ -14,9 +14,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.http import http_date
 
-from strongroom.index import encoding, pages
+from strongroom.index import encoding, pages, root
 from strongroom.index.models import SimplePage
 from strongroom.packages.models import Project, Release
+from strongroom.packages.services import index_state
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) ->
     html_coded, json_coded = encoding.compress(html), encoding.compress(json)
     return SimplePage(
         project=project,
+        listed=root.is_listed(project),
         serial=project.last_serial,
         last_modified=http_date(project.last_changed.timestamp()),
         html=html,
@@ -64,26 +66,43 @@ def render(project: Project) -> SimplePage:
     return _page(project, pages.project_files(project), pages.project_versions(project))
 
 
-def store(project: Project) -> SimplePage:
-    """Render and save the project's pages, unless a newer serial is stored already."""
+def store(project: Project, *, changed: bool = False) -> SimplePage:
+    """Render and save the project's pages, unless a newer serial is stored already.
+
+    ``changed``: called for a change to the project (not to fill in a missing page), so
+    that a change to whether ``/simple/`` lists it is told to index.root. The common
+    case, a change that leaves the listing as it was, costs no query more."""
     page = render(project)
-    fields = {"serial": page.serial, "last_modified": page.last_modified}
+    fields = {"serial": page.serial, "last_modified": page.last_modified, "listed": page.listed}
     with transaction.atomic():
         bodies = {name: getattr(page, name) for name in _BODY_FIELDS}
-        updated = SimplePage.objects.filter(project=project, serial__lt=page.serial).update(
-            **fields, **bodies
-        )
+        older = SimplePage.objects.filter(project=project, serial__lt=page.serial)
+        if changed:
+            updated = older.filter(listed=page.listed).update(**fields, **bodies)
+            if not updated and older.update(**fields, **bodies):
+                updated = 1
+                root.listing_changed(page.serial)  # listed before and not now, or back
+        else:
+            updated = older.update(**fields, **bodies)
         if not updated and not SimplePage.objects.filter(project=project).exists():
             try:
                 with transaction.atomic():
                     page.save(force_insert=True)
             except IntegrityError:
                 pass  # another process stored it meanwhile; theirs is as new or newer
+            else:
+                if changed and page.listed:
+                    root.listing_changed(page.serial)  # a new project (or a first page)
     return page
 
 
 def on_project_changed(sender: object, project: Project, **kwargs: object) -> None:
-    store(project)
+    store(project, changed=True)
+
+
+def on_project_removed(sender: object, normalized_name: str, **kwargs: object) -> None:
+    """A deleted project leaves the root (the deletion bumped the index serial)."""
+    root.listing_changed(index_state()[0])
 
 
 # A project and its stored page, by name: the page is current when s.serial = p.last_serial.
@@ -160,7 +179,8 @@ def current_serial(normalized_name: str) -> tuple[int, int] | None:
 
 
 def rebuild_all(batch: int = 500) -> int:
-    """Store current pages for every project missing one or holding an old one (bulk)."""
+    """Store current pages for every project missing one or holding an old one (bulk),
+    then the root."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT p.id FROM packages_project p "
@@ -181,4 +201,5 @@ def rebuild_all(batch: int = 500) -> int:
         with transaction.atomic():
             SimplePage.objects.filter(project_id__in=ids).delete()
             SimplePage.objects.bulk_create(rows)
+    root.render_and_store()
     return len(stale)

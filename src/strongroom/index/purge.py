@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from strongroom.index.caching import INDEX_KEY, project_key
+from strongroom.index.caching import project_key
 from strongroom.packages.models import Project
 
 logger = logging.getLogger(__name__)
@@ -213,9 +213,10 @@ def purge_keys(keys: Sequence[str], wait_ms: int | None = None) -> _Job | None:
 
 
 def project_keys(normalized_name: str) -> tuple[str, ...]:
-    """What a change to the project makes stale: its pages, documents and files, and
-    ``/simple/`` (which carries the index serial, and lists the project)."""
-    return (project_key(normalized_name), INDEX_KEY)
+    """What a change to the project makes stale: its pages, documents and files.
+    ``/simple/`` is purged by index.root once a change to what it lists is rendered (a
+    purge sent before would let the CDN fetch the old root again)."""
+    return (project_key(normalized_name),)
 
 
 def purge_project(normalized_name: str) -> None:

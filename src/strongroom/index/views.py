@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import (
     Http404,
@@ -31,7 +31,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion
 
-from strongroom.index import counting, encoding, negotiation, pages, prerender
+from strongroom.index import counting, encoding, negotiation, pages, prerender, root
 from strongroom.index.access import mark_private, read_view, readable_project, reader_of
 from strongroom.index.caching import (
     INDEX_KEY,
@@ -45,7 +45,7 @@ from strongroom.index.downloads import file_response
 from strongroom.index.pypi_json import project_document
 from strongroom.packages.models import File, Project, Release
 from strongroom.packages.versions import canonical_version
-from strongroom.packages.visibility import can_read, is_publicly_readable, readable_projects
+from strongroom.packages.visibility import can_read, is_publicly_readable
 from strongroom.proxy import views as proxy_views
 from strongroom.storage import get_storage
 from strongroom.storage.base import is_safe_path
@@ -145,9 +145,8 @@ def _index_key(serial: int, media: str, coding: str | None = None) -> str:
 def index_page(request: HttpRequest) -> HttpResponse | None:
     """``/simple/``, or None when no acceptable format is offered.
 
-    Built once per index serial and kept in the cache under a key holding that serial
-    (read from the database on every request), so a cached page is never stale, whichever
-    process put it there. Compressed copies are made once per serial, when first asked for.
+    Served from the root stored at write time (index.root), whose ETag holds the serial
+    it was rendered at: no request lists the projects itself, except a scoped token's.
     """
     media = _negotiate(request)
     if media is None:
@@ -166,62 +165,37 @@ def public_index_page(request: HttpRequest) -> HttpResponse | None:
     return _page_response(request, media, index_answer(media, _coding(request)))
 
 
-def _listed_projects(reader: object) -> list[tuple[str, str]]:
-    """(name, normalised name) of what ``/simple/`` lists for ``reader`` (None: anonymous
-    readers of a public site): what they may read, never a quarantined project (PEP 792:
-    nothing of theirs is offered)."""
-    readable = readable_projects(reader)  # type: ignore[arg-type]
-    return list(
-        readable.exclude(status=Project.Status.QUARANTINED).values_list("name", "normalized_name")
-    )
-
-
 def _reader_index_answer(request: HttpRequest, media: str) -> PageAnswer:
     """``/simple/`` as a signed-in reader or token holder sees it: public projects and the
-    private ones they may read, built for them alone (never cached, never shared)."""
+    private ones they may read, never shared. The stored public root with their private
+    projects' names added (one query for those, and a copy of the page's bytes, which
+    is served uncompressed then); the stored answer itself, compressed as asked, when
+    they have none. A token scoped to projects or an organisation lists its scope only:
+    that listing is built per request, for those readers alone."""
     reader = reader_of(request)
     mark_private(request)
-    serial, changed = _index_state()
-    names = _listed_projects(reader)
-    text = (
-        pages.simple_index_json(names, serial)
-        if media == negotiation.JSON
-        else pages.simple_index_html(names)
-    )
-    token = reader.token.token.pk if reader.token is not None else ""
-    etag = f'"{_index_key(serial, media)}-u{reader.user_id}-{token}"'
-    return PageAnswer(etag, _http_date(changed), text.encode(), None, ())
-
-
-def _index_body(serial: int, media: str, coding: str | None) -> bytes:
-    key = _index_key(serial, media, coding)
-    body = _index_memo.get(key)
-    if body is None:
-        body = cache.get(f"simple:{key}")
-        if body is None:
-            if coding is not None:
-                body = encoding.compress_one(_index_body(serial, media, None), coding)
-            else:
-                # Anonymous readers' page: public projects only (shared by every worker).
-                names = _listed_projects(None)
-                if media == negotiation.JSON:
-                    text = pages.simple_index_json(names, serial)
-                else:
-                    text = pages.simple_index_html(names)
-                body = text.encode()
-            cache.set(f"simple:{key}", body, 3600)
-        if len(_index_memo) >= 18:
-            _index_memo.clear()
-        _index_memo[key] = body
-    return body
+    json = media == negotiation.JSON
+    extras = root.private_names(reader)
+    if extras == []:
+        return dataclasses.replace(index_answer(media, _coding(request)), keys=())
+    if extras is None:
+        serial, changed = _index_state()
+        names = root.reader_names(reader)
+        text = pages.simple_index_json(names, serial) if json else pages.simple_index_html(names)
+        token = reader.token.token.pk if reader.token is not None else ""
+        etag = f'"{_index_key(serial, media)}-u{reader.user_id}-{token}"'
+        return PageAnswer(etag, _http_date(changed), text.encode(), None, ())
+    public = root.stored(json, None)
+    body = root.with_extras(public.body, json, extras)
+    etag = f'"{_index_key(public.serial, media)}-x{root.extras_tag(extras)}"'
+    return PageAnswer(etag, public.last_modified, body, None, ())
 
 
 def index_answer(media: str, coding: str | None = None) -> PageAnswer:
-    """The answer of ``/simple/`` in ``media`` and ``coding``."""
-    serial, changed = _index_state()
-    body = _index_body(serial, media, coding)
-    etag = f'"{_index_key(serial, media, coding)}"'
-    return PageAnswer(etag, _http_date(changed), body, coding, (INDEX_KEY,))
+    """The answer of ``/simple/`` in ``media`` and ``coding``, from the stored root."""
+    found = root.stored(media == negotiation.JSON, coding)
+    etag = f'"{_index_key(found.serial, media, coding)}"'
+    return PageAnswer(etag, found.last_modified, found.body, coding, (INDEX_KEY,))
 
 
 _INDEX_STATE_SQL = "SELECT value, changed FROM packages_indexserial WHERE id = 1"
@@ -243,15 +217,9 @@ def _index_state() -> tuple[int, datetime | None]:
     return int(value), changed
 
 
-# The latest index pages, also kept in the process: with 10,000 projects a page is
-# hundreds of KiB that the shared cache would otherwise unpickle (or fetch from Redis) on
-# every request. Keyed by serial like the shared cache, so never stale.
-_index_memo: dict[str, bytes] = {}
-
-
 def forget_index_memo() -> None:
     """For tests that reset the database (and so the serial) between runs."""
-    _index_memo.clear()
+    root.forget_memo()
 
 
 @read_view
@@ -282,8 +250,7 @@ def current_etag(path: str, media: str, coding: str | None = None) -> str | None
     with in ``media`` and ``coding`` right now, read without the page: one small query.
     None when the stored page is not current (the full answer decides)."""
     if path == "/simple/":
-        serial, _changed = _index_state()
-        return f'"{_index_key(serial, media, coding)}"'
+        return f'"{_index_key(root.current_serial(), media, coding)}"'
     found = prerender.current_serial(path[8:-1])
     return None if found is None else project_etag(*found, media, coding)
 
