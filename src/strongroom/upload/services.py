@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.http import QueryDict
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +48,48 @@ def largest_upload_limit() -> int:
     """The most any upload may stream before its project is known."""
     raised = Project.objects.aggregate(top=Max("upload_limit"))["top"] or 0
     return max(settings.UPLOAD_MAX_SIZE, int(raised))
+
+
+def check_project_size(
+    project: Project | None, adding: int, *, besides: File | None = None
+) -> None:
+    """Refuse ``adding`` more bytes to ``project`` when its files would then add up to more
+    than its total size limit (its own, else STRONGROOM_PROJECT_SIZE_LIMIT).
+
+    What the project holds is one SUM over its files (the file(project) index keeps it to
+    that project's rows), not a stored running total: there is nothing to keep in step
+    with every path that deletes a file, a release or the project. ``_store`` asks again
+    once it holds the index serial's lock, which every writer takes, with its own new row
+    left out (``besides``): two uploads cannot both fit in the last room.
+    """
+    held, own_limit = 0, None
+    if project is not None:
+        own_limit = Project.objects.filter(pk=project.pk).values_list(
+            "total_size_limit", flat=True
+        )[0]
+        files = File.objects.filter(project=project)
+        if besides is not None:
+            files = files.exclude(pk=besides.pk)
+        held = int(files.aggregate(held=Sum("size"))["held"] or 0)
+    limit = own_limit or settings.PROJECT_SIZE_LIMIT
+    if held + adding <= limit:
+        return
+    raise UploadError(
+        _(
+            "Project size too large. The limit for project '%(project)s' total size is "
+            "%(limit)s (%(limit_bytes)d bytes); its files take %(held)s (%(held_bytes)d "
+            "bytes) and this one would take them to %(total_bytes)d bytes. Delete old files, "
+            "or ask the index's staff to raise the limit."
+        )
+        % {
+            "project": project.name if project is not None else "",
+            "limit": filesizeformat(limit),
+            "limit_bytes": limit,
+            "held": filesizeformat(held),
+            "held_bytes": held,
+            "total_bytes": held + adding,
+        }
+    )
 
 
 def storage_path(sha256: str, filename: str) -> str:
@@ -286,6 +329,8 @@ def _store(
         refusal_now = lifecycle.upload_refusal(project)
         if refusal_now is not None:
             raise UploadError(refusal_now)
+        # Under the same lock: a file another upload committed meanwhile is counted.
+        check_project_size(project, file.size, besides=file)
         record_event(
             EventTag.FILE_ADD,
             actor=uploader.actor,
@@ -311,6 +356,7 @@ def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> 
     check_open(project, version)
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
+    check_project_size(project, upload.size or 0)  # before the archive is read or copied
     dist, core = validate_file(form, upload, filetype, metadata)
     refusal = _already_used(dist)
     if refusal is not None:
