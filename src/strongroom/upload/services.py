@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.http import QueryDict
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,6 +37,7 @@ from strongroom.storage.base import StorageFull, StorageUnavailable
 from strongroom.upload import archives, attest, checks
 from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import PublishPending, UploadError, forbidden
+from strongroom.upload.quota import check_project_size
 from strongroom.web.http import absolute_url
 
 if TYPE_CHECKING:
@@ -48,48 +48,6 @@ def largest_upload_limit() -> int:
     """The most any upload may stream before its project is known."""
     raised = Project.objects.aggregate(top=Max("upload_limit"))["top"] or 0
     return max(settings.UPLOAD_MAX_SIZE, int(raised))
-
-
-def check_project_size(
-    project: Project | None, adding: int, *, besides: File | None = None
-) -> None:
-    """Refuse ``adding`` more bytes to ``project`` when its files would then add up to more
-    than its total size limit (its own, else STRONGROOM_PROJECT_SIZE_LIMIT).
-
-    What the project holds is one SUM over its files (the file(project) index keeps it to
-    that project's rows), not a stored running total: there is nothing to keep in step
-    with every path that deletes a file, a release or the project. ``_store`` asks again
-    once it holds the index serial's lock, which every writer takes, with its own new row
-    left out (``besides``): two uploads cannot both fit in the last room.
-    """
-    held, own_limit = 0, None
-    if project is not None:
-        own_limit = Project.objects.filter(pk=project.pk).values_list(
-            "total_size_limit", flat=True
-        )[0]
-        files = File.objects.filter(project=project)
-        if besides is not None:
-            files = files.exclude(pk=besides.pk)
-        held = int(files.aggregate(held=Sum("size"))["held"] or 0)
-    limit = own_limit or settings.PROJECT_SIZE_LIMIT
-    if held + adding <= limit:
-        return
-    raise UploadError(
-        _(
-            "Project size too large. The limit for project '%(project)s' total size is "
-            "%(limit)s (%(limit_bytes)d bytes); its files take %(held)s (%(held_bytes)d "
-            "bytes) and this one would take them to %(total_bytes)d bytes. Delete old files, "
-            "or ask the index's staff to raise the limit."
-        )
-        % {
-            "project": project.name if project is not None else "",
-            "limit": filesizeformat(limit),
-            "limit_bytes": limit,
-            "held": filesizeformat(held),
-            "held_bytes": held,
-            "total_bytes": held + adding,
-        }
-    )
 
 
 def storage_path(sha256: str, filename: str) -> str:
