@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export DJANGO_SETTINGS_MODULE=strongroom.settings
 python=${PYTHON:-python}
-[ -x .venv/bin/python ] && python=${PYTHON:-.venv/bin/python}
+[ -x .venv/bin/python ] && python=${PYTHON:-$PWD/.venv/bin/python}
 
 case "${1:-all}" in
   untranslated) exec "$python" -m strongroom.web.catalogues untranslated ;;

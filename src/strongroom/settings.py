@@ -394,6 +394,8 @@ PRESIGNED_URL_SECONDS = _env_int("PRESIGNED_URL_SECONDS", 300)
 # in the default layout, so accepting a file is a rename.
 UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 UPLOAD_MAX_SIZE = _env_int("UPLOAD_MAX_SIZE", 100 * 1024 * 1024)
+# All of one project's files together (PyPI's default: 10 GiB); staff raise it per project.
+PROJECT_SIZE_LIMIT = _env_int("PROJECT_SIZE_LIMIT", 10 * 1024**3)
 # Archive-bomb guards: total uncompressed size, and its ratio to the compressed size.
 ARCHIVE_MAX_UNCOMPRESSED = _env_int("ARCHIVE_MAX_UNCOMPRESSED", 2 * 1024 * 1024 * 1024)
 ARCHIVE_MAX_RATIO = _env_int("ARCHIVE_MAX_RATIO", 50)

@@ -197,3 +197,51 @@ def test_guessing_codes_runs_out_of_attempts(console: Console) -> None:
     assert response.status_code == 400 and "Too many wrong codes" in response.content.decode()
     console.target.refresh_from_db()
     assert console.target.is_active
+
+
+def test_staff_access_is_granted_and_removed_only_in_the_console(console: Console) -> None:
+    """What the stock admin's flag boxes did, as services: one event each, an email."""
+    url = _user_url(console, "grant-staff")
+    mail.outbox.clear()
+    response, events = _act(console, url, prefix="staff")
+    assert response.status_code == 302
+    event = _one_admin_event(events, "admin:user:staff_grant", console)
+    assert event.user_id == console.target.pk
+    console.target.refresh_from_db()
+    assert console.target.is_staff and console.target.is_superuser
+    assert [m.to for m in mail.outbox] == [["tara@example.org"]]
+    assert "sofia made your account staff" in mail.outbox[0].body
+    response, events = _act(console, url, prefix="staff")
+    assert response.status_code == 400 and not events
+    assert "already staff" in response.content.decode()
+
+    response, events = _act(console, _user_url(console, "revoke-staff"), prefix="staff")
+    assert response.status_code == 302
+    _one_admin_event(events, "admin:user:staff_revoke", console)
+    console.target.refresh_from_db()
+    assert not console.target.is_staff and not console.target.is_superuser
+
+    # Nobody removes their own access (the last staff member cannot lock everyone out).
+    response, events = _act(
+        console, f"/admin/users/{console.staff.username}/revoke-staff", prefix="staff"
+    )
+    assert response.status_code == 400 and not events
+    assert "your own staff access" in response.content.decode()
+    console.staff.refresh_from_db()
+    assert console.staff.is_staff
+
+
+def test_a_suspended_account_is_not_made_staff(console: Console) -> None:
+    _act(console, _user_url(console, "suspend"), prefix="suspend", reason="Spam")
+    response, events = _act(console, _user_url(console, "grant-staff"), prefix="staff")
+    assert response.status_code == 400 and not events
+    console.target.refresh_from_db()
+    assert not console.target.is_staff
+
+
+def test_a_wrong_code_grants_nothing(console: Console) -> None:
+    response = console.client.post(_user_url(console, "grant-staff"), {"staff-code": "000000"})
+    assert response.status_code == 400 and "is not correct" in response.content.decode()
+    console.target.refresh_from_db()
+    assert not console.target.is_staff
+    assert not Event.objects.filter(tag__startswith="admin:").exists()

@@ -52,7 +52,7 @@ def _urls(console: Console) -> list[tuple[str, str]]:
 def test_the_matrix_covers_every_console_url() -> None:
     names = {p.name for p in PATTERNS}
     assert names >= PAGES
-    assert len(PATTERNS) == 17
+    assert len(PATTERNS) == 22
 
 
 def _other_personas(db: object) -> dict[str, Client]:

@@ -13,6 +13,7 @@ from strongroom.index.models import DownloadCount
 from strongroom.packages import critical
 from strongroom.packages.models import File, Project
 from tests.conftest import signed_in_with_second_factor
+from tests.console.conftest import fresh_code
 from tests.distributions import post_upload, upload_form
 from tests.factories import UserFactory
 from tests.governance.conftest import give_totp, make_project
@@ -140,31 +141,30 @@ def test_top_share_by_downloads_becomes_critical_and_is_told_why(settings, mailo
     assert "last 180 days" in mail.body  # the plain-text part says the same
 
 
-def test_staff_mark_a_project_critical_in_the_admin(client, mailoutbox):
+def test_staff_mark_a_project_critical_in_the_console_and_remove_the_mark(client, mailoutbox):
     staff = UserFactory(username="sofia", staff=True)
+    give_totp(staff)
     owner = UserFactory(username="olivia")
     give_totp(owner)
     project = make_project("widget", owner)
-    admin = signed_in_with_second_factor(staff)
-    response = admin.post(
-        "/admin/records/packages/project/",
-        {"action": "mark_critical", "_selected_action": [project.pk]},
-    )
+    console = signed_in_with_second_factor(staff)
+    response = console.post("/admin/projects/widget/critical", {"critical-code": fresh_code(staff)})
     assert response.status_code == 302
     project.refresh_from_db()
     assert project.marked_critical and project.is_critical
-    assert Event.objects.get(tag="project:critical:marked").actor == staff
+    assert Event.objects.get(tag="admin:project:critical").actor == staff
     mail = next(m for m in mailoutbox if "widget is now a critical project" in m.subject)
     assert "administrators" in mail.body and "already has two-factor" in mail.body
-    page = admin.get(f"/admin/records/packages/project/{project.pk}/change/").content.decode()
-    assert "widget is a critical project" in page  # the admin asks mfa.policy too
-    admin.post(
-        "/admin/records/packages/project/",
-        {"action": "unmark_critical", "_selected_action": [project.pk]},
+    page = console.get(f"/admin/records/packages/project/{project.pk}/change/").content.decode()
+    assert "widget is a critical project" in page  # the records page asks mfa.policy too
+    response = console.post(
+        "/admin/projects/widget/uncritical", {"critical-code": fresh_code(staff)}
     )
+    assert response.status_code == 302
     project.refresh_from_db()
     assert not project.is_critical
-    assert Event.objects.filter(tag="project:critical:unmarked").exists()
+    event = Event.objects.get(tag="admin:project:uncritical")
+    assert event.actor == staff and event.extra["still_critical"] is False
 
 
 def test_critical_help_page_explains_without_javascript(client: Client):

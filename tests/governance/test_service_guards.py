@@ -18,6 +18,7 @@ from django.utils.functional import SimpleLazyObject
 from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.accounts.models import User
 from strongroom.accounts.services import SESSION_AUTH_AT_KEY
+from strongroom.console import services as console
 from strongroom.events.models import Event
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
@@ -195,9 +196,13 @@ def test_staff_services_refuse_non_staff(cast: Cast) -> None:
     for actor in (Actor.of(cast.owner), Actor(), Actor.of(cast.maintainer)):
         with pytest.raises(NotPermitted):
             critical.mark_critical(actor, cast.project)
+        with pytest.raises(NotPermitted):  # the console's, before any code is looked at
+            console.set_upload_limit(actor, cast.project, 1, code="000000")
         with pytest.raises(NotPermitted):
-            services.save_by_staff(actor, cast.project, ["upload_limit"])
-    assert not Project.objects.get(pk=cast.project.pk).marked_critical
+            console.set_total_size_limit(actor, cast.project, 1, code="000000")
+    project = Project.objects.get(pk=cast.project.pk)
+    assert not project.marked_critical
+    assert project.upload_limit is None and project.total_size_limit is None
     critical.mark_critical(Actor.of(cast.staff), cast.project)
     assert Project.objects.get(pk=cast.project.pk).marked_critical
     with pytest.raises(NotPermitted):

@@ -1,12 +1,12 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth.models import Group
 
-from strongroom.accounts import services
 from strongroom.accounts.models import Email, SessionRecord, User
-from strongroom.web.actor import actor_from
 from strongroom.web.admin_site import ReadOnlyInline, ServiceAdmin
+
+# Rights come from the staff flag (granted in the console), never from groups: the
+# stock admin's group editor would be a way around that.
+admin.site.unregister(Group)
 
 
 class EmailInline(ReadOnlyInline):
@@ -16,8 +16,7 @@ class EmailInline(ReadOnlyInline):
 
 @admin.register(User)
 class UserAdmin(ServiceAdmin):
-    """Accounts are created, renamed and deleted through the services only; here staff
-    may only switch the flags, through accounts.services (which records the event)."""
+    """Shown only: the staff console suspends, reactivates, grants and revokes staff."""
 
     list_display = ["username", "email", "is_active", "is_staff", "date_joined", "last_login"]
     list_filter = ["is_active", "is_staff"]
@@ -31,11 +30,7 @@ class UserAdmin(ServiceAdmin):
         "date_joined",
         "last_login",
     ]
-    service_fields = services.STAFF_FLAGS
     inlines = [EmailInline]
-
-    def save_by_service(self, request: HttpRequest, obj: Any, changed: list[str]) -> None:
-        services.change_account_by_staff(actor_from(request), obj, changed)
 
 
 @admin.register(SessionRecord)

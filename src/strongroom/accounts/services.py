@@ -20,7 +20,6 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from strongroom import ratelimit
-from strongroom.accounts.actors import Actor, require_staff
 from strongroom.accounts.backends import find_user_by_login
 from strongroom.accounts.errors import AccountError, RateLimited
 from strongroom.accounts.limits import (
@@ -357,23 +356,6 @@ def reauthenticate(request: HttpRequest, password: str) -> None:
 
 
 # --- changes made by staff in the admin -----------------------------------------------------
-
-STAFF_FLAGS = ("is_active", "is_staff", "is_superuser")
-
-
-def change_account_by_staff(actor: Actor, user: User, changed: list[str]) -> Event:
-    """Save an administrator's change of an account's flags, with its event.
-
-    Only staff (or the operator's CLI) may; only the flags in ``STAFF_FLAGS`` are
-    written, anything else on ``user`` is not.
-    """
-    require_staff(actor)
-    flags = [name for name in changed if name in STAFF_FLAGS]
-    extra: dict[str, object] = {"changed": sorted(flags)}
-    extra.update({flag: getattr(user, flag) for flag in flags})
-    with transaction.atomic():
-        user.save(update_fields=flags)
-        return record_event(EventTag.ACCOUNT_ADMIN_CHANGE, actor=actor, user=user, extra=extra)
 
 
 def set_time_zone(user: User, zone: str) -> None:

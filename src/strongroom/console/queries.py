@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
 from packaging.utils import canonicalize_name
 
 from strongroom.accounts.models import User
@@ -65,6 +66,8 @@ def project_overview(project: Project) -> dict[str, Any]:
         "roles": list(Role.objects.filter(project=project).select_related("user")),
         "releases": project.releases.count(),
         "files": project.files.count(),
+        "total_size": project.files.aggregate(total=Sum("size"))["total"] or 0,
+        "total_size_limit": project.total_size_limit or settings.PROJECT_SIZE_LIMIT,
     }
 
 

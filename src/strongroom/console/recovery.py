@@ -26,7 +26,7 @@ from strongroom.accounts.models import User
 from strongroom.accounts.session_records import end_sessions_except
 from strongroom.console.errors import ConsoleError
 from strongroom.console.models import RecoveryRequest
-from strongroom.console.reauth import confirm_second_factor, require_console_staff
+from strongroom.console.reauth import Proof, confirm_second_factor, require_console_staff
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa.models import RecoveryCode, SecurityKey, TOTPDevice
@@ -232,7 +232,7 @@ def _decidable(request_id: int, now: datetime) -> RecoveryRequest:
 
 
 def approve_recovery(
-    actor: Actor, request_id: int, note: str, *, code: str, now: datetime | None = None
+    actor: Actor, request_id: int, note: str, *, code: Proof, now: datetime | None = None
 ) -> RecoveryRequest:
     """Remove every second factor of the account, end its sessions, revoke its tokens;
     its next login must set up a new factor."""
@@ -276,7 +276,7 @@ def approve_recovery(
 
 
 def reject_recovery(
-    actor: Actor, request_id: int, note: str, *, code: str, now: datetime | None = None
+    actor: Actor, request_id: int, note: str, *, code: Proof, now: datetime | None = None
 ) -> RecoveryRequest:
     now = _now(now)
     note = " ".join((note or "").split())[:500]

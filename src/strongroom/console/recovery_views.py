@@ -13,14 +13,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from strongroom.accounts.actors import NotPermitted
-from strongroom.console import queries, recovery
+from strongroom.console import queries, reauth, recovery
 from strongroom.console.access import console_view
 from strongroom.console.errors import ConsoleError
 from strongroom.console.forms import DecisionForm
 from strongroom.console.models import RecoveryRequest
+from strongroom.console.views import by_key
 from strongroom.events.display import rows as event_rows
 from strongroom.events.views import viewer_of
 from strongroom.mfa.services import second_step
+from strongroom.mfa.services.challenges import relying_party
 from strongroom.web.actor import actor_from
 
 
@@ -102,7 +104,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _review_page(
     request: HttpRequest, item: RecoveryRequest, bound: forms.Form | None = None
 ) -> HttpResponse:
-    decision = {"approve": DecisionForm(prefix="approve"), "reject": DecisionForm(prefix="reject")}
+    key = by_key(request)
+    decision = {
+        "approve": DecisionForm(prefix="approve", by_key=key),
+        "reject": DecisionForm(prefix="reject", by_key=key),
+    }
     if bound is not None and bound.prefix:
         decision[bound.prefix] = bound  # type: ignore[assignment]
     context = {
@@ -112,6 +118,7 @@ def _review_page(
         "expires_at": recovery.expires_at(item),
         "expired": recovery.is_expired(item),
         "rows": event_rows(queries.recent_events(user=item.user), viewer_of(request)),
+        "by_key": key,
     }
     return render(request, "console/recovery.html", context)
 
@@ -123,12 +130,13 @@ def review(request: HttpRequest, request_id: int) -> HttpResponse:
 
 def _decide(request: HttpRequest, request_id: int, prefix: str) -> HttpResponseBase:
     item = get_object_or_404(RecoveryRequest, pk=request_id)
-    form = DecisionForm(request.POST, prefix=prefix)
+    form = DecisionForm(request.POST, prefix=prefix, by_key=by_key(request))
     call = recovery.approve_recovery if prefix == "approve" else recovery.reject_recovery
     if form.is_valid():
         try:
             data = form.cleaned_data
-            call(actor_from(request), item.pk, data["note"], code=data["code"])
+            proof = reauth.proof_from(data, request.session, relying_party(request))
+            call(actor_from(request), item.pk, data["note"], code=proof)
         except (ConsoleError, NotPermitted) as exc:
             form.add_error(None, str(exc))
         else:

@@ -11,10 +11,13 @@ ADMIN = settings.ADMIN_PATH
 
 urlpatterns = [
     path(f"{ADMIN}/", views.index, name="index"),
+    path(f"{ADMIN}/confirm-with-key", views.key_options, name="key_options"),
     path(f"{ADMIN}/users/", views.users, name="users"),
     path(f"{ADMIN}/users/<str:username>/", views.user, name="user"),
     path(f"{ADMIN}/users/<str:username>/suspend", views.suspend, name="suspend"),
     path(f"{ADMIN}/users/<str:username>/reactivate", views.reactivate, name="reactivate"),
+    path(f"{ADMIN}/users/<str:username>/grant-staff", views.grant_staff, name="grant_staff"),
+    path(f"{ADMIN}/users/<str:username>/revoke-staff", views.revoke_staff, name="revoke_staff"),
     path(f"{ADMIN}/users/<str:username>/end-sessions", views.end_sessions, name="end_sessions"),
     path(
         f"{ADMIN}/users/<str:username>/tokens/<str:token_id>/revoke",
@@ -29,7 +32,13 @@ urlpatterns = [
     path(f"{ADMIN}/projects/", views.projects, name="projects"),
     path(f"{ADMIN}/projects/<str:name>/", views.project, name="project"),
     path(f"{ADMIN}/projects/<str:name>/limits", views.set_upload_limit, name="upload_limit"),
+    path(
+        f"{ADMIN}/projects/<str:name>/size-limit",
+        views.set_total_size_limit,
+        name="total_size_limit",
+    ),
     path(f"{ADMIN}/projects/<str:name>/critical", views.mark_critical, name="mark_critical"),
+    path(f"{ADMIN}/projects/<str:name>/uncritical", views.unmark_critical, name="unmark_critical"),
     path(f"{ADMIN}/projects/<str:name>/remove", views.remove_project, name="remove_project"),
     path(f"{ADMIN}/recovery/", recovery_views.queue, name="recoveries"),
     path(f"{ADMIN}/recovery/<int:request_id>/", recovery_views.review, name="recovery"),

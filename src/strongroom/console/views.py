@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.models import User
-from strongroom.console import queries, services
+from strongroom.console import queries, reauth, services
 from strongroom.console.access import console_view
 from strongroom.console.errors import ConsoleError
 from strongroom.console.forms import (
@@ -23,30 +23,42 @@ from strongroom.console.forms import (
     RemoveProjectForm,
     SearchForm,
     SuspendForm,
+    TotalSizeLimitForm,
     UploadLimitForm,
 )
 from strongroom.events.display import rows as event_rows
 from strongroom.events.views import viewer_of
+from strongroom.mfa.services.challenges import relying_party
 from strongroom.packages.models import Project
 from strongroom.web.actor import actor_from
 
 # The forms of each page, by prefix (one page holds several: prefixes keep ids unique).
-USER_FORMS: dict[str, type[forms.Form]] = {
+USER_FORMS: dict[str, type[ConfirmedActionForm]] = {
     "suspend": SuspendForm,
     "reactivate": ConfirmedActionForm,
     "sessions": ConfirmedActionForm,
     "token": ConfirmedActionForm,
     "email": ConfirmedActionForm,
+    "staff": ConfirmedActionForm,
 }
-PROJECT_FORMS: dict[str, type[forms.Form]] = {
+PROJECT_FORMS: dict[str, type[ConfirmedActionForm]] = {
     "limits": UploadLimitForm,
+    "size": TotalSizeLimitForm,
     "critical": ConfirmedActionForm,
     "remove": RemoveProjectForm,
 }
 
 
-def _forms(kinds: dict[str, type[forms.Form]], bound: forms.Form | None) -> dict[str, Any]:
-    made: dict[str, Any] = {name: cls(prefix=name) for name, cls in kinds.items()}
+def by_key(request: HttpRequest) -> bool:
+    """Whether this staff member confirms actions with a security key (no app)."""
+    return reauth.confirms_with_key(request.user)  # type: ignore[arg-type]
+
+
+def _forms(
+    request: HttpRequest, kinds: dict[str, type[ConfirmedActionForm]], bound: forms.Form | None
+) -> dict[str, Any]:
+    key = by_key(request)
+    made: dict[str, Any] = {name: cls(prefix=name, by_key=key) for name, cls in kinds.items()}
     if bound is not None and bound.prefix:
         made[bound.prefix] = bound
     return made
@@ -63,7 +75,8 @@ def _act(
     """Run one console action from a bound form; the page again with a 400 on refusal."""
     if form.is_valid():
         try:
-            call(form.cleaned_data)
+            proof = reauth.proof_from(form.cleaned_data, request.session, relying_party(request))
+            call({**form.cleaned_data, "code": proof})
         except (ConsoleError, NotPermitted) as exc:
             form.add_error(None, str(exc))
         else:
@@ -84,6 +97,21 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @console_view
+@require_POST
+def key_options(request: HttpRequest) -> HttpResponse:
+    """Options for the staff member's security key to confirm the next console action."""
+    try:
+        options = reauth.key_challenge(
+            request.user,  # type: ignore[arg-type]
+            request.session,
+            relying_party(request),
+        )
+    except ConsoleError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return HttpResponse(options, content_type="application/json")
+
+
+@console_view
 def users(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -94,22 +122,29 @@ def users(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _row_form(prefix: str, key: object) -> forms.Form:
+def _row_form(request: HttpRequest, prefix: str, key: object) -> forms.Form:
     """One form per row (a token, an address): same field names, ids of its own."""
-    return ConfirmedActionForm(prefix=prefix, auto_id=f"id_{prefix}_{key}_%s")
+    return ConfirmedActionForm(
+        prefix=prefix, auto_id=f"id_{prefix}_{key}_%s", by_key=by_key(request)
+    )
 
 
 def _errors(bound: forms.Form | None) -> list[str]:
     """The refusal of the action, shown once at the top (field errors stay by their field)."""
-    return [] if bound is None else [str(error) for error in bound.non_field_errors()]
+    if bound is None:
+        return []
+    # A hidden field's error (the key's answer missing) would be hidden with its form.
+    hidden = [str(error) for field in bound.hidden_fields() for error in field.errors]
+    return [str(error) for error in bound.non_field_errors()] + hidden
 
 
 def _user_page(request: HttpRequest, target: User, bound: forms.Form | None = None) -> HttpResponse:
     context = queries.account_overview(target)
-    context["forms"] = _forms(USER_FORMS, bound)
+    context["forms"] = _forms(request, USER_FORMS, bound)
     context["action_errors"] = _errors(bound)
-    context["token_rows"] = [(t, _row_form("token", t.pk)) for t in context["tokens"]]
-    context["email_rows"] = [(e, _row_form("email", e.pk)) for e in context["emails"]]
+    context["by_key"] = by_key(request)
+    context["token_rows"] = [(t, _row_form(request, "token", t.pk)) for t in context["tokens"]]
+    context["email_rows"] = [(e, _row_form(request, "email", e.pk)) for e in context["emails"]]
     context["rows"] = event_rows(queries.recent_events(user=target), viewer_of(request))
     return render(request, "console/user.html", context)
 
@@ -127,7 +162,7 @@ def _user_action(
     request: HttpRequest, username: str, prefix: str, call: Callable[..., object], done: str
 ) -> HttpResponseBase:
     target = _target(username)
-    form = USER_FORMS[prefix](request.POST, prefix=prefix)
+    form = USER_FORMS[prefix](request.POST, prefix=prefix, by_key=by_key(request))
     return _act(
         request,
         form,
@@ -205,6 +240,30 @@ def verify_email(request: HttpRequest, username: str, email_id: int) -> HttpResp
 
 
 @console_view
+@require_POST
+def grant_staff(request: HttpRequest, username: str) -> HttpResponseBase:
+    return _user_action(
+        request,
+        username,
+        "staff",
+        lambda actor, target, data: services.grant_staff(actor, target, code=data["code"]),
+        _("The account is staff now."),
+    )
+
+
+@console_view
+@require_POST
+def revoke_staff(request: HttpRequest, username: str) -> HttpResponseBase:
+    return _user_action(
+        request,
+        username,
+        "staff",
+        lambda actor, target, data: services.revoke_staff(actor, target, code=data["code"]),
+        _("The account is no longer staff."),
+    )
+
+
+@console_view
 def projects(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
@@ -219,8 +278,9 @@ def _project_page(
     request: HttpRequest, project: Project, bound: forms.Form | None = None
 ) -> HttpResponse:
     context = queries.project_overview(project)
-    context["forms"] = _forms(PROJECT_FORMS, bound)
+    context["forms"] = _forms(request, PROJECT_FORMS, bound)
     context["action_errors"] = _errors(bound)
+    context["by_key"] = by_key(request)
     context["rows"] = event_rows(queries.recent_events(project=project), viewer_of(request))
     return render(request, "console/project.html", context)
 
@@ -243,7 +303,7 @@ def _project_action(
     back: str | None = None,
 ) -> HttpResponseBase:
     target = _project(name)
-    form = PROJECT_FORMS[prefix](request.POST, prefix=prefix)
+    form = PROJECT_FORMS[prefix](request.POST, prefix=prefix, by_key=by_key(request))
     return _act(
         request,
         form,
@@ -265,6 +325,34 @@ def set_upload_limit(request: HttpRequest, name: str) -> HttpResponseBase:
             actor, target, form.limit_bytes(), code=data["code"]
         ),
         _("The upload limit is changed."),
+    )
+
+
+@console_view
+@require_POST
+def set_total_size_limit(request: HttpRequest, name: str) -> HttpResponseBase:
+    return _project_action(
+        request,
+        name,
+        "size",
+        lambda actor, target, data, form: services.set_total_size_limit(
+            actor, target, form.limit_bytes(), code=data["code"]
+        ),
+        _("The total size limit is changed."),
+    )
+
+
+@console_view
+@require_POST
+def unmark_critical(request: HttpRequest, name: str) -> HttpResponseBase:
+    return _project_action(
+        request,
+        name,
+        "critical",
+        lambda actor, target, data, form: services.unmark_project_critical(
+            actor, target, code=data["code"]
+        ),
+        _("The staff mark is removed."),
     )
 
 

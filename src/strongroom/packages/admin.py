@@ -1,43 +1,30 @@
-from typing import Any
-
-from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from strongroom.mfa.policy import project_requires_two_factor
-from strongroom.packages import critical, services
 from strongroom.packages.governance import collaborators_without_two_factor
 from strongroom.packages.models import File, Project, Release, Role, RoleInvitation
-from strongroom.web.actor import actor_from
 from strongroom.web.admin_site import ServiceAdmin
 
 
 @admin.register(Project)
 class ProjectAdmin(ServiceAdmin):
+    """Shown only: limits, the critical mark, status and removal are the console's."""
+
     list_display = ["name", "created", "upload_limit", "marked_critical", "popular"]
     list_filter = ["marked_critical", "popular", "two_factor_required"]
     search_fields = ["name", "normalized_name"]
-    # Only the per-project upload limit is edited here (through services.save_by_staff);
-    # everything else goes through the services, which record audit events (the actions
-    # below included).
     fields = [
         "name",
         "upload_limit",
+        "total_size_limit",
         "two_factor_policy",
         "lacking_two_factor",
         "marked_critical",
         "popular",
         "critical_since",
     ]
-    readonly_fields = [
-        "name",
-        "two_factor_policy",
-        "lacking_two_factor",
-        "marked_critical",
-        "popular",
-        "critical_since",
-    ]
-    actions = ["mark_critical", "unmark_critical"]
+    readonly_fields = ["two_factor_policy", "lacking_two_factor"]
 
     @admin.display(description=_("two-factor requirement"))
     def two_factor_policy(self, obj: Project) -> str:
@@ -46,23 +33,6 @@ class ProjectAdmin(ServiceAdmin):
     @admin.display(description=_("collaborators without a second factor"))
     def lacking_two_factor(self, obj: Project) -> str:
         return ", ".join(u.username for u in collaborators_without_two_factor(obj)) or "—"
-
-    @admin.action(description=_("Mark the selected projects critical (emails collaborators)"))
-    def mark_critical(self, request, queryset):
-        for project in queryset:
-            critical.mark_critical(actor_from(request), project)
-        messages.success(request, _("Marked critical."))
-
-    @admin.action(description=_("Remove the staff critical mark"))
-    def unmark_critical(self, request, queryset):
-        for project in queryset:
-            critical.unmark_critical(actor_from(request), project)
-        messages.success(request, _("Staff mark removed."))
-
-    service_fields = ("upload_limit",)
-
-    def save_by_service(self, request: HttpRequest, obj: Any, changed: list[str]) -> None:
-        services.save_by_staff(actor_from(request), obj, changed)
 
 
 # Releases, files, roles and invitations change only through the services (events, emails,

@@ -92,7 +92,11 @@ def mark_critical(
         _became_critical(actor, project, "staff", tag)
 
 
-def unmark_critical(actor: Actor, project: Project) -> None:
+def unmark_critical(
+    actor: Actor, project: Project, *, tag: EventTag = EventTag.PROJECT_CRITICAL_UNMARKED
+) -> None:
+    """Remove the staff mark (the CLI, or the staff console with its own ``tag``); a
+    popular project stays critical."""
     with transaction.atomic():
         require_staff(actor)
         project = Project.objects.select_for_update().get(pk=project.pk)
@@ -103,7 +107,7 @@ def unmark_critical(actor: Actor, project: Project) -> None:
             project.critical_since = None
         project.save(update_fields=["marked_critical", "critical_since"])
         record_event(
-            EventTag.PROJECT_CRITICAL_UNMARKED,
+            tag,
             actor=actor,
             project=project,
             extra={"project": project.name, "still_critical": project.popular},

@@ -61,6 +61,15 @@ class Project(models.Model):
     upload_limit = models.BigIntegerField(
         _("upload limit in bytes"), null=True, blank=True, help_text=_("Empty: the site default.")
     )
+    # Set by staff (console.services.set_total_size_limit) above STRONGROOM_PROJECT_SIZE_LIMIT:
+    # the most the project's files may add up to. Checked at upload against one SUM over
+    # the project's files (upload.services.check_project_size).
+    total_size_limit = models.BigIntegerField(
+        _("total size limit in bytes"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the site default."),
+    )
     # Switched on by the project's Owners (packages.governance.set_two_factor_required).
     two_factor_required = models.BooleanField(
         _("two-factor authentication required"), default=False

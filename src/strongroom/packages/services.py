@@ -160,23 +160,6 @@ def allow_confusable_name(actor: Actor, name: str) -> ConfusableNameAllowance:
     return allowance
 
 
-def save_by_staff(actor: Actor, project: Project, changed: list[str]) -> None:
-    """An administrator's edit of a project (the admin's upload limit), with its event."""
-    with transaction.atomic():
-        require_staff(actor)
-        project.save()
-        record_event(
-            EventTag.PROJECT_ADMIN_CHANGE,
-            actor=actor,
-            project=project,
-            extra={
-                "project": project.name,
-                "changed": sorted(changed),
-                "upload_limit": project.upload_limit,
-            },
-        )
-
-
 def sort_releases(releases: Iterable[Release]) -> list[Release]:
     """Newest version first, by PEP 440 ordering."""
 

@@ -37,6 +37,7 @@ from strongroom.storage.base import StorageFull, StorageUnavailable
 from strongroom.upload import archives, attest, checks
 from strongroom.upload.auth import Uploader, check_token_scope
 from strongroom.upload.errors import PublishPending, UploadError, forbidden
+from strongroom.upload.quota import check_project_size
 from strongroom.web.http import absolute_url
 
 if TYPE_CHECKING:
@@ -286,6 +287,8 @@ def _store(
         refusal_now = lifecycle.upload_refusal(project)
         if refusal_now is not None:
             raise UploadError(refusal_now)
+        # Under the same lock: a file another upload committed meanwhile is counted.
+        check_project_size(project, file.size, besides=file)
         record_event(
             EventTag.FILE_ADD,
             actor=uploader.actor,
@@ -311,6 +314,7 @@ def accept_upload(uploader: Uploader, form: QueryDict, upload: HashedUpload) -> 
     check_open(project, version)
     limit = (project.upload_limit if project else None) or settings.UPLOAD_MAX_SIZE
     checks.check_size(upload.size or 0, limit)
+    check_project_size(project, upload.size or 0)  # before the archive is read or copied
     dist, core = validate_file(form, upload, filetype, metadata)
     refusal = _already_used(dist)
     if refusal is not None:

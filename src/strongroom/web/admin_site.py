@@ -1,5 +1,6 @@
-"""The Django admin, as this site runs it: staff with a second factor only, and no bulk
-delete (until the staff console replaces it, writes go through the services)."""
+"""The Django admin, as this site runs it: staff with a second factor only, strictly
+read-only. It shows database rows; the staff console (strongroom.console) changes them,
+each change through a service with its ``admin:*`` audit event."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import update_wrapper
 from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -14,10 +16,18 @@ from strongroom.mfa.staff import is_verified_staff, refuse_unverified_staff
 
 _View = TypeVar("_View", bound=Any)
 
+# Methods that change nothing; every other request to the admin is refused (403).
+_READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class StaffAdminSite(admin.AdminSite):
     """``has_permission`` asks mfa.staff; a staff account whose session has not passed a
-    second factor gets the page that says what to do, not the admin's login redirect."""
+    second factor gets the page that says what to do, not the admin's login redirect.
+
+    Read-only whatever a ModelAdmin says: a POST (or any other writing method) to any
+    admin page is refused, for a superuser too. Only the site's own logout and password
+    change, which hand over to the account pages, take one.
+    """
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -44,56 +54,49 @@ class StaffAdminSite(admin.AdminSite):
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         inner = super().admin_view(view, cacheable)
+        hands_over = getattr(view, "__func__", None) in (
+            StaffAdminSite.logout,
+            StaffAdminSite.password_change,
+        )
 
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             refuse_unverified_staff(request)
+            if request.method not in _READING and not hands_over:
+                raise PermissionDenied
             return inner(request, *args, **kwargs)
 
         return update_wrapper(guarded, inner)  # type: ignore[return-value]
 
 
 class ServiceAdmin(admin.ModelAdmin):
-    """A ModelAdmin that never writes around the services: read-only, no add or delete.
+    """A ModelAdmin that only shows rows: no add, change or delete, no actions.
 
-    A subclass may name ``service_fields``, the fields staff may edit; the edit is then
-    saved by ``save_by_service`` (which must call the service that records the event),
-    and everything else on the page stays read-only.
+    Every change is made in the staff console (strongroom.console), through a service
+    that asks for the second factor again and records an ``admin:*`` event.
     """
 
-    service_fields: tuple[str, ...] = ()
+    actions = None  # no action list at all (Django's delete_selected included)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(self.service_fields) and super().has_change_permission(request, obj)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        shown = list(self.fields or [f.name for f in self.model._meta.fields])
-        declared = list(super().get_readonly_fields(request, obj))
-        return declared + [f for f in shown if f not in self.service_fields and f not in declared]
-
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        changed = [f for f in form.changed_data if f in self.service_fields]
-        if change and changed:
-            self.save_by_service(request, obj, changed)
-
-    def save_by_service(self, request: HttpRequest, obj: Any, changed: list[str]) -> None:
-        raise NotImplementedError(f"{type(self).__name__} names service_fields: save them")
+        raise PermissionDenied
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Inlines are read-only; nothing related is saved from here."""
-        for formset in formsets:  # what the admin's change message reads after a save
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        raise PermissionDenied
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        raise PermissionError("the admin deletes nothing")
+        raise PermissionDenied
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        raise PermissionError("the admin deletes nothing")
+        raise PermissionDenied
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -129,7 +129,9 @@
       return navigator.credentials.get({ publicKey: requestOptions(options) })
         .then(assertionJSON);
     }).then(function (credential) {
-      form.querySelector("input[name=credential]").value = JSON.stringify(credential);
+      // A form with a prefix (the staff console's) marks its field instead of naming it.
+      form.querySelector("input[name=credential], input[data-webauthn-credential]").value =
+        JSON.stringify(credential);
       form.submit();
     }).catch(function (error) {
       if (button) { button.disabled = false; }
