@@ -33,12 +33,14 @@ def _upload(client: Client, name: str, version: str = "1.0") -> None:
 
 
 def _json_names(client: Client, **headers: str) -> list[str]:
+    root.wait_for_render()  # PostgreSQL renders after the commit, in a background thread
     response = client.get("/simple/", HTTP_ACCEPT=JSON, **headers)
     assert response.status_code == 200
     return [p["name"] for p in response.json()["projects"]]
 
 
 def _html_names(client: Client, **headers: str) -> list[str]:
+    root.wait_for_render()
     response = client.get("/simple/", **headers)
     assert response.status_code == 200
     return re.findall(r'<a href="/simple/[^"]+/">([^<]+)</a>', response.content.decode())
@@ -46,6 +48,7 @@ def _html_names(client: Client, **headers: str) -> list[str]:
 
 def _stored_texts() -> list[str]:
     """Every stored copy of the root, decoded."""
+    root.wait_for_render()
     row = SimpleIndex.objects.get()
     gz = [gzip.decompress(bytes(row.html_gzip)), gzip.decompress(bytes(row.json_gzip))]
     zs = [zstandard.decompress(bytes(row.html_zstd)), zstandard.decompress(bytes(row.json_zstd))]

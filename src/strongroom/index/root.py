@@ -138,7 +138,10 @@ def _renders_here() -> bool:
     another thread's connection would not see; or on the embedded SQLite database, a
     single file whose writers take turns anyway and whose indexes are small (the render
     is milliseconds there)."""
-    return connection.in_atomic_block or connection.vendor == "sqlite"
+    # PostgreSQL too, for now: the background render raced readers on PostgreSQL in the
+    # tests (see the closing note of 2026-12-02); the thread stays for the tests that
+    # drive it and for readers renewing a stale root.
+    return True
 
 
 def _after_commit() -> None:
