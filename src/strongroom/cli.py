@@ -356,10 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1)))
-    # 64 threads a worker: a thread waits on a slow client's upload body (both servers)
+    # 128 threads a worker: a thread waits on a slow client's upload body (both servers)
     # or header block (gunicorn), so the threads, not the CPUs, are what slow clients use
-    # up (docs/decisions/0003-server-at-the-limit.md).
-    serve.add_argument("--threads", type=int, default=64, help="threads per worker")
+    # up; and slow clients need not spread over the workers (docs/decisions/0003).
+    serve.add_argument("--threads", type=int, default=128, help="threads per worker")
     serve.add_argument(
         "--server",
         choices=["gunicorn", "granian"],
