@@ -104,9 +104,29 @@ def _flush_downloads() -> None:
     # "OSError: Signal ignored due to race condition".
     for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
         signal.signal(number, _ignore_signal)
+    pending = counter.pending()
     writer = threading.Thread(target=counter.flush_and_close, name="download-counts")
     writer.start()
     writer.join(timeout=10)
+    if pending or writer.is_alive():
+        import logging
+        import os
+
+        log = logging.getLogger("strongroom.index")
+        if writer.is_alive():
+            log.warning(
+                "worker %d stopped before its %d downloads were written to the counts",
+                os.getpid(),
+                pending,
+            )
+        else:
+            left = counter.pending()
+            log.info(
+                "worker %d stopping: %d downloads written to the counts, %d kept",
+                os.getpid(),
+                pending - left,
+                left,
+            )
 
 
 def _worker_int(worker: Any) -> None:

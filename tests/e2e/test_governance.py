@@ -102,7 +102,7 @@ def test_download_counts_are_flushed_on_graceful_stop_and_rank_critical_projects
         print(DownloadCount.objects.aggregate(n=Sum("count"))["n"])
         """,
     )
-    assert counted.strip() == "4"
+    assert counted.strip() == "4", server.log_text()[-4000:]
     update = run_cli("critical", "update", data_dir=server.data_dir, env=server.env)
     assert "sr-pop is now critical" in update.stdout, update.stdout + update.stderr
 
