@@ -1,10 +1,13 @@
 """In Chromium: a user reports a project from its page, a staff member (who enrols a
-second factor first) quarantines it straight from the report; the project page then says
-why. axe-core finds no violation on any page of the way; exactly one audit event each."""
+second factor first) quarantines it straight from the report, confirming with a fresh code
+from the app (the code used at enrolment is refused); the project page then says why; the
+staff member releases it from its status page. axe-core finds no violation on any page of
+the way; exactly one audit event each."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,7 +114,8 @@ def test_staff_quarantine_a_project_from_a_report(
     assert "Staff pages need a second factor" in sam.content()
     sam.goto(server.base_url + "/manage/account/totp-provision")
     secret = sam.locator("#totp-secret").get_attribute("data-secret")
-    sam.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    enrolment_code = pyotp.TOTP(secret).now()
+    sam.get_by_label("Code from your authenticator app").fill(enrolment_code)
     sam.get_by_role("button", name="Verify and turn on").click()
     sam.wait_for_url(re.compile(r"/manage/account/recovery-codes/$"))
 
@@ -124,6 +128,18 @@ def test_staff_quarantine_a_project_from_a_report(
     sam.get_by_label("Reason for the quarantine (shown on the project page)").fill(
         "Credential stealer"
     )
+    # The action asks for the second factor again: the code just used to enrol is spent.
+    sam.locator("#id_quarantine-code").fill(enrolment_code)
+    sam.get_by_role("button", name="Quarantine the project").click()
+    assert "already used" in sam.locator(".errors").inner_text()
+    assert _tags(server) == ["project:report:add"]
+    assert_accessible(sam)
+    # The next code from the app (its next time step) confirms it.
+    time.sleep(30 - time.time() % 30 + 0.5)
+    sam.get_by_label("Reason for the quarantine (shown on the project page)").fill(
+        "Credential stealer"
+    )
+    sam.locator("#id_quarantine-code").fill(pyotp.TOTP(secret).now())
     sam.get_by_role("button", name="Quarantine the project").click()
     sam.wait_for_url(re.compile(r"/admin/reports/\d+/$"))
     assert "evil-pkg is quarantined and the report resolved." in sam.content()
@@ -144,5 +160,20 @@ def test_staff_quarantine_a_project_from_a_report(
     assert page["files"] == [] and page["project-status"]["status"] == "quarantined"
     owner_mail = [p.read_text() for p in server.outbox() if "olive@example.org" in p.read_text()]
     assert any("evil-pkg is now quarantined" in text for text in owner_mail)
+    # Released from its staff status page, with another fresh code (rather than wait for
+    # the app's next time step, forget the one spent: tests/e2e/test_console_browser).
+    sam.goto(server.base_url + "/admin/project-status/evil-pkg/")
+    assert_accessible(sam)
+    sam.locator("#id_release-reason").fill("Cleared after review")
+    server.execute_sql("UPDATE mfa_totpdevice SET last_used_step = NULL")
+    sam.locator("#id_release-code").fill(pyotp.TOTP(secret).now())
+    sam.get_by_role("button", name="Release from quarantine").click()
+    sam.wait_for_url(re.compile(r"/admin/project-status/evil-pkg/$"))
+    assert "evil-pkg is now active." in sam.content()
+    assert _tags(server) == [
+        "project:report:add",
+        "project:status:quarantine",
+        "project:status:release",
+    ]
     audit = run_cli("audit", "verify", data_dir=server.data_dir, env=server.env)
     assert audit.returncode == 0, audit.stdout + audit.stderr

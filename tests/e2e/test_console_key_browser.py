@@ -1,6 +1,7 @@
 """Issue 17: a staff member whose only second factor is a security key confirms console
-actions with it, in Chromium with CDP's virtual authenticator against a real server; the
-key's answer is single use, and ``strongroom audit verify`` passes afterwards."""
+actions with it, in Chromium with CDP's virtual authenticator against a real server, and
+the staff actions outside the console too (a project's status page); the key's answer is
+single use, and ``strongroom audit verify`` passes afterwards."""
 
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ def test_key_only_staff_confirm_console_actions_with_their_key(
     page.get_by_role("button", name="Reactivate").click()
     page.wait_for_url(re.compile(r"/admin/users/tara/$"))
     expect(page.locator("#account-state")).to_contain_text("Active")
+
+    # A project's status page (outside the console) is confirmed with the key as well.
+    server.django(
+        "from strongroom.packages.models import Project\n"
+        "Project.objects.create(name='keyed', normalized_name='keyed')\n"
+    )
+    session.go("/admin/project-status/keyed/")
+    expect(page.get_by_label("Code from your authenticator app")).to_have_count(0)
+    page.locator("#id_quarantine-reason").fill("Malware")
+    page.get_by_role("button", name="Quarantine").click()
+    page.wait_for_url(re.compile(r"/admin/project-status/keyed/$"))
+    expect(page.get_by_text("keyed is now quarantined.")).to_be_visible()
+    rows = server.execute_sql(
+        "SELECT a.username FROM events_event e JOIN accounts_user a ON a.id = e.actor_id "
+        "WHERE e.tag = 'project:status:quarantine'"
+    )
+    assert rows == [("kim",)]
+    session.go("/admin/users/tara/")
 
     # A key the server does not know (another authenticator) is refused, nothing changes.
     session.cdp.send("WebAuthn.clearCredentials", {"authenticatorId": session.authenticator})

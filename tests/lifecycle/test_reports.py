@@ -92,7 +92,11 @@ def test_reports_are_rate_limited_per_account(scene: Scene, settings):
 
 
 QUEUE_URLS = ["/admin/reports/", "/admin/reports/{id}/", "/admin/project-status/sample/"]
-POST_URLS = ["/admin/reports/{id}/resolve/", "/admin/reports/{id}/quarantine/"]
+POST_URLS = [
+    "/admin/reports/{id}/resolve/",
+    "/admin/reports/{id}/quarantine/",
+    "/admin/project-status/sample/quarantine",
+]
 
 
 def test_the_staff_pages_are_only_for_staff_with_a_second_factor(scene: Scene):
@@ -106,7 +110,8 @@ def test_the_staff_pages_are_only_for_staff_with_a_second_factor(scene: Scene):
     for url in QUEUE_URLS + POST_URLS:
         response = stranger.post(url.format(id=report.pk), {"quarantine-reason": "x"})
         assert response.status_code == 404, url
-    staff_password_only = _signed_in("sofia")
+    UserFactory(username="sid", staff=True)  # staff with no second factor
+    staff_password_only = _signed_in("sid")
     for url in QUEUE_URLS:
         assert staff_password_only.get(url.format(id=report.pk)).status_code == 403, url
     for url in POST_URLS:
@@ -125,9 +130,10 @@ def test_the_staff_pages_are_only_for_staff_with_a_second_factor(scene: Scene):
 def test_staff_resolve_a_report_with_a_note(scene: Scene):
     report = reports.report_project(Actor.of(scene.stranger), scene.project, "spam")
     staff = scene.staff_client()
-    empty = staff.post(f"/admin/reports/{report.pk}/resolve/", {"resolve-note": ""})
+    url = f"/admin/reports/{report.pk}/resolve/"
+    empty = staff.post(url, {"resolve-note": "", "resolve-code": scene.code()})
     assert empty.status_code == 400
-    done = staff.post(f"/admin/reports/{report.pk}/resolve/", {"resolve-note": "Not spam."})
+    done = staff.post(url, {"resolve-note": "Not spam.", "resolve-code": scene.code()})
     assert done.status_code == 302
     report.refresh_from_db()
     expected = ("resolved", "Not spam.", scene.staff)
@@ -135,7 +141,7 @@ def test_staff_resolve_a_report_with_a_note(scene: Scene):
     assert _tags() == ["project:report:add", "project:report:resolve"]
     assert b"Not spam." in staff.get("/admin/reports/?state=resolved").content
     assert b"Not spam." not in staff.get("/admin/reports/").content
-    again = staff.post(f"/admin/reports/{report.pk}/resolve/", {"resolve-note": "x"})
+    again = staff.post(url, {"resolve-note": "x", "resolve-code": scene.code()})
     assert again.status_code == 400 and b"already resolved" in again.content
     assert _tags() == ["project:report:add", "project:report:resolve"]
     with pytest.raises(NotPermitted):
@@ -145,10 +151,11 @@ def test_staff_resolve_a_report_with_a_note(scene: Scene):
 def test_staff_quarantine_straight_from_a_report_in_one_event(client, scene: Scene):
     report = reports.report_project(Actor.of(scene.stranger), scene.project, "malware")
     staff = scene.staff_client()
-    missing = staff.post(f"/admin/reports/{report.pk}/quarantine/", {"quarantine-reason": ""})
+    url = f"/admin/reports/{report.pk}/quarantine/"
+    missing = staff.post(url, {"quarantine-reason": "", "quarantine-code": scene.code()})
     assert missing.status_code == 400 and Project.objects.get().status == "active"
     response = staff.post(
-        f"/admin/reports/{report.pk}/quarantine/", {"quarantine-reason": "Credential stealer"}
+        url, {"quarantine-reason": "Credential stealer", "quarantine-code": scene.code()}
     )
     assert response.status_code == 302
     project = Project.objects.get()
@@ -169,31 +176,31 @@ def test_a_report_cannot_quarantine_another_project(scene: Scene):
     other = make_project("other", other_owner)
     report = reports.report_project(Actor.of(scene.stranger), other, "spam")
     with pytest.raises(PackageError, match="another project"):
-        lifecycle.quarantine_project(Actor.of(scene.staff), scene.project, "x", report=report)
+        lifecycle.quarantine_project(
+            Actor.of(scene.staff), scene.project, "x", report=report, proof=scene.code()
+        )
     assert Project.objects.get(pk=scene.project.pk).status == "active"
 
 
 def test_staff_change_status_on_the_project_status_page(scene: Scene):
     staff = scene.staff_client()
     page = staff.get("/admin/project-status/sample/")
-    assert page.status_code == 200 and b'value="quarantine"' in page.content
-    bogus = staff.post("/admin/project-status/sample/", {"action": "delete", "reason": "x"})
-    assert bogus.status_code == 400
-    assert (
-        staff.post(
-            "/admin/project-status/sample/", {"action": "deprecate", "reason": "use sample2"}
-        ).status_code
-        == 302
-    )
+    assert page.status_code == 200
+    assert 'action="/admin/project-status/sample/quarantine"' in page.content.decode()
+    base = "/admin/project-status/sample/"
+    bogus = staff.post(base + "delete", {"delete-reason": "x", "delete-code": scene.code()})
+    assert bogus.status_code == 404
+    assert staff.post(base, {"action": "deprecate", "reason": "x"}).status_code == 405
+
+    def change(action: str, **fields: str) -> int:
+        data = {f"{action}-{k}": v for k, v in {**fields, "code": scene.code()}.items()}
+        return staff.post(base + action, data).status_code  # type: ignore[no-any-return]
+
+    assert change("deprecate", reason="use sample2") == 302
     assert Project.objects.get().status == "deprecated"
-    assert staff.post("/admin/project-status/sample/", {"action": "undeprecate"}).status_code == 302
-    assert (
-        staff.post(
-            "/admin/project-status/sample/", {"action": "quarantine", "reason": "bad"}
-        ).status_code
-        == 302
-    )
-    assert staff.post("/admin/project-status/sample/", {"action": "release"}).status_code == 302
+    assert change("undeprecate") == 302
+    assert change("quarantine", reason="bad") == 302
+    assert change("release") == 302
     assert Project.objects.get().status == "active"
     assert _tags() == [
         "project:status:deprecate",

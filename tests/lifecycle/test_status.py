@@ -98,10 +98,12 @@ def test_quarantine_hides_the_project_and_its_files_but_keeps_them(client, scene
         with pytest.raises(NotPermitted):
             lifecycle.quarantine_project(actor, scene.project, "malware")
     with pytest.raises(PackageError, match="Give a reason"):
-        lifecycle.quarantine_project(scene.staff_actor(), scene.project, "  ")
+        lifecycle.quarantine_project(scene.staff_actor(), scene.project, "  ", proof=scene.code())
     assert _status_tags() == []
 
-    lifecycle.quarantine_project(scene.staff_actor(), scene.project, 'steals <tokens> & "keys"')
+    lifecycle.quarantine_project(
+        scene.staff_actor(), scene.project, 'steals <tokens> & "keys"', proof=scene.code()
+    )
     assert _status_tags() == ["project:status:quarantine"]
     # Gone from the listing, no file offered, no download, no JSON API document.
     assert "sample" not in client.get("/simple/").content.decode()
@@ -132,9 +134,11 @@ def test_quarantine_hides_the_project_and_its_files_but_keeps_them(client, scene
     refused = post_upload(client, upload_form(version="2.0"))
     assert refused.status_code == 400 and b"is quarantined" in refused.content
     with pytest.raises(PackageError, match="already quarantined"):
-        lifecycle.quarantine_project(scene.staff_actor(), scene.project, "again")
+        lifecycle.quarantine_project(
+            scene.staff_actor(), scene.project, "again", proof=scene.code()
+        )
 
-    lifecycle.release_project(scene.staff_actor(), scene.project)
+    lifecycle.release_project(scene.staff_actor(), scene.project, proof=scene.code())
     assert _status_tags() == ["project:status:quarantine", "project:status:release"]
     assert [f["filename"] for f in simple_json(client)["files"]] == [scene.file.filename]
     assert client.get("/" + scene.file.path).status_code == 200
@@ -150,14 +154,16 @@ def test_deprecated_behaves_as_active_with_a_marker(client, scene: Scene):
     with pytest.raises(NotPermitted):
         lifecycle.deprecate_project(scene.owner_actor(), scene.project, "use other")
     with pytest.raises(PackageError):
-        lifecycle.deprecate_project(scene.staff_actor(), scene.project, "")
-    lifecycle.deprecate_project(scene.staff_actor(), scene.project, "use sample2")
+        lifecycle.deprecate_project(scene.staff_actor(), scene.project, "", proof=scene.code())
+    lifecycle.deprecate_project(
+        scene.staff_actor(), scene.project, "use sample2", proof=scene.code()
+    )
     page = simple_json(client)
     assert page["project-status"] == {"status": "deprecated", "reason": "use sample2"}
     assert len(page["files"]) == 1
     assert post_upload(client, upload_form(version="2.0")).status_code == 200
     assert "This project is deprecated" in client.get("/project/sample/").content.decode()
-    lifecycle.undeprecate_project(scene.staff_actor(), scene.project)
+    lifecycle.undeprecate_project(scene.staff_actor(), scene.project, proof=scene.code())
     assert "project-status" not in simple_json(client)
     assert _status_tags() == ["project:status:deprecate", "project:status:undeprecate"]
 
@@ -179,8 +185,8 @@ def test_status_transitions_that_make_no_sense_are_refused(scene: Scene):
     with pytest.raises(PackageError, match="not archived"):
         lifecycle.unarchive_project(scene.owner_actor(), scene.project)
     with pytest.raises(PackageError, match="not quarantined"):
-        lifecycle.release_project(scene.staff_actor(), scene.project)
-    lifecycle.quarantine_project(scene.staff_actor(), scene.project, "malware")
+        lifecycle.release_project(scene.staff_actor(), scene.project, proof=scene.code())
+    lifecycle.quarantine_project(scene.staff_actor(), scene.project, "malware", proof=scene.code())
     with pytest.raises(PackageError, match="cannot be archived"):
         lifecycle.archive_project(scene.owner_actor(), scene.project)
     assert _status_tags() == ["project:status:quarantine"]

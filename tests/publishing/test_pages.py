@@ -8,7 +8,9 @@ from django.core import mail
 from strongroom.events.models import Event
 from strongroom.publishing.models import Issuer, Publisher, PublishingPolicy
 from tests.conftest import make_auth_stale, signed_in_with_second_factor
+from tests.console.conftest import fresh_code
 from tests.factories import UserFactory
+from tests.governance.conftest import give_totp
 from tests.publishing.conftest import make_project
 from tests.publishing.issuer import LocalIssuer
 
@@ -144,22 +146,24 @@ def test_the_issuer_page_is_for_staff_with_a_second_factor(client, user, signed_
     password_only = client
     log_in(password_only, "root")
     assert password_only.get("/manage/issuers/").status_code == 403
+    give_totp(staff)
     verified = signed_in_with_second_factor(staff)
     page = verified.get("/manage/issuers/")
     assert page.status_code == 200
     assert b"https://token.actions.githubusercontent.com" in page.content  # a default issuer
     with LocalIssuer() as local:
         response = verified.post(
-            "/manage/issuers/", {"action": "add", "url": local.url, "kind": "forgejo"}
+            "/manage/issuers/add",
+            {"add-url": local.url, "add-kind": "forgejo", "add-code": fresh_code(staff)},
         )
         assert response.status_code == 302
     issuer = Issuer.objects.get(url=local.url)
     assert issuer.kind == "forgejo" and issuer.jwks["keys"]
     assert Event.objects.get(tag="publishing:issuer:add").actor == staff
-    verified.post("/manage/issuers/", {"action": "disable", "issuer": issuer.pk})
+    verified.post(f"/manage/issuers/{issuer.pk}/disable", {"issuer-code": fresh_code(staff)})
     assert not Issuer.objects.get(pk=issuer.pk).enabled
     assert Event.objects.filter(tag="publishing:issuer:disable").exists()
-    verified.post("/manage/issuers/", {"action": "enable", "issuer": issuer.pk})
+    verified.post(f"/manage/issuers/{issuer.pk}/enable", {"issuer-code": fresh_code(staff)})
     assert Issuer.objects.get(pk=issuer.pk).enabled
     assert Event.objects.filter(tag="publishing:issuer:enable").exists()
 
@@ -174,10 +178,13 @@ def test_the_issuer_page_is_for_staff_with_a_second_factor(client, user, signed_
 )
 def test_unusable_issuers_are_refused(url, message):
     staff = UserFactory(username="root", staff=True)
+    give_totp(staff)
     client = signed_in_with_second_factor(staff)
     response = client.post(
-        "/manage/issuers/", {"action": "add", "url": url, "kind": "generic"}, follow=True
+        "/manage/issuers/add",
+        {"add-url": url, "add-kind": "generic", "add-code": fresh_code(staff)},
     )
+    assert response.status_code == 400
     assert message in response.content.decode()
     assert not Issuer.objects.filter(url=url).exists()
 

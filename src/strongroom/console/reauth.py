@@ -1,4 +1,6 @@
-"""Staff confirm every sensitive console action with their second factor, again.
+"""Staff confirm every sensitive action with their second factor, again: the console's
+own, and the staff actions of other apps (project status and reports in packages/,
+trusted-publishing issuers in publishing/), which call ``confirm_staff_action``.
 
 With an authenticator app: a fresh code each time; a time step once used (at login or
 for an earlier action) is refused, so a code seen over a shoulder or left in a form
@@ -96,6 +98,25 @@ def require_console_staff(actor: Actor) -> User:
     assert staff is not None
     if not has_second_factor(staff):
         raise NotPermitted(_("Staff need a second factor to use the console."), two_factor=True)
+    return staff
+
+
+def confirm_staff_action(actor: Actor, proof: Proof | None) -> User | None:
+    """For a staff action outside the console's own services (project status, reports,
+    trusted-publishing issuers): the acting staff member, who must have a second factor
+    and confirm this action with it now (``confirm_second_factor``: a fresh app code or a
+    key's answer, never a recovery code, never a password); None for the system (the
+    operator's CLI, which has no second factor and needs none).
+
+    Call it inside the action's transaction, before the change, from the service itself:
+    then no caller (a view, a script, a future API) can act as staff without the proof.
+    """
+    if actor.system:
+        return None
+    staff = require_console_staff(actor)
+    if proof is None:
+        raise ConsoleError(_("Staff confirm this action with their second factor: none was given."))
+    confirm_second_factor(staff, proof)
     return staff
 
 

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_POST
 from strongroom.accounts.actors import NotPermitted
 from strongroom.console import queries, reauth, recovery
 from strongroom.console.access import console_view
+from strongroom.console.confirmed import by_key
 from strongroom.console.errors import ConsoleError
 from strongroom.console.forms import DecisionForm
 from strongroom.console.models import RecoveryRequest
-from strongroom.console.views import by_key
 from strongroom.events.display import rows as event_rows
 from strongroom.events.views import viewer_of
 from strongroom.mfa.services import second_step

@@ -6,17 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.models import User
 from strongroom.console import queries, reauth, services
 from strongroom.console.access import console_view
+from strongroom.console.confirmed import action_errors, by_key, run_confirmed
 from strongroom.console.errors import ConsoleError
 from strongroom.console.forms import (
     ConfirmedActionForm,
@@ -49,11 +48,6 @@ PROJECT_FORMS: dict[str, type[ConfirmedActionForm]] = {
 }
 
 
-def by_key(request: HttpRequest) -> bool:
-    """Whether this staff member confirms actions with a security key (no app)."""
-    return reauth.confirms_with_key(request.user)  # type: ignore[arg-type]
-
-
 def _forms(
     request: HttpRequest, kinds: dict[str, type[ConfirmedActionForm]], bound: forms.Form | None
 ) -> dict[str, Any]:
@@ -62,29 +56,6 @@ def _forms(
     if bound is not None and bound.prefix:
         made[bound.prefix] = bound
     return made
-
-
-def _act(
-    request: HttpRequest,
-    form: forms.Form,
-    call: Callable[[dict[str, Any]], object],
-    done: str,
-    page: Callable[[forms.Form], HttpResponse],
-    back: str,
-) -> HttpResponseBase:
-    """Run one console action from a bound form; the page again with a 400 on refusal."""
-    if form.is_valid():
-        try:
-            proof = reauth.proof_from(form.cleaned_data, request.session, relying_party(request))
-            call({**form.cleaned_data, "code": proof})
-        except (ConsoleError, NotPermitted) as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, done)
-            return redirect(back)
-    response = page(form)
-    response.status_code = 400
-    return response
 
 
 @console_view
@@ -129,19 +100,10 @@ def _row_form(request: HttpRequest, prefix: str, key: object) -> forms.Form:
     )
 
 
-def _errors(bound: forms.Form | None) -> list[str]:
-    """The refusal of the action, shown once at the top (field errors stay by their field)."""
-    if bound is None:
-        return []
-    # A hidden field's error (the key's answer missing) would be hidden with its form.
-    hidden = [str(error) for field in bound.hidden_fields() for error in field.errors]
-    return [str(error) for error in bound.non_field_errors()] + hidden
-
-
 def _user_page(request: HttpRequest, target: User, bound: forms.Form | None = None) -> HttpResponse:
     context = queries.account_overview(target)
     context["forms"] = _forms(request, USER_FORMS, bound)
-    context["action_errors"] = _errors(bound)
+    context["action_errors"] = action_errors(bound)
     context["by_key"] = by_key(request)
     context["token_rows"] = [(t, _row_form(request, "token", t.pk)) for t in context["tokens"]]
     context["email_rows"] = [(e, _row_form(request, "email", e.pk)) for e in context["emails"]]
@@ -163,7 +125,7 @@ def _user_action(
 ) -> HttpResponseBase:
     target = _target(username)
     form = USER_FORMS[prefix](request.POST, prefix=prefix, by_key=by_key(request))
-    return _act(
+    return run_confirmed(
         request,
         form,
         lambda data: call(actor_from(request), target, data),
@@ -279,7 +241,7 @@ def _project_page(
 ) -> HttpResponse:
     context = queries.project_overview(project)
     context["forms"] = _forms(request, PROJECT_FORMS, bound)
-    context["action_errors"] = _errors(bound)
+    context["action_errors"] = action_errors(bound)
     context["by_key"] = by_key(request)
     context["rows"] = event_rows(queries.recent_events(project=project), viewer_of(request))
     return render(request, "console/project.html", context)
@@ -304,7 +266,7 @@ def _project_action(
 ) -> HttpResponseBase:
     target = _project(name)
     form = PROJECT_FORMS[prefix](request.POST, prefix=prefix, by_key=by_key(request))
-    return _act(
+    return run_confirmed(
         request,
         form,
         lambda data: call(actor_from(request), target, data, form),

@@ -8,6 +8,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from strongroom.console.forms import ConfirmedActionForm
+
 
 class ConfirmForm(forms.Form):
     confirm = forms.CharField(max_length=255, strip=True)
@@ -74,17 +76,34 @@ class ReportForm(forms.Form):
     )
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(ConfirmedActionForm):
+    """Staff resolve a report, confirmed with their second factor (console.forms)."""
+
     note = forms.CharField(
         label=gettext_lazy("Resolution note"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    field_order = ["note", "code"]
 
 
-class QuarantineForm(forms.Form):
+class QuarantineForm(ConfirmedActionForm):
     reason = forms.CharField(
         label=gettext_lazy("Reason for the quarantine (shown on the project page)"),
         max_length=500,
         widget=forms.TextInput,
     )
+    field_order = ["reason", "code"]
+
+
+class StaffStatusForm(ConfirmedActionForm):
+    """A status change by staff (quarantine, release, deprecate), with the reason shown on
+    the project page and to installers, confirmed with their second factor."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (shown on the project page and to installers)"),
+        max_length=500,
+        required=False,
+        widget=forms.TextInput,
+    )
+    field_order = ["reason", "code"]

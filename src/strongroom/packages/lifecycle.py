@@ -2,6 +2,11 @@
 deprecate. One function per change, in one transaction, with its audit event and an email
 to the project's Owners.
 
+Owners confirm with their password (``require_recent_authentication``); staff confirm each
+change with their second factor, passed as ``proof`` (``console.reauth.Proof``: a fresh
+code from their authenticator app or their security key's answer) and checked in the
+change's transaction, as the console's own actions are. The operator's CLI needs none.
+
 Every change bumps the project's serial (``services.bump_serial``), which rebuilds the
 pre-rendered simple pages in the same transaction and gives every cached answer a new
 ETag, so no reader sees the old status once the change commits.
@@ -16,8 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from strongroom.accounts.actors import Actor, require_recent_authentication, require_staff
+from strongroom.accounts.actors import Actor, require_recent_authentication
 from strongroom.accounts.models import User
+from strongroom.console.reauth import Proof, confirm_staff_action
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email
@@ -115,9 +121,11 @@ def _require_owner(actor: Actor, project: Project) -> None:
     )
 
 
-def _require_staff_member(actor: Actor) -> None:
-    """Staff, or the operator's CLI (``require_staff`` refuses everyone else)."""
-    require_staff(actor)
+def _confirmed_staff(actor: Actor, proof: Proof | None) -> User | None:
+    """Staff who confirm this change with their second factor now, or the operator's CLI
+    (None); everyone else is refused. Inside the change's transaction: a failed change
+    leaves the code unspent, and two changes cannot share one code."""
+    return confirm_staff_action(actor, proof)
 
 
 def archive_project(actor: Actor, project: Project, reason: str = "") -> Project:
@@ -158,7 +166,12 @@ def _reason_required(reason: str) -> str:
 
 
 def quarantine_project(
-    actor: Actor, project: Project, reason: str, report: ProjectReport | None = None
+    actor: Actor,
+    project: Project,
+    reason: str,
+    report: ProjectReport | None = None,
+    *,
+    proof: Proof | None = None,
 ) -> Project:
     """Staff quarantine ``project``: it leaves /simple/, offers no file and takes no upload;
     its files are kept, so releasing it restores everything.
@@ -166,7 +179,7 @@ def quarantine_project(
     From a report (``report``), the report is resolved by the same action and event.
     """
     with transaction.atomic():
-        _require_staff_member(actor)
+        staff = _confirmed_staff(actor, proof)
         reason = _reason_required(reason)
         extra: dict[str, object] = {}
         if report is not None:
@@ -186,17 +199,19 @@ def quarantine_project(
         )
         if report is not None and report.state == ProjectReport.State.OPEN:
             report.state = ProjectReport.State.RESOLVED
-            report.resolved_by = actor.user
+            report.resolved_by = staff
             report.resolved_at = timezone.now()
             report.resolution = _("Quarantined: %(reason)s") % {"reason": locked.status_reason}
             report.save(update_fields=["state", "resolved_by", "resolved_at", "resolution"])
         return locked
 
 
-def release_project(actor: Actor, project: Project, reason: str = "") -> Project:
+def release_project(
+    actor: Actor, project: Project, reason: str = "", *, proof: Proof | None = None
+) -> Project:
     """Staff release a quarantined project: it is active again, with all its files."""
     with transaction.atomic():
-        _require_staff_member(actor)
+        _confirmed_staff(actor, proof)
         return _change(
             actor,
             project,
@@ -208,11 +223,13 @@ def release_project(actor: Actor, project: Project, reason: str = "") -> Project
         )
 
 
-def deprecate_project(actor: Actor, project: Project, reason: str) -> Project:
+def deprecate_project(
+    actor: Actor, project: Project, reason: str, *, proof: Proof | None = None
+) -> Project:
     """Staff mark ``project`` deprecated: PEP 792 gives it the index semantics of active
     (uploads and installs work); installers may warn, and the reason says what to use."""
     with transaction.atomic():
-        _require_staff_member(actor)
+        _confirmed_staff(actor, proof)
         return _change(
             actor,
             project,
@@ -226,9 +243,9 @@ def deprecate_project(actor: Actor, project: Project, reason: str) -> Project:
         )
 
 
-def undeprecate_project(actor: Actor, project: Project) -> Project:
+def undeprecate_project(actor: Actor, project: Project, *, proof: Proof | None = None) -> Project:
     with transaction.atomic():
-        _require_staff_member(actor)
+        _confirmed_staff(actor, proof)
         return _change(
             actor,
             project,

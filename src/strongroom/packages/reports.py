@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from strongroom import ratelimit
-from strongroom.accounts.actors import Actor, require_staff, require_user
+from strongroom.accounts.actors import Actor, require_user
 from strongroom.accounts.models import User
+from strongroom.console.reauth import Proof, confirm_staff_action
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.notify.services import send_email
@@ -80,10 +81,14 @@ def report_project(actor: Actor, project: Project, reason: str) -> ProjectReport
     return report
 
 
-def resolve_report(actor: Actor, report: ProjectReport, note: str) -> ProjectReport:
-    """Staff close an open report with a note (the project is left as it is)."""
+def resolve_report(
+    actor: Actor, report: ProjectReport, note: str, *, proof: Proof | None = None
+) -> ProjectReport:
+    """Staff close an open report with a note (the project is left as it is), confirming
+    it with their second factor (``proof``, checked in this transaction: console.reauth);
+    the operator's CLI needs no proof."""
     with transaction.atomic():
-        staff = require_staff(actor)
+        staff = confirm_staff_action(actor, proof)
         note = note.strip()
         if not note:
             raise PackageError(_("Write a note saying how the report was resolved."))

@@ -16,4 +16,9 @@ urlpatterns = [
         name="quarantine",
     ),
     path("project-status/<str:name>/", status_views.project_status, name="project_status"),
+    path(
+        "project-status/<str:name>/<str:action>",
+        status_views.change_status,
+        name="change_status",
+    ),
 ]

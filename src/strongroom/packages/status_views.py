@@ -3,7 +3,9 @@
 Owners archive and unarchive from the project's settings; signed-in users report a
 project from its page; staff (the staff guard, mfa.staff) see the report queue under the
 admin path, resolve reports, quarantine straight from a report, and change a project's
-status from its staff page. Views parse, call one service, then redirect.
+status from its staff page, each action confirmed with their second factor as the
+console's are (console.confirmed; the services check it). Owners confirm with their
+password. Views parse, call one service, then redirect.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from packaging.utils import canonicalize_name
 
-from strongroom.accounts.actors import Actor, NotPermitted
+from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
+from strongroom.console.confirmed import action_errors, by_key, run_confirmed
+from strongroom.console.forms import ConfirmedActionForm
 from strongroom.index.access import read_view, readable_project
 from strongroom.mfa.staff import staff_required
 from strongroom.packages import lifecycle, reports
@@ -31,7 +35,7 @@ from strongroom.packages.forms import (
     QuarantineForm,
     ReportForm,
     ResolveForm,
-    StatusReasonForm,
+    StaffStatusForm,
 )
 from strongroom.packages.models import Project, ProjectReport
 from strongroom.packages.services import PackageError
@@ -132,17 +136,20 @@ def report_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _report_page(
-    request: HttpRequest,
-    item: ProjectReport,
-    resolve_form: ResolveForm | None = None,
-    quarantine_form: QuarantineForm | None = None,
-    status: int = 200,
+    request: HttpRequest, item: ProjectReport, bound: ConfirmedActionForm | None = None
 ) -> HttpResponse:
     others = (
         ProjectReport.objects.filter(project=item.project)
         .exclude(pk=item.pk)
         .select_related("reporter")[:20]
     )
+    key = by_key(request)
+    forms: dict[str, ConfirmedActionForm] = {
+        "resolve": ResolveForm(prefix="resolve", by_key=key),
+        "quarantine": QuarantineForm(prefix="quarantine", by_key=key),
+    }
+    if bound is not None and bound.prefix:
+        forms[bound.prefix] = bound
     return render(
         request,
         "packages/report_detail.html",
@@ -150,10 +157,10 @@ def _report_page(
             "report": item,
             "project": item.project,
             "others": others,
-            "resolve_form": resolve_form or ResolveForm(prefix="resolve"),
-            "quarantine_form": quarantine_form or QuarantineForm(prefix="quarantine"),
+            "forms": forms,
+            "by_key": key,
+            "action_errors": action_errors(bound),
         },
-        status=status,
     )
 
 
@@ -168,89 +175,111 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     return _report_page(request, _report(report_id))
 
 
-@require_POST
 @staff_required
-@reauthentication_required
-def resolve(request: HttpRequest, report_id: int) -> HttpResponse:
-    item = _report(report_id)
-    form = ResolveForm(request.POST, prefix="resolve")
-    if form.is_valid():
-        try:
-            reports.resolve_report(actor_from(request), item, form.cleaned_data["note"])
-        except Refused as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("The report is resolved."))
-            return HttpResponseRedirect(reverse("reports:queue"))
-    return _report_page(request, item, resolve_form=form, status=400)
-
-
 @require_POST
-@staff_required
-@reauthentication_required
-def quarantine_from_report(request: HttpRequest, report_id: int) -> HttpResponse:
+def resolve(request: HttpRequest, report_id: int) -> HttpResponseBase:
     item = _report(report_id)
-    form = QuarantineForm(request.POST, prefix="quarantine")
-    if form.is_valid():
-        try:
-            lifecycle.quarantine_project(
-                actor_from(request), item.project, form.cleaned_data["reason"], report=item
-            )
-        except Refused as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request,
-                _("%(project)s is quarantined and the report resolved.")
-                % {"project": item.project.name},
-            )
-            return HttpResponseRedirect(reverse("reports:detail", args=[item.pk]))
-    return _report_page(request, item, quarantine_form=form, status=400)
+    return run_confirmed(
+        request,
+        ResolveForm(request.POST, prefix="resolve", by_key=by_key(request)),
+        lambda data: reports.resolve_report(
+            actor_from(request), item, data["note"], proof=data["code"]
+        ),
+        _("The report is resolved."),
+        lambda bound: _report_page(request, item, bound),  # type: ignore[arg-type]
+        reverse("reports:queue"),
+        refused=Refused,
+    )
 
 
-_STAFF_ACTIONS: dict[str, Callable[[Actor, Project, str], Project]] = {
-    "quarantine": lifecycle.quarantine_project,
-    "release": lifecycle.release_project,
-    "deprecate": lifecycle.deprecate_project,
+@staff_required
+@require_POST
+def quarantine_from_report(request: HttpRequest, report_id: int) -> HttpResponseBase:
+    item = _report(report_id)
+    return run_confirmed(
+        request,
+        QuarantineForm(request.POST, prefix="quarantine", by_key=by_key(request)),
+        lambda data: lifecycle.quarantine_project(
+            actor_from(request), item.project, data["reason"], report=item, proof=data["code"]
+        ),
+        _("%(project)s is quarantined and the report resolved.") % {"project": item.project.name},
+        lambda bound: _report_page(request, item, bound),  # type: ignore[arg-type]
+        reverse("reports:detail", args=[item.pk]),
+        refused=Refused,
+    )
+
+
+# The status changes staff make from a project's status page, each its own confirmed form
+# (one button per form: the key ceremony submits the form itself, without a button's value).
+_STATUS_CHANGES: dict[str, Callable[..., Project]] = {
+    "quarantine": lambda actor, project, reason, proof: lifecycle.quarantine_project(
+        actor, project, reason, proof=proof
+    ),
+    "release": lambda actor, project, reason, proof: lifecycle.release_project(
+        actor, project, reason, proof=proof
+    ),
+    "deprecate": lambda actor, project, reason, proof: lifecycle.deprecate_project(
+        actor, project, reason, proof=proof
+    ),
+    "undeprecate": lambda actor, project, reason, proof: lifecycle.undeprecate_project(
+        actor, project, proof=proof
+    ),
+}
+_FORMS: dict[str, type[ConfirmedActionForm]] = {
+    "quarantine": StaffStatusForm,
+    "release": StaffStatusForm,
+    "deprecate": StaffStatusForm,
+    "undeprecate": ConfirmedActionForm,
 }
 
 
-@staff_required
-@reauthentication_required
-def project_status(request: HttpRequest, name: str) -> HttpResponse:
-    """A project's status for staff: quarantine, release, deprecate, undeprecate."""
-    project = _project(name)
-    form = StatusReasonForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        if form.is_valid() and (action in _STAFF_ACTIONS or action == "undeprecate"):
-            actor = actor_from(request)
-            try:
-                if action == "undeprecate":
-                    lifecycle.undeprecate_project(actor, project)
-                else:
-                    _STAFF_ACTIONS[action](actor, project, form.cleaned_data["reason"])
-            except Refused as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(
-                    request,
-                    _("%(project)s is now %(status)s.")
-                    % {"project": project.name, "status": project.get_status_display()},
-                )
-                return HttpResponseRedirect(
-                    reverse("reports:project_status", args=[project.normalized_name])
-                )
-        elif form.is_valid():
-            form.add_error(None, _("Choose one of the actions below."))
-        status = 400
+def _status_page(
+    request: HttpRequest, project: Project, bound: ConfirmedActionForm | None = None
+) -> HttpResponse:
+    key = by_key(request)
+    forms = {name: cls(prefix=name, by_key=key) for name, cls in _FORMS.items()}
+    if bound is not None and bound.prefix:
+        forms[bound.prefix] = bound
     open_reports = ProjectReport.objects.filter(
         project=project, state=ProjectReport.State.OPEN
     ).count()
     return render(
         request,
         "packages/staff_project_status.html",
-        {"project": project, "form": form, "open_reports": open_reports},
-        status=status,
+        {
+            "project": project,
+            "forms": forms,
+            "by_key": key,
+            "action_errors": action_errors(bound),
+            "open_reports": open_reports,
+        },
+    )
+
+
+@staff_required
+@require_safe
+def project_status(request: HttpRequest, name: str) -> HttpResponse:
+    """A project's status for staff: quarantine, release, deprecate, undeprecate."""
+    return _status_page(request, _project(name))
+
+
+@staff_required
+@require_POST
+def change_status(request: HttpRequest, name: str, action: str) -> HttpResponseBase:
+    if action not in _STATUS_CHANGES:
+        raise Http404
+    project = _project(name)
+    form = _FORMS[action](request.POST, prefix=action, by_key=by_key(request))
+    change = _STATUS_CHANGES[action]
+    return run_confirmed(
+        request,
+        form,
+        lambda data: change(actor_from(request), project, data.get("reason", ""), data["code"]),
+        lambda changed: (
+            _("%(project)s is now %(status)s.")
+            % {"project": changed.name, "status": changed.get_status_display()}
+        ),
+        lambda bound: _status_page(request, project, bound),  # type: ignore[arg-type]
+        reverse("reports:project_status", args=[project.normalized_name]),
+        refused=Refused,
     )

@@ -7,15 +7,19 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from strongroom.console.forms import ConfirmedActionForm
 from strongroom.publishing.models import Issuer
 
 
-class IssuerForm(forms.Form):
+class IssuerForm(ConfirmedActionForm):
+    """Staff add an issuer, confirmed with their second factor (console.forms)."""
+
     url = forms.CharField(label=_("Issuer URL (the iss claim)"), max_length=300)
     kind = forms.ChoiceField(label=_("Kind"), choices=Issuer.Kind.choices)
     audience = forms.CharField(
         label=_("Audience (empty: this index's audience)"), max_length=200, required=False
     )
+    field_order = ["url", "kind", "audience", "code"]
 
 
 def _issuer_choices() -> list[tuple[int, str]]:

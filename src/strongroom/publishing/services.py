@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 
 from strongroom.accounts.actors import Actor, NotPermitted, require_staff, require_user
 from strongroom.accounts.models import User
+from strongroom.console.reauth import Proof, confirm_staff_action
 from strongroom.events.services import record_event
 from strongroom.events.tags import EventTag
 from strongroom.mfa.services.queries import has_second_factor
@@ -42,9 +43,17 @@ class PublishingError(Exception):
 # --- issuers (staff) ------------------------------------------------------------------------
 
 
-def add_issuer(actor: Actor, *, url: str, kind: str, audience: str = "") -> Issuer:
+def add_issuer(
+    actor: Actor, *, url: str, kind: str, audience: str = "", proof: Proof | None = None
+) -> Issuer:
     """Register an OIDC issuer: its discovery document and key set are fetched now, so an
-    issuer that cannot be used is refused before anyone relies on it. Staff or the CLI."""
+    issuer that cannot be used is refused before anyone relies on it. Staff, who confirm
+    it with their second factor (``proof``: console.reauth), or the CLI.
+
+    The proof is checked (and spent) in a transaction of its own before anything is
+    fetched: no staff session without the second factor makes the server fetch a URL, and
+    no database lock is held while the issuer answers.
+    """
     require_staff(actor)
     url = (url or "").strip()
     if kind not in Issuer.Kind.values:
@@ -57,6 +66,8 @@ def add_issuer(actor: Actor, *, url: str, kind: str, audience: str = "") -> Issu
         raise PublishingError(str(exc)) from None
     if Issuer.objects.filter(url=url).exists():
         raise PublishingError(_("The issuer %(url)s is already registered.") % {"url": url})
+    with transaction.atomic():
+        confirm_staff_action(actor, proof)
     try:
         jwks_uri = oidc.discover(url)
         jwks = oidc.fetch_jwks(jwks_uri)
@@ -65,6 +76,8 @@ def add_issuer(actor: Actor, *, url: str, kind: str, audience: str = "") -> Issu
             _("The issuer could not be used: %(why)s") % {"why": str(exc)}
         ) from None
     with transaction.atomic():
+        if Issuer.objects.filter(url=url).exists():  # added while this one was fetched
+            raise PublishingError(_("The issuer %(url)s is already registered.") % {"url": url})
         issuer = Issuer.objects.create(
             url=url,
             kind=kind,
@@ -81,10 +94,14 @@ def add_issuer(actor: Actor, *, url: str, kind: str, audience: str = "") -> Issu
     return issuer
 
 
-def set_issuer_enabled(actor: Actor, issuer_id: int, enabled: bool) -> Issuer:
-    """Enable or disable an issuer: a disabled issuer's tokens mint nothing."""
+def set_issuer_enabled(
+    actor: Actor, issuer_id: int, enabled: bool, *, proof: Proof | None = None
+) -> Issuer:
+    """Enable or disable an issuer: a disabled issuer's tokens mint nothing. Staff confirm
+    it with their second factor (``proof``, checked in this transaction), or the CLI."""
     require_staff(actor)
     with transaction.atomic():
+        confirm_staff_action(actor, proof)
         issuer = Issuer.objects.select_for_update().filter(pk=issuer_id).first()
         if issuer is None:
             raise PublishingError(_("That issuer does not exist."))

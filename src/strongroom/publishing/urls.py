@@ -18,5 +18,11 @@ urlpatterns = [
     ),
     path("manage/account/publishing/", views.pending, name="pending"),
     path("manage/issuers/", views.issuers, name="issuers"),
+    path("manage/issuers/add", views.add_issuer, name="add_issuer"),
+    path(
+        "manage/issuers/<int:issuer_id>/<str:state>",
+        views.set_issuer_state,
+        name="issuer_state",
+    ),
     path("help/trusted-publishing/", views.help_page, name="help"),
 ]

@@ -1,5 +1,6 @@
 """Trusted publishing over HTTP: PyPI's OIDC endpoints, PEP 807 discovery, and the pages
-for owners (a project's publishers), users (pending publishers) and staff (issuers).
+for owners (a project's publishers), users (pending publishers) and staff (issuers, each
+change confirmed with their second factor, as in the staff console).
 
 Thin: parse, call one service, answer.
 """
@@ -13,15 +14,24 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from strongroom.accounts.actors import NotPermitted
 from strongroom.accounts.decorators import reauthentication_required
+from strongroom.console.confirmed import action_errors, by_key, run_confirmed
+from strongroom.console.forms import ConfirmedActionForm
 from strongroom.mfa.staff import staff_required
 from strongroom.packages.views import owned_project
 from strongroom.publishing import services
@@ -243,37 +253,76 @@ def pending(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
-def issuers(request: HttpRequest) -> HttpResponse:
-    """Staff: the OIDC issuers, add one, disable or enable one."""
-    actor = actor_from(request)
-    form = IssuerForm()
-    if request.method == "POST":
-        if request.POST.get("action") in {"enable", "disable"}:
-            enabled = request.POST["action"] == "enable"
-            try:
-                issuer_id = int(request.POST.get("issuer", ""))
-            except ValueError:
-                issuer_id = 0
-            _run(
-                request,
-                lambda: services.set_issuer_enabled(actor, issuer_id, enabled),
-                _("The issuer was enabled.") if enabled else _("The issuer was disabled."),
-            )
-            return HttpResponseRedirect(request.path)
-        form = IssuerForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            if _run(
-                request,
-                lambda: services.add_issuer(
-                    actor, url=data["url"], kind=data["kind"], audience=data["audience"]
-                ),
-                _("The issuer was added."),
-            ):
-                return HttpResponseRedirect(request.path)
+# --- Staff: issuers, each change confirmed with the staff member's second factor -------------
+
+
+def _issuers_page(request: HttpRequest, bound: ConfirmedActionForm | None = None) -> HttpResponse:
+    key = by_key(request)
+    add_form = bound if isinstance(bound, IssuerForm) else IssuerForm(prefix="add", by_key=key)
+    rows = []
+    for issuer in Issuer.objects.all():
+        form = ConfirmedActionForm(prefix="issuer", auto_id=f"id_issuer_{issuer.pk}_%s", by_key=key)
+        if bound is not None and getattr(bound, "issuer_id", None) == issuer.pk:
+            form = bound
+        rows.append((issuer, form))
     return render(
         request,
         "publishing/issuers.html",
-        {"issuers": Issuer.objects.all(), "form": form, "audience": settings.OIDC_AUDIENCE},
+        {
+            "rows": rows,
+            "form": add_form,
+            "audience": settings.OIDC_AUDIENCE,
+            "by_key": key,
+            "action_errors": action_errors(bound),
+        },
+    )
+
+
+@staff_required
+@require_safe
+def issuers(request: HttpRequest) -> HttpResponse:
+    """Staff: the OIDC issuers; forms to add one, and to disable or enable each."""
+    return _issuers_page(request)
+
+
+@staff_required
+@require_POST
+def add_issuer(request: HttpRequest) -> HttpResponseBase:
+    return run_confirmed(
+        request,
+        IssuerForm(request.POST, prefix="add", by_key=by_key(request)),
+        lambda data: services.add_issuer(
+            actor_from(request),
+            url=data["url"],
+            kind=data["kind"],
+            audience=data["audience"],
+            proof=data["code"],
+        ),
+        _("The issuer was added."),
+        lambda bound: _issuers_page(request, bound),  # type: ignore[arg-type]
+        reverse("publishing:issuers"),
+        refused=(services.PublishingError,),
+    )
+
+
+@staff_required
+@require_POST
+def set_issuer_state(request: HttpRequest, issuer_id: int, state: str) -> HttpResponseBase:
+    if state not in {"enable", "disable"}:
+        raise Http404
+    enabled = state == "enable"
+    form = ConfirmedActionForm(
+        request.POST, prefix="issuer", auto_id=f"id_issuer_{issuer_id}_%s", by_key=by_key(request)
+    )
+    form.issuer_id = issuer_id  # type: ignore[attr-defined]  # the row to show it in again
+    return run_confirmed(
+        request,
+        form,
+        lambda data: services.set_issuer_enabled(
+            actor_from(request), issuer_id, enabled, proof=data["code"]
+        ),
+        _("The issuer was enabled.") if enabled else _("The issuer was disabled."),
+        lambda bound: _issuers_page(request, bound),  # type: ignore[arg-type]
+        reverse("publishing:issuers"),
+        refused=(services.PublishingError,),
     )
