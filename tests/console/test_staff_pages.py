@@ -359,3 +359,16 @@ def test_the_operator_cli_needs_no_proof(world: World) -> None:
     publishing.add_issuer(OPERATOR, url=world.local.url, kind="forgejo")
     assert Event.objects.filter(tag__startswith="project:status:").count() == 4
     assert ProjectReport.objects.get(pk=world.report.pk).resolved_by is None
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=IDS)
+def test_staff_pages_and_their_answers_are_not_stored(world: World, action) -> None:  # type: ignore[no-untyped-def]
+    """A report, a project's status, the issuers: no shared or history cache keeps them,
+    neither the page nor the answer to a confirmed action."""
+    action.prepare(world)
+    page = world.client.get(action.page(world))
+    assert page.status_code == 200
+    assert page["Cache-Control"] == "private, no-store"
+    answer = _post(world, action, code="000000")
+    assert answer["Cache-Control"] == "private, no-store"
+    assert world.client.get("/admin/reports/")["Cache-Control"] == "private, no-store"

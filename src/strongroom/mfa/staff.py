@@ -83,11 +83,15 @@ def refuse_unverified_staff(request: HttpRequest) -> None:
 
 
 def staff_required(view: View) -> View:
-    """Decorate a staff-only view with ``require_staff``."""
+    """Decorate a staff-only view with ``require_staff``; its answers are ``private,
+    no-store``, as the console's are: a staff page (a report, a project's status, the
+    issuers) must not stay in a shared cache or the browser's history cache."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         require_staff(request)
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     return wrapper
