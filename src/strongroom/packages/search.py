@@ -64,11 +64,6 @@ NEWEST_SQL = (
     "SELECT rowid FROM packages_project_fts WHERE packages_project_fts MATCH %s "
     "ORDER BY rowid DESC LIMIT %s"
 )
-RANKED_SQL_POSTGRESQL = (
-    "SELECT id FROM (SELECT id, search_vector FROM packages_project "
-    "WHERE search_vector @@ %s::tsquery ORDER BY id DESC LIMIT %s) AS candidates "
-    "ORDER BY ts_rank_cd(search_vector, %s::tsquery) DESC, id DESC LIMIT %s"
-)
 # Classifier counts beside search results are taken over at most this many matches.
 FACET_SAMPLE = MAX_RESULTS
 # The sample's ids travel as one parameter (an array; a JSON list on SQLite), joined to
@@ -305,6 +300,7 @@ def _ranked_ids_postgresql(projects: QuerySet[Project], terms: list[str]) -> lis
     # the statistics hold fewer than 100 common words, and a word most projects have
     # then gets a scan of all its matches instead of the newest RANK_LIMIT of them.
     tsquery = " & ".join(f"('{term}' | '{term}':*)" for term in terms)
+    prefixes = " & ".join(f"'{term}':*" for term in terms)  # half the work to score
     # The viewer's filter goes into the candidates' scan, which reads each row anyway.
     candidates = (
         projects.filter(_Matches(F("search_vector"), RawSQL("%s::tsquery", [tsquery])))
@@ -319,7 +315,7 @@ def _ranked_ids_postgresql(projects: QuerySet[Project], terms: list[str]) -> lis
         cursor.execute(
             f"SELECT id FROM ({sql}) AS candidates "  # noqa: S608 (Django's SQL, with params)
             "ORDER BY ts_rank_cd(search_vector, %s::tsquery) DESC, id DESC LIMIT %s",
-            [*params, tsquery, MAX_RESULTS],
+            [*params, prefixes, MAX_RESULTS],
         )
         return [row[0] for row in cursor.fetchall()]
 
