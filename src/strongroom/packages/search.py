@@ -10,8 +10,8 @@ Neither database splits text into words: ``search_words`` does, in Python, for w
 indexed and for what is asked, so both modes find the same projects for the same query
 (FTS5 uses its ``ascii`` tokenizer, which only splits our words at the spaces; PostgreSQL
 is given the tsvector and tsquery as literals, bypassing its parser). The work a query may
-do is bounded the same way on both: at most RANK_LIMIT matches are ranked, MAX_RESULTS
-shown and counted, FACET_SAMPLE counted for the classifier facets.
+do is bounded on both: at most RANK_LIMIT matches are scored, MAX_RESULTS shown and
+counted, FACET_SAMPLE counted for the classifier facets.
 
 Every listing (search, browse, a user's page) starts from ``listable_projects(viewer)``:
 the one place that decides which projects a viewer may see listed.
@@ -228,12 +228,13 @@ class SearchQuery:
 
 
 # Both engines answer with the ids of the best MAX_RESULTS matches the viewer may see,
-# best first; a page then reads only its own rows. Scoring is the costly part
-# (ts_rank_cd reads every candidate's vector), so only the newest RANK_LIMIT matches are
-# scored: a query matching more is made of words most projects have, which weigh almost
-# nothing in BM25 or ts_rank_cd, and scoring 50,000 of them would cost more than the 50 ms
-# a search may take. Every word must match, each as a prefix ("djan" finds django); the
-# terms are search_words, so they hold no quote or operator of either syntax.
+# best first; a page then reads only its own rows. Scoring is the costly part, so it is
+# bounded: PostgreSQL scores the newest RANK_LIMIT matches (ts_rank_cd reads each one's
+# vector); SQLite scores all matches with BM25 when there are at most RANK_LIMIT, and past
+# that puts name matches first. A query matching more is made of words most projects have,
+# which weigh almost nothing in either score, and scoring 50,000 of them would cost more
+# than the 50 ms a search may take. Every word must match, each as a prefix ("djan" finds
+# django); the terms are search_words, so they hold no quote or operator of either syntax.
 
 
 class RankedProjects(Sequence[Project]):
