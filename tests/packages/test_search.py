@@ -174,3 +174,17 @@ def test_private_and_quarantined_projects_are_listed_only_for_those_with_access(
     lifecycle.quarantine_project(Actor.operator(), rocket, reason="Malware")
     for url in ["/search/?q=satellites", "/projects/?sort=name"]:
         assert "rocket-launcher" not in names(catalogue.get(url)), url
+
+
+def test_an_older_name_match_is_found_past_the_scoring_limit(client, user, monkeypatch):
+    """More matches than are scored (the newest RANK_LIMIT): a project whose name has the
+    word still comes first, however old, on both databases (on PostgreSQL it was left out
+    when newer summaries held the word)."""
+    monkeypatch.setattr(search, "RANK_LIMIT", 3)
+    monkeypatch.setattr(search, "MAX_RESULTS", 3)
+    publish(client, "comet-tools", summary="Old helpers")
+    for i in range(5):
+        publish(client, f"newer-{i}", summary="Mentions a comet in passing")
+    found = names(client.get("/search/?q=comet"))
+    assert found[0] == "comet-tools", found
+    assert len(found) == 3

@@ -26,7 +26,9 @@ def _viewer(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
-def _page(request: HttpRequest, projects: QuerySet[Project]) -> Page[Project]:
+def _page(
+    request: HttpRequest, projects: QuerySet[Project] | search.RankedProjects
+) -> Page[Project]:
     return Paginator(projects, settings.SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
