@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils.http import http_date
 
-from strongroom.index import encoding, pages
+from strongroom.index import encoding, pages, root_sql
 from strongroom.index.caching import INDEX_KEY
 from strongroom.index.models import IndexListing, SimpleIndex
 from strongroom.packages.models import Project
@@ -70,17 +70,37 @@ def listed_names() -> list[tuple[str, str]]:
     )
 
 
-def render() -> SimpleIndex:
-    """The public root as of now (unsaved). The serial is read before the listing, so the
-    listing holds at least every change up to that serial."""
+def render_bodies_in_python() -> root_sql.Bodies:
+    """The listing's links and entries as of now, built here (the embedded database). The
+    serial is read before the listing, so the listing holds at least every change up to
+    that serial."""
     serial, changed = index_state()
     names = listed_names()
-    html = pages.simple_index_html(names).encode()
-    json = pages.simple_index_json(names, serial).encode()
+    links = pages.simple_index_links(names).encode()
+    entries = ", ".join(jsonlib.dumps({"name": name}) for name, _normalized in names).encode()
+    return root_sql.Bodies(serial, changed, links, entries)
+
+
+def render_bodies() -> root_sql.Bodies:
+    """The listing's bodies, by PostgreSQL when it is the database (root_sql)."""
+    if connection.vendor == "postgresql":
+        return root_sql.render_bodies()
+    return render_bodies_in_python()
+
+
+def page_of(bodies: root_sql.Bodies) -> SimpleIndex:
+    """The root (unsaved) holding ``bodies``: both documents and their compressed copies."""
+    html_head, html_tail = (
+        part.encode() for part in pages.simple_index_html_around("\0").split("\0")
+    )
+    json_head, json_tail = (part.encode() for part in pages.simple_index_json_ends(bodies.serial))
+    html = b"".join((html_head, bodies.html_links, html_tail))
+    json = b"".join((json_head, bodies.json_entries, json_tail))
     html_coded, json_coded = encoding.compress(html), encoding.compress(json)
+    changed = bodies.changed
     return SimpleIndex(
         id=_ROW,
-        serial=serial,
+        serial=bodies.serial,
         last_modified=http_date(changed.timestamp() if changed else time.time()),
         html=html,
         json=json,
@@ -89,6 +109,11 @@ def render() -> SimpleIndex:
         json_gzip=json_coded[encoding.GZIP],
         json_zstd=json_coded[encoding.ZSTD],
     )
+
+
+def render() -> SimpleIndex:
+    """The public root as of now (unsaved)."""
+    return page_of(render_bodies())
 
 
 def store(page: SimpleIndex) -> bool:
