@@ -23,6 +23,7 @@ still after the commit.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import hashlib
 import json as jsonlib
 import logging
@@ -120,7 +121,13 @@ def store(page: SimpleIndex) -> bool:
     """Save ``page`` unless a root as new or newer is stored; whether it was saved."""
     fields = {name: getattr(page, name) for name in ("serial", "last_modified", *_BODY_FIELDS)}
     with transaction.atomic():
-        if SimpleIndex.objects.filter(pk=_ROW, serial__lt=page.serial).update(**fields):
+        if connection.vendor == "postgresql":
+            updated = root_sql.update_root(fields)  # binary parameters: see root_sql
+        else:
+            updated = bool(
+                SimpleIndex.objects.filter(pk=_ROW, serial__lt=page.serial).update(**fields)
+            )
+        if updated:
             return True
         if SimpleIndex.objects.filter(pk=_ROW).exists():
             return False
@@ -138,6 +145,7 @@ def render_and_store() -> SimpleIndex:
 
     page = render()
     if store(page):
+        transaction.on_commit(lambda: _remember(page))
         # Waited for as a change's purge is (a render in the committing thread holds its
         # request that long at most, as the project's own purge does).
         transaction.on_commit(lambda: purge_keys([INDEX_KEY]))
@@ -163,10 +171,7 @@ def _renders_here() -> bool:
     another thread's connection would not see; or on the embedded SQLite database, a
     single file whose writers take turns anyway and whose indexes are small (the render
     is milliseconds there)."""
-    # PostgreSQL too, for now: the background render raced readers on PostgreSQL in the
-    # tests (see the closing note of 2026-12-02); the thread stays for the tests that
-    # drive it and for readers renewing a stale root.
-    return True
+    return connection.in_atomic_block or connection.vendor == "sqlite"
 
 
 def _after_commit() -> None:
@@ -215,6 +220,8 @@ class _Renderer:
                     cond.wait()
                 target = self._wanted
             try:
+                if connection.vendor == "postgresql":
+                    root_sql.background_bounds()
                 render_and_store()
             except Exception:  # the stored root stays; the next change or reader retries
                 logger.exception("rendering /simple/ failed")
@@ -269,11 +276,15 @@ class StoredRoot:
     serial: int
     last_modified: str
     body: bytes
+    # A previous root, served while this process fetches the stored one: a shared cache
+    # must not keep it (the purge that follows a render could otherwise be met by it).
+    previous: bool = False
 
 
 _BODY_SQL = "SELECT serial, last_modified, {column} FROM index_simpleindex WHERE id = 1"
-# The bodies last read, per format and coding, with their serial: a process reads the
-# (tens of MB) root from the database once per render, not once per request.
+# The bodies last read or rendered here, per format and coding, with their serial: a
+# process reads the (tens of MB) root from the database once per render, not once per
+# request, and the process that rendered it not at all.
 _memo: dict[str, StoredRoot] = {}
 _memo_lock = threading.Lock()
 
@@ -283,25 +294,105 @@ def column(json: bool, coding: str | None) -> str:
     return base if coding is None else f"{base}_{coding}"
 
 
+def _remember(page: SimpleIndex) -> None:
+    """Keep the bodies of ``page``, just stored, as this process's memo."""
+    with _memo_lock:
+        for name in _BODY_FIELDS:
+            _memo[name] = StoredRoot(page.serial, page.last_modified, bytes(getattr(page, name)))
+
+
+def _fetch(name: str) -> StoredRoot | None:
+    """The stored body ``name`` read from the database into the memo; None if no root is
+    stored."""
+    if connection.vendor == "postgresql":
+        row = root_sql.fetch_row(_BODY_SQL.format(column=name))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_BODY_SQL.format(column=name))
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    found = StoredRoot(int(row[0]), row[1], bytes(row[2]))
+    with _memo_lock:
+        _memo[name] = found
+    return found
+
+
+class _Fetcher:
+    """One thread per process at a time reading new bodies into the memo, so that a reader
+    arriving after another process stored a new root is answered from the memo's
+    previous body at once instead of waiting for tens of MB (and for the GIL while they
+    are decoded): at most one fetch runs, each body wanted is read once."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def request(self, name: str) -> None:
+        with self._lock:
+            self._wanted.add(name)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="index-root-fetch", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if not self._wanted:
+                        self._thread = None
+                        return
+                    name = self._wanted.pop()
+                try:
+                    _fetch(name)
+                except Exception:  # the memo's previous body stays; the next read asks again
+                    logger.exception("reading the stored /simple/ failed")
+        finally:
+            connection.close()  # this thread's own connection: not kept idle
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until no fetch runs (tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return True
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+
+
+fetcher = _Fetcher()
+os.register_at_fork(after_in_child=fetcher._reset)
+wait_for_fetch = fetcher.wait
+
+
 def stored(json: bool, coding: str | None) -> StoredRoot:
-    """The stored root in that format and coding (rendered first if there is none)."""
+    """The stored root in that format and coding (rendered first if there is none). When
+    this process holds an older body than the stored one, that body while the new one is
+    fetched in the background (outside a transaction on PostgreSQL; see _renders_here)."""
     serial = current_serial()
     name = column(json, coding)
     with _memo_lock:
         found = _memo.get(name)
     if found is not None and found.serial == serial:
         return found
-    with connection.cursor() as cursor:
-        cursor.execute(_BODY_SQL.format(column=name))
-        row = cursor.fetchone()
-    if row is None:  # removed meanwhile (a test flushing the database): render again
+    if found is not None and not _renders_here():
+        fetcher.request(name)
+        return dataclasses.replace(found, previous=True)
+    fetched = _fetch(name)
+    if fetched is None:  # removed meanwhile (a test flushing the database): render again
         with _cold_lock:
             page = render_and_store()
         return StoredRoot(page.serial, page.last_modified, bytes(getattr(page, name)))
-    found = StoredRoot(int(row[0]), row[1], bytes(row[2]))
-    with _memo_lock:
-        _memo[name] = found
-    return found
+    return fetched
 
 
 def forget_memo() -> None:

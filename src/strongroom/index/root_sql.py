@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -102,3 +103,45 @@ def render_bodies() -> Bodies:
     assert row is not None  # an aggregate gives one row
     serial, changed, links, entries = row
     return Bodies(int(serial or 0), changed, bytes(links), bytes(entries))
+
+
+def fetch_row(sql: str) -> tuple[Any, ...] | None:
+    """One row of ``sql`` with binary results (a stored body as bytes, not hex text to
+    decode: half the bytes on the wire, no work in Python)."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, binary=True)
+        return cursor.fetchone()
+
+
+def update_root(fields: dict[str, Any]) -> bool:
+    """Store ``fields`` (index.root.store's) over an older root, with binary parameters:
+    Django's client-side binding sends tens of MB of bytea as hex text in the statement
+    (the store took 10-13 s of the 600,000-project render, and could meet the statement
+    timeout). Whether a row was updated."""
+    names = list(fields)
+    assignments = ", ".join(f"{name} = %s" for name in names)
+    sql = f"UPDATE index_simpleindex SET {assignments} WHERE id = 1 AND serial < %s"  # noqa: S608
+    values = [fields[name] for name in names]
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [*values, fields["serial"]], binary=True)
+        return cursor.rowcount > 0
+
+
+# A request's bounds (settings.DATABASE_STATEMENT_TIMEOUT, 10 s) are for a client waiting;
+# the render thread has no client, and on a loaded server the render and its store of
+# ~70 MB took longer than that at 600,000 projects (bench/results/root-render.md).
+BACKGROUND_STATEMENT_TIMEOUT = "120s"
+
+
+def background_bounds() -> None:
+    """Bounds of the render thread's own connection (closed after each render, so they
+    never reach a request's)."""
+    connection.ensure_connection()
+    if hasattr(connection.connection, "reply_timeout"):
+        connection.connection.reply_timeout = 150.0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, false)", [BACKGROUND_STATEMENT_TIMEOUT]
+        )
