@@ -1,23 +1,33 @@
 """``/simple/`` rendered when what it lists changes, not when it is read.
 
-The root lists every public, unquarantined project: at PyPI's size (600,000 projects)
-building it is seconds of work, so it is neither built per request nor on every upload.
-A change that alters the listing (a new listed project, a deletion, a visibility or
-status change: ``prerender.store`` sees the project's ``listed`` flag flip) records its
-serial in ``IndexListing`` inside its own transaction, and once that commits the process
-renders the root again in a background thread (one per process, requests coalesced) and
-stores it in ``SimpleIndex``, both formats and their gzip and zstd copies, then purges
-the root's surrogate key. An upload to a listed project changes nothing here.
+The root lists every public, unquarantined project: at PyPI's size (600,000 projects,
+tens of MB of HTML and JSON) building it is seconds of work, so it is neither built
+per request nor on every upload. A change that alters the listing (a new listed project,
+a deletion, a visibility or status change: ``prerender.store`` sees the project's
+``listed`` flag flip) records its serial in ``IndexListing`` inside its own transaction,
+and once that commits the process renders the root again in a background thread (one per
+process, requests coalesced) and stores it in ``SimpleIndex``, both formats and their gzip
+and zstd copies, keeps those bodies as its own memo, then purges the root's surrogate key.
+An upload to a listed project changes nothing here.
+
+On PostgreSQL the database builds both bodies in one ``string_agg`` query (root_sql; the
+same bytes as index.pages), and the bodies go to and from the database as binary values:
+the render holds the GIL only to wrap and compress them (zlib and zstd release it). On the
+embedded SQLite database, and inside a transaction (which another thread's connection
+could not see), the render runs in the committing thread instead, still after the commit,
+in Python (small indexes: milliseconds).
 
 Readers serve the stored row: one small query for its serial (the ETag), and the bytes
-from this process's memo or one more query. Meanwhile a reader gets the previous root:
-stale for at most the render time, never missing. Only when there is no stored root yet
-(a new or migrated index) does a read render it, once per process. A stored root older
-than the listing's last change is rendered again by a reader's process too when the
-writer's process did not do it within ``_GRACE_SECONDS`` (it died, or the data came from
-a restore). On the embedded SQLite database, and inside a transaction (which another
-thread's connection could not see), the render runs in the committing thread instead,
-still after the commit.
+from this process's memo. Meanwhile a render runs, a reader gets the previous root: stale
+for at most the render time, never missing. When another process stored a newer root,
+this process's readers get the memo's previous body at once, marked for no shared cache to
+keep (the purge after the render may be met by it), while one background fetch per
+process reads the new body (_Fetcher); only a process with no body yet reads it in the
+request. Only when there is no stored root at all (a new or migrated index) does a read
+render it, once per process. A stored root older than the listing's last change is
+rendered again by a reader's process too when the writer's process did not do it within
+``_GRACE_SECONDS`` (it died, or the data came from a restore). Tests that need the fresh
+root wait with ``wait_for_render()`` (and ``wait_for_fetch()``).
 """
 
 from __future__ import annotations
@@ -170,7 +180,8 @@ def _renders_here() -> bool:
     transaction (a test capturing on-commit callbacks, a reader in one), whose changes
     another thread's connection would not see; or on the embedded SQLite database, a
     single file whose writers take turns anyway and whose indexes are small (the render
-    is milliseconds there)."""
+    is milliseconds there). The same answer decides whether a reader reads a newer
+    stored body itself or leaves it to the fetch thread (stored())."""
     return connection.in_atomic_block or connection.vendor == "sqlite"
 
 
@@ -335,7 +346,7 @@ class _Fetcher:
     def request(self, name: str) -> None:
         with self._lock:
             self._wanted.add(name)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # none, or it died
                 self._thread = threading.Thread(
                     target=self._run, name="index-root-fetch", daemon=True
                 )
