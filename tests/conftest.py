@@ -32,6 +32,7 @@ def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
     dir and an empty page cache."""
     from django.core.cache import cache
 
+    from strongroom.index import root
     from strongroom.index.views import forget_index_memo
     from strongroom.storage import reset_storage
 
@@ -43,6 +44,11 @@ def _private_file_store(settings, tmp_path):  # type: ignore[no-untyped-def]
     cache.clear()
     forget_index_memo()
     yield
+    # A render of /simple/ (index.root) still running in its background thread would
+    # store this test's root after the database is flushed, over the next test's: a
+    # stored root at a higher serial than the next test ever reaches is never replaced.
+    root.wait_for_render()
+    root.wait_for_fetch()
     reset_storage()
 
 

@@ -18,6 +18,7 @@ import requests
 from tests.distributions import upload_form
 from tests.e2e.browser import CHROMIUM_ARGS  # noqa: F401  (the shared browser fixture's)
 from tests.e2e.clients import PASSWORD
+from tests.e2e.listing import index_when, names
 from tests.e2e.server import LiveServer, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -152,8 +153,7 @@ def test_staff_quarantine_a_project_from_a_report(
     text = rita.locator(".project-status").inner_text()
     assert "quarantined" in text and "Credential stealer" in text
     assert_accessible(rita)
-    listing = requests.get(server.base_url + "/simple/", headers={"Accept": JSON}, timeout=30)
-    assert "evil-pkg" not in [p["name"] for p in listing.json()["projects"]]
+    index_when(server.base_url, lambda index: "evil-pkg" not in names(index))
     page = requests.get(
         server.base_url + "/simple/evil-pkg/", headers={"Accept": JSON}, timeout=30
     ).json()

@@ -20,6 +20,7 @@ from tests.e2e.clients import (
     isolated_env,
     write_flit_project,
 )
+from tests.e2e.listing import index_when, names
 from tests.e2e.server import LiveServer, run_cli
 from tests.e2e.test_publish_and_install import pip_install, uv_install
 
@@ -116,8 +117,7 @@ def test_archived_installs_and_refuses_uploads_quarantined_does_not_install(
         "reason": "Malware: steals tokens",
     }
     assert page["files"] == []
-    listing = requests.get(f"{server.base_url}/simple/", headers={"Accept": JSON}, timeout=30)
-    assert NAME not in [p["name"] for p in listing.json()["projects"]]
+    index_when(server.base_url, lambda index: NAME not in names(index))
     for install in (pip_install, uv_install):
         with pytest.raises(AssertionError) as failed:
             install(server, tmp_path / f"{install.__name__}-q", NAME, tmp_path / "h")

@@ -6,6 +6,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 
+from strongroom.index import root
 from strongroom.index.fastwsgi import SimpleFastPath
 from tests.distributions import post_upload, upload_form
 
@@ -142,6 +143,7 @@ def test_a_change_is_visible_on_the_very_next_request(client, published):
     assert again["etag"] != first["etag"]
     assert b"fast_pkg-2.0-py3-none-any.whl" in body
     assert post_upload(client, upload_form(name="other-pkg", version="1.0")).status_code == 200
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     status, _index, body = _call(app, "/simple/", if_none_match=first_index["etag"])
     assert status == "200 OK"
     assert b"other-pkg" in body

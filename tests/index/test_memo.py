@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from strongroom.index import root
 from strongroom.index.fastwsgi import SimpleFastPath
 from strongroom.index.memo import Answer, DataVersion, PageMemo, version_probe
 from tests.distributions import post_upload, upload_form
@@ -131,6 +132,7 @@ def test_without_a_version_source_every_request_is_validated(client, user):
     index = _call(app, "/simple/")
     assert post_upload(client, upload_form(name="memo-pkg", version="2.0")).status_code == 200
     assert post_upload(client, upload_form(name="memo-other", version="1.0")).status_code == 200
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     again = _call(app, "/simple/memo-pkg/")
     assert again[1]["etag"] != first[1]["etag"] and b"memo_pkg-2.0" in again[2]
     index_again = _call(app, "/simple/")

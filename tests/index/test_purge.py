@@ -117,6 +117,7 @@ def test_an_upload_to_a_listed_project_does_not_purge_the_index(client, user, en
 
 def test_yank_file_and_project_removal_each_purge(client, user, endpoint_factory):
     assert post_upload(client, upload_form(name="purged-pkg", version="1.0")).status_code == 200
+    _settle()  # the new project's render and purges (in the background on PostgreSQL)
     endpoint = endpoint_factory()
     owner = Actor.of(user)
     services.yank_release(owner, Release.objects.get(version="1.0"), "broken")
@@ -129,6 +130,7 @@ def test_yank_file_and_project_removal_each_purge(client, user, endpoint_factory
 
 def test_a_rolled_back_change_purges_nothing(client, user, endpoint_factory):
     assert post_upload(client, upload_form(name="purged-pkg", version="1.0")).status_code == 200
+    _settle()
     endpoint = endpoint_factory()
     with pytest.raises(RuntimeError), transaction.atomic():
         services.yank_release(Actor.of(user), Release.objects.get(version="1.0"), "broken")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from strongroom.accounts.actors import Actor
 from strongroom.accounts.models import User
+from strongroom.index import root
 from strongroom.index import views as index_views
 from strongroom.index.access import READ_ACCESS_CHECKED
 from strongroom.packages.models import File, Project
@@ -253,6 +254,7 @@ def test_the_index_lists_private_projects_only_to_those_who_may_read_them(client
         assert response.status_code == 200
         return [p["name"] for p in response.json()["projects"]]
 
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     assert names(Client()) == ["other"]
     assert names(_signed_in_client(user)) == ["other", "sample"]
     assert names(Client(), **_token_header(_read_token(user)[1])) == ["other", "sample"]
@@ -339,6 +341,7 @@ def test_a_memoised_page_is_not_served_once_the_project_is_private(client, user,
     assert fast._answer(dict(environ)) is not None  # served and memoised while public
     set_visibility(Actor.of(user), Project.objects.get(normalized_name="sample"), "private")
     assert fast._answer(dict(environ)) is None  # Django decides from now on
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     assert fast._answer({**environ, "PATH_INFO": "/simple/"})[2].find(b"sample") == -1
 
 

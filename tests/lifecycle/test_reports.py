@@ -9,6 +9,7 @@ from django.test import Client
 
 from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.events.models import Event
+from strongroom.index import root
 from strongroom.packages import lifecycle, reports
 from strongroom.packages.models import Project, ProjectReport
 from strongroom.packages.services import PackageError
@@ -166,6 +167,7 @@ def test_staff_quarantine_straight_from_a_report_in_one_event(client, scene: Sce
     assert _tags() == ["project:report:add", "project:status:quarantine"]
     event = Event.objects.get(tag="project:status:quarantine")
     assert event.extra["report"] == report.pk and event.actor_id == scene.staff.pk
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     assert "sample" not in client.get("/simple/").content.decode()
 
 

@@ -11,6 +11,7 @@ from django.core import mail
 from strongroom.accounts.actors import Actor, NotPermitted
 from strongroom.events.models import Event
 from strongroom.events.tags import EventTag
+from strongroom.index import root
 from strongroom.packages import lifecycle
 from strongroom.packages.models import Project, Role
 from strongroom.packages.services import PackageError
@@ -106,6 +107,7 @@ def test_quarantine_hides_the_project_and_its_files_but_keeps_them(client, scene
     )
     assert _status_tags() == ["project:status:quarantine"]
     # Gone from the listing, no file offered, no download, no JSON API document.
+    assert root.wait_for_render()  # PostgreSQL renders /simple/ after the commit, in the background
     assert "sample" not in client.get("/simple/").content.decode()
     listing = client.get("/simple/", HTTP_ACCEPT=JSON).json()["projects"]
     assert "sample" not in [p["name"] for p in listing]
@@ -142,6 +144,7 @@ def test_quarantine_hides_the_project_and_its_files_but_keeps_them(client, scene
     assert _status_tags() == ["project:status:quarantine", "project:status:release"]
     assert [f["filename"] for f in simple_json(client)["files"]] == [scene.file.filename]
     assert client.get("/" + scene.file.path).status_code == 200
+    assert root.wait_for_render()
     assert "sample" in client.get("/simple/").content.decode()
 
 

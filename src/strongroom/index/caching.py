@@ -57,13 +57,20 @@ def surrogate_control() -> str:
     )
 
 
-def cdn_headers(*keys: str, cache: str | None = None) -> list[tuple[str, str]]:
+# An answer no cache may keep without asking again (``/simple/`` served from a previous
+# root while the stored one is fetched: index.root).
+UNCACHED = (("Cache-Control", "no-cache"), ("Surrogate-Control", "max-age=0"))
+
+
+def cdn_headers(
+    *keys: str, cache: str | None = None, surrogate: str | None = None
+) -> list[tuple[str, str]]:
     """The headers of a public read-path answer: lifetimes, surrogate keys and CORS (the
     public JSON APIs are readable from any web page, as PyPI's are; no credentials are
     ever allowed cross-origin)."""
     headers = [
         ("Cache-Control", cache or cache_control()),
-        ("Surrogate-Control", surrogate_control()),
+        ("Surrogate-Control", surrogate or surrogate_control()),
         ("Access-Control-Allow-Origin", "*"),
     ]
     if keys:

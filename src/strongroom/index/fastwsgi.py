@@ -86,6 +86,10 @@ class SimpleFastPath:
         self.security = security_headers()
         # Cache-Control, Surrogate-Control, CORS: the same for every page (keys come last).
         self.cdn = caching.cdn_headers()
+        uncached = dict(caching.UNCACHED)
+        self.cdn_previous = caching.cdn_headers(
+            cache=uncached["Cache-Control"], surrogate=uncached["Surrogate-Control"]
+        )
         told = settings.PURGE_BACKEND.strip().lower() not in ("", "none")
         self.proxy_fast_path = settings.UPSTREAM.enabled and not told
         self.default_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
@@ -161,7 +165,7 @@ class SimpleFastPath:
             headers.append(("Vary", "Accept, Authorization, Cookie"))
         else:
             headers.append(("Vary", views.PAGE_VARY))
-            headers.extend(self.cdn)
+            headers.extend(self.cdn_previous if answer.previous else self.cdn)
             headers.append(("Surrogate-Key", answer.keys))
         headers.extend(self.security)
         if views.not_modified(
@@ -199,7 +203,9 @@ class SimpleFastPath:
                     memo.put(key, answer)
                 return answer
         answer = self._read(path, media, coding, version)
-        if answer is not None:
+        if answer is not None and not answer.previous:
+            # Not a previous /simple/ served while this process fetches the stored one
+            # (index.root): the fetch writes nothing that would move ``version``.
             memo.put(key, answer)
         return answer
 
@@ -235,4 +241,5 @@ class SimpleFastPath:
             version,
             found.coding,
             " ".join(found.keys),
+            previous=found.previous,
         )

@@ -48,6 +48,9 @@ class Answer:
     # A monotonic time after which the answer must be read again even though nothing was
     # written (a proxied upstream page past its max age or cooldown step); None: never.
     expires: float | None = None
+    # /simple/ from a previous root while the stored one is fetched (index.root): sent
+    # with caching.UNCACHED, and never kept in the memo.
+    previous: bool = False
 
 
 class DataVersion:

@@ -87,7 +87,12 @@ def simple_index_links(names: list[tuple[str, str]]) -> str:
 
 
 def simple_index_html(names: list[tuple[str, str]]) -> str:
-    links = simple_index_links(names)
+    return simple_index_html_around(simple_index_links(names))
+
+
+def simple_index_html_around(links: str) -> str:
+    """The root's HTML document around ``links`` (simple_index_links' text, which the
+    database renders too: index.root_sql)."""
     return (
         f"{_HEAD}    <title>Simple index</title>\n  </head>\n  <body>\n  <main>\n"
         f"    <h1>Simple index</h1>\n{links}\n  </main>\n  </body>\n</html>\n"
@@ -101,6 +106,15 @@ def simple_index_json(names: list[tuple[str, str]], serial: int) -> str:
             "projects": [{"name": name} for name, _normalized in names],
         }
     )
+
+
+def simple_index_json_ends(serial: int) -> tuple[str, str]:
+    """What simple_index_json() puts before and after the projects' entries (json.dumps'
+    ``{"name": ...}`` objects joined by ``", "``), for a root whose entries come from
+    elsewhere (the database: index.root_sql)."""
+    empty = simple_index_json([], serial)
+    assert empty.endswith("[]}")
+    return empty[:-2], empty[-2:]
 
 
 def _url(file: dict[str, Any]) -> str:

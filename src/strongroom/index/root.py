@@ -1,28 +1,39 @@
 """``/simple/`` rendered when what it lists changes, not when it is read.
 
-The root lists every public, unquarantined project: at PyPI's size (600,000 projects)
-building it is seconds of work, so it is neither built per request nor on every upload.
-A change that alters the listing (a new listed project, a deletion, a visibility or
-status change: ``prerender.store`` sees the project's ``listed`` flag flip) records its
-serial in ``IndexListing`` inside its own transaction, and once that commits the process
-renders the root again in a background thread (one per process, requests coalesced) and
-stores it in ``SimpleIndex``, both formats and their gzip and zstd copies, then purges
-the root's surrogate key. An upload to a listed project changes nothing here.
+The root lists every public, unquarantined project: at PyPI's size (600,000 projects,
+tens of MB of HTML and JSON) building it is seconds of work, so it is neither built
+per request nor on every upload. A change that alters the listing (a new listed project,
+a deletion, a visibility or status change: ``prerender.store`` sees the project's
+``listed`` flag flip) records its serial in ``IndexListing`` inside its own transaction,
+and once that commits the process renders the root again in a background thread (one per
+process, requests coalesced) and stores it in ``SimpleIndex``, both formats and their gzip
+and zstd copies, keeps those bodies as its own memo, then purges the root's surrogate key.
+An upload to a listed project changes nothing here.
+
+On PostgreSQL the database builds both bodies in one ``string_agg`` query (root_sql; the
+same bytes as index.pages), and the bodies go to and from the database as binary values:
+the render holds the GIL only to wrap and compress them (zlib and zstd release it). On the
+embedded SQLite database, and inside a transaction (which another thread's connection
+could not see), the render runs in the committing thread instead, still after the commit,
+in Python (small indexes: milliseconds).
 
 Readers serve the stored row: one small query for its serial (the ETag), and the bytes
-from this process's memo or one more query. Meanwhile a reader gets the previous root:
-stale for at most the render time, never missing. Only when there is no stored root yet
-(a new or migrated index) does a read render it, once per process. A stored root older
-than the listing's last change is rendered again by a reader's process too when the
-writer's process did not do it within ``_GRACE_SECONDS`` (it died, or the data came from
-a restore). On the embedded SQLite database, and inside a transaction (which another
-thread's connection could not see), the render runs in the committing thread instead,
-still after the commit.
+from this process's memo. Meanwhile a render runs, a reader gets the previous root: stale
+for at most the render time, never missing. When another process stored a newer root,
+this process's readers get the memo's previous body at once, marked for no shared cache to
+keep (the purge after the render may be met by it), while one background fetch per
+process reads the new body (_Fetcher); only a process with no body yet reads it in the
+request. Only when there is no stored root at all (a new or migrated index) does a read
+render it, once per process. A stored root older than the listing's last change is
+rendered again by a reader's process too when the writer's process did not do it within
+``_GRACE_SECONDS`` (it died, or the data came from a restore). Tests that need the fresh
+root wait with ``wait_for_render()`` (and ``wait_for_fetch()``).
 """
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import hashlib
 import json as jsonlib
 import logging
@@ -35,7 +46,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils.http import http_date
 
-from strongroom.index import encoding, pages
+from strongroom.index import encoding, pages, root_sql
 from strongroom.index.caching import INDEX_KEY
 from strongroom.index.models import IndexListing, SimpleIndex
 from strongroom.packages.models import Project
@@ -70,17 +81,37 @@ def listed_names() -> list[tuple[str, str]]:
     )
 
 
-def render() -> SimpleIndex:
-    """The public root as of now (unsaved). The serial is read before the listing, so the
-    listing holds at least every change up to that serial."""
+def render_bodies_in_python() -> root_sql.Bodies:
+    """The listing's links and entries as of now, built here (the embedded database). The
+    serial is read before the listing, so the listing holds at least every change up to
+    that serial."""
     serial, changed = index_state()
     names = listed_names()
-    html = pages.simple_index_html(names).encode()
-    json = pages.simple_index_json(names, serial).encode()
+    links = pages.simple_index_links(names).encode()
+    entries = ", ".join(jsonlib.dumps({"name": name}) for name, _normalized in names).encode()
+    return root_sql.Bodies(serial, changed, links, entries)
+
+
+def render_bodies() -> root_sql.Bodies:
+    """The listing's bodies, by PostgreSQL when it is the database (root_sql)."""
+    if connection.vendor == "postgresql":
+        return root_sql.render_bodies()
+    return render_bodies_in_python()
+
+
+def page_of(bodies: root_sql.Bodies) -> SimpleIndex:
+    """The root (unsaved) holding ``bodies``: both documents and their compressed copies."""
+    html_head, html_tail = (
+        part.encode() for part in pages.simple_index_html_around("\0").split("\0")
+    )
+    json_head, json_tail = (part.encode() for part in pages.simple_index_json_ends(bodies.serial))
+    html = b"".join((html_head, bodies.html_links, html_tail))
+    json = b"".join((json_head, bodies.json_entries, json_tail))
     html_coded, json_coded = encoding.compress(html), encoding.compress(json)
+    changed = bodies.changed
     return SimpleIndex(
         id=_ROW,
-        serial=serial,
+        serial=bodies.serial,
         last_modified=http_date(changed.timestamp() if changed else time.time()),
         html=html,
         json=json,
@@ -91,11 +122,22 @@ def render() -> SimpleIndex:
     )
 
 
+def render() -> SimpleIndex:
+    """The public root as of now (unsaved)."""
+    return page_of(render_bodies())
+
+
 def store(page: SimpleIndex) -> bool:
     """Save ``page`` unless a root as new or newer is stored; whether it was saved."""
     fields = {name: getattr(page, name) for name in ("serial", "last_modified", *_BODY_FIELDS)}
     with transaction.atomic():
-        if SimpleIndex.objects.filter(pk=_ROW, serial__lt=page.serial).update(**fields):
+        if connection.vendor == "postgresql":
+            updated = root_sql.update_root(fields)  # binary parameters: see root_sql
+        else:
+            updated = bool(
+                SimpleIndex.objects.filter(pk=_ROW, serial__lt=page.serial).update(**fields)
+            )
+        if updated:
             return True
         if SimpleIndex.objects.filter(pk=_ROW).exists():
             return False
@@ -113,6 +155,7 @@ def render_and_store() -> SimpleIndex:
 
     page = render()
     if store(page):
+        transaction.on_commit(lambda: _remember(page))
         # Waited for as a change's purge is (a render in the committing thread holds its
         # request that long at most, as the project's own purge does).
         transaction.on_commit(lambda: purge_keys([INDEX_KEY]))
@@ -137,11 +180,9 @@ def _renders_here() -> bool:
     transaction (a test capturing on-commit callbacks, a reader in one), whose changes
     another thread's connection would not see; or on the embedded SQLite database, a
     single file whose writers take turns anyway and whose indexes are small (the render
-    is milliseconds there)."""
-    # PostgreSQL too, for now: the background render raced readers on PostgreSQL in the
-    # tests (see the closing note of 2026-12-02); the thread stays for the tests that
-    # drive it and for readers renewing a stale root.
-    return True
+    is milliseconds there). The same answer decides whether a reader reads a newer
+    stored body itself or leaves it to the fetch thread (stored())."""
+    return connection.in_atomic_block or connection.vendor == "sqlite"
 
 
 def _after_commit() -> None:
@@ -190,6 +231,8 @@ class _Renderer:
                     cond.wait()
                 target = self._wanted
             try:
+                if connection.vendor == "postgresql":
+                    root_sql.background_bounds()
                 render_and_store()
             except Exception:  # the stored root stays; the next change or reader retries
                 logger.exception("rendering /simple/ failed")
@@ -244,11 +287,15 @@ class StoredRoot:
     serial: int
     last_modified: str
     body: bytes
+    # A previous root, served while this process fetches the stored one: a shared cache
+    # must not keep it (the purge that follows a render could otherwise be met by it).
+    previous: bool = False
 
 
 _BODY_SQL = "SELECT serial, last_modified, {column} FROM index_simpleindex WHERE id = 1"
-# The bodies last read, per format and coding, with their serial: a process reads the
-# (tens of MB) root from the database once per render, not once per request.
+# The bodies last read or rendered here, per format and coding, with their serial: a
+# process reads the (tens of MB) root from the database once per render, not once per
+# request, and the process that rendered it not at all.
 _memo: dict[str, StoredRoot] = {}
 _memo_lock = threading.Lock()
 
@@ -258,25 +305,105 @@ def column(json: bool, coding: str | None) -> str:
     return base if coding is None else f"{base}_{coding}"
 
 
+def _remember(page: SimpleIndex) -> None:
+    """Keep the bodies of ``page``, just stored, as this process's memo."""
+    with _memo_lock:
+        for name in _BODY_FIELDS:
+            _memo[name] = StoredRoot(page.serial, page.last_modified, bytes(getattr(page, name)))
+
+
+def _fetch(name: str) -> StoredRoot | None:
+    """The stored body ``name`` read from the database into the memo; None if no root is
+    stored."""
+    if connection.vendor == "postgresql":
+        row = root_sql.fetch_row(_BODY_SQL.format(column=name))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_BODY_SQL.format(column=name))
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    found = StoredRoot(int(row[0]), row[1], bytes(row[2]))
+    with _memo_lock:
+        _memo[name] = found
+    return found
+
+
+class _Fetcher:
+    """One thread per process at a time reading new bodies into the memo, so that a reader
+    arriving after another process stored a new root is answered from the memo's
+    previous body at once instead of waiting for tens of MB (and for the GIL while they
+    are decoded): at most one fetch runs, each body wanted is read once."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def request(self, name: str) -> None:
+        with self._lock:
+            self._wanted.add(name)
+            if self._thread is None or not self._thread.is_alive():  # none, or it died
+                self._thread = threading.Thread(
+                    target=self._run, name="index-root-fetch", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if not self._wanted:
+                        self._thread = None
+                        return
+                    name = self._wanted.pop()
+                try:
+                    _fetch(name)
+                except Exception:  # the memo's previous body stays; the next read asks again
+                    logger.exception("reading the stored /simple/ failed")
+        finally:
+            connection.close()  # this thread's own connection: not kept idle
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until no fetch runs (tests)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return True
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+
+
+fetcher = _Fetcher()
+os.register_at_fork(after_in_child=fetcher._reset)
+wait_for_fetch = fetcher.wait
+
+
 def stored(json: bool, coding: str | None) -> StoredRoot:
-    """The stored root in that format and coding (rendered first if there is none)."""
+    """The stored root in that format and coding (rendered first if there is none). When
+    this process holds an older body than the stored one, that body while the new one is
+    fetched in the background (outside a transaction on PostgreSQL; see _renders_here)."""
     serial = current_serial()
     name = column(json, coding)
     with _memo_lock:
         found = _memo.get(name)
     if found is not None and found.serial == serial:
         return found
-    with connection.cursor() as cursor:
-        cursor.execute(_BODY_SQL.format(column=name))
-        row = cursor.fetchone()
-    if row is None:  # removed meanwhile (a test flushing the database): render again
+    if found is not None and not _renders_here():
+        fetcher.request(name)
+        return dataclasses.replace(found, previous=True)
+    fetched = _fetch(name)
+    if fetched is None:  # removed meanwhile (a test flushing the database): render again
         with _cold_lock:
             page = render_and_store()
         return StoredRoot(page.serial, page.last_modified, bytes(getattr(page, name)))
-    found = StoredRoot(int(row[0]), row[1], bytes(row[2]))
-    with _memo_lock:
-        _memo[name] = found
-    return found
+    return fetched
 
 
 def forget_memo() -> None:

@@ -35,6 +35,7 @@ from strongroom.index import counting, encoding, negotiation, pages, prerender, 
 from strongroom.index.access import mark_private, read_view, readable_project, reader_of
 from strongroom.index.caching import (
     INDEX_KEY,
+    UNCACHED,
     add_cdn_headers,
     etag_matches,
     file_key,
@@ -63,6 +64,9 @@ class PageAnswer:
     body: bytes
     coding: str | None
     keys: tuple[str, ...]
+    # /simple/ from a previous root while the stored one is fetched (index.root): not
+    # for shared caches to keep.
+    previous: bool = False
 
 
 def _http_date(changed: datetime | None) -> str | None:
@@ -131,7 +135,11 @@ def _page_response(request: HttpRequest, media: str, answer: PageAnswer) -> Http
         response = HttpResponse(answer.body, content_type=content_type(media))
         if answer.coding is not None:
             response["Content-Encoding"] = answer.coding
-    return _cache_headers(response, answer.etag, answer.last_modified, *answer.keys, vary=PAGE_VARY)
+    _cache_headers(response, answer.etag, answer.last_modified, *answer.keys, vary=PAGE_VARY)
+    if answer.previous:
+        for name, value in UNCACHED:
+            response[name] = value
+    return response
 
 
 def content_type(media: str) -> str:
@@ -195,7 +203,7 @@ def index_answer(media: str, coding: str | None = None) -> PageAnswer:
     """The answer of ``/simple/`` in ``media`` and ``coding``, from the stored root."""
     found = root.stored(media == negotiation.JSON, coding)
     etag = f'"{_index_key(found.serial, media, coding)}"'
-    return PageAnswer(etag, found.last_modified, found.body, coding, (INDEX_KEY,))
+    return PageAnswer(etag, found.last_modified, found.body, coding, (INDEX_KEY,), found.previous)
 
 
 _INDEX_STATE_SQL = "SELECT value, changed FROM packages_indexserial WHERE id = 1"
