@@ -110,6 +110,33 @@ def test_the_previous_root_is_served_while_a_render_runs_and_renders_coalesce(
     assert background["renders"] - renders == 2
 
 
+def test_background_renders_are_paced_to_a_third_of_the_time(client, user, monkeypatch):
+    """However fast listing changes come, the next render waits twice the last one's
+    time: changes during the pause are all met by the one render after it."""
+    starts: list[float] = []
+    ends: list[float] = []
+    real = root.render
+
+    def slow() -> SimpleIndex:
+        starts.append(time.monotonic())
+        time.sleep(1.0)  # a render at PyPI's size takes seconds
+        page = real()
+        ends.append(time.monotonic())
+        return page
+
+    monkeypatch.setattr(root, "render", slow)
+    monkeypatch.setattr(root, "_renders_here", lambda: connection.in_atomic_block)
+    _upload(client, "first")
+    assert root.wait_for_render()
+    _upload(client, "second")
+    _upload(client, "third")
+    assert root.wait_for_render()
+    assert len(starts) == 2
+    took = ends[0] - starts[0]
+    assert starts[1] - ends[0] >= 2 * took
+    assert _json_names(Client()) == ["first", "second", "third"]
+
+
 def test_after_another_process_stored_a_new_root_a_reader_gets_the_previous_body_at_once(
     client, user, background, monkeypatch
 ):

@@ -192,9 +192,18 @@ def _after_commit() -> None:
         renderer.request()
 
 
+# After a background render that took T seconds, the next one starts no sooner than
+# _PAUSE_FACTOR * T later (at most _PAUSE_MAX seconds): however fast listing changes come,
+# rendering the root takes at most a third of one core of the database and of this
+# process, and the root lags a change by at most about four render times.
+_PAUSE_FACTOR = 2.0
+_PAUSE_MAX = 60.0
+
+
 class _Renderer:
     """One background thread per process rendering the root, requests coalesced: every
-    request made while a render runs is met by one more render after it."""
+    request made while a render runs is met by one more render after it, paced (see
+    _PAUSE_FACTOR)."""
 
     def __init__(self) -> None:
         self._reset()
@@ -206,6 +215,7 @@ class _Renderer:
         self._wanted = 0
         self._done = 0
         self._thread: threading.Thread | None = None
+        self._next_at = 0.0  # monotonic time before which no render starts
 
     def request(self) -> None:
         with self._cond:
@@ -229,7 +239,11 @@ class _Renderer:
             with cond:
                 while self._done >= self._wanted:
                     cond.wait()
+                # Requests that arrive during the pause are met by this same render.
+                while (pause := self._next_at - time.monotonic()) > 0:
+                    cond.wait(pause)
                 target = self._wanted
+            started = time.monotonic()
             try:
                 if connection.vendor == "postgresql":
                     root_sql.background_bounds()
@@ -238,7 +252,9 @@ class _Renderer:
                 logger.exception("rendering /simple/ failed")
             finally:
                 connection.close()  # this thread's own connection: not kept idle
+                ended = time.monotonic()
                 with cond:
+                    self._next_at = ended + min(_PAUSE_MAX, _PAUSE_FACTOR * (ended - started))
                     self._done = max(self._done, target)
                     cond.notify_all()
 
