@@ -306,11 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         f"rounds: /simple/smallproj/ loaded by wrk at 8 connections ({args.seconds} s a "
         f"round, median of the rounds), {args.uploads} uploads of a small wheel to "
         + ("new releases of one project" if args.existing else "new projects")
-        + " in all, one at a time, after {WARMUP} untimed ones per index, and "
+        + f" in all, one at a time, after {WARMUP} untimed ones per index, and "
         "`/simple/` time to first byte (new connection). The large index's fillers were "
-        "written with COPY (bench/seed_copy.py). The machine was shared with other work "
-        f"(load average {loadavg['before']} before, {loadavg['after']} after): compare "
-        "the two indexes, measured side by side, not the absolute figures.",
+        "written with COPY (bench/seed_copy.py). Load average "
+        f"{loadavg['before']} before, {loadavg['after']} after (2 CPUs, shared by both "
+        "servers, PostgreSQL and the load): compare the two indexes, measured side by "
+        "side, not the absolute figures.",
         "",
         "| index | projects | files | seeded in s | /simple/smallproj/ req/s | p50 ms | "
         "p99 ms | upload ms (median) | upload ms (p90) |",
@@ -367,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         + ("passed." if index_ok else "NOT passed."),
     ]
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "scale.md").write_text("\n".join(lines) + "\n")
-    (args.results / "scale.json").write_text(
+    stem = "scale-existing" if args.existing else "scale"
+    (args.results / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (args.results / f"{stem}.json").write_text(
         json.dumps({"loadavg": loadavg, **out}, indent=2) + "\n"
     )
     print("\n".join(lines))
