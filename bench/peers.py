@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
 PEER_PACKAGES = ["pypiserver", "waitress", "watchdog", "devpi-server", "devpi-client"]
 
 
@@ -109,9 +110,13 @@ def start_strongroom(
     data_dir: Path, work: Path, server: str = "gunicorn", workers: int = 2, **env: str
 ) -> Server:
     port = free_port()
-    args = [sys.executable, "-m", "strongroom.cli", "serve", "--data-dir", str(data_dir)]
+    if server == "uwsgi":  # a candidate measured, not a server Strongroom offers
+        args = [sys.executable, str(BENCH / "uwsgi_serve.py"), "--data-dir", str(data_dir)]
+        env = {"PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{BENCH}", **env}
+    else:
+        args = [sys.executable, "-m", "strongroom.cli", "serve", "--data-dir", str(data_dir)]
+        args += ["--server", server]
     args += ["--port", str(port), "--workers", str(workers)]
-    args += ["--server", server]
     process = _popen(args, work / f"strongroom-{server}.log", strongroom_env(**env))
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/simple/smallproj/", process=process)

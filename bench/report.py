@@ -13,7 +13,7 @@ SCENARIOS = [
     "index",
     "download 10 MiB",
 ]
-OURS = ("strongroom (granian)", "strongroom (gunicorn)")
+OURS = ("strongroom (granian)", "strongroom (gunicorn)", "strongroom (uwsgi)")
 PEERS = ("pypiserver", "devpi", "nginx (static)")
 
 

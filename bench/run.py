@@ -144,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="1,000 projects, short runs")
     parser.add_argument("--skip", action="append", default=[], help="a server to leave out")
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        choices=["uwsgi"],
+        help="also measure Strongroom on a server it does not offer (bench/uwsgi_serve.py)",
+    )
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     args = parser.parse_args(argv)
     if args.quick:
@@ -195,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     download = _download_path(_get_once(work, args), "bigfile-1.0-py3-none-any.whl")
 
-    for kind in ("granian", "gunicorn"):
+    for kind in ("granian", "gunicorn", *args.candidate):
         if f"strongroom-{kind}" in args.skip:
             continue
         server = None
