@@ -26,6 +26,25 @@ def varnishd() -> str:
     return found
 
 
+def bans_added(work: Path) -> int:
+    """How many bans the Varnish of ``work`` has taken (docs/varnish.vcl turns each purge
+    into one ban), from its own counters: a test waits for a purge to have arrived."""
+    binary = shutil.which("varnishstat") or "/usr/bin/varnishstat"
+    out = subprocess.run(
+        [binary, "-n", str(work / "state"), "-1", "-f", "MAIN.bans_added"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    return int(out.split()[1])
+
+
+def wait_for_bans(work: Path, count: int, timeout: float = 30.0) -> None:
+    """Until ``count`` bans have been added (bounded)."""
+    deadline = time.monotonic() + timeout
+    while (added := bans_added(work)) < count:
+        assert time.monotonic() < deadline, f"{added} bans in {timeout} s, {count} expected"
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def running_varnish(backend_port: int, port: int, work: Path) -> Iterator[str]:
     """varnishd on ``port`` in front of 127.0.0.1:``backend_port``; yields its base URL."""
