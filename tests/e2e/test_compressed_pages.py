@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.e2e.clients import (
 )
 from tests.e2e.recording_proxy import Exchange, recording_proxy
 from tests.e2e.server import LiveServer
+from tests.e2e.test_read_path import _upload
 
 pytestmark = pytest.mark.e2e
 NAME, MODULE = "sr-gzip", "sr_gzip"
@@ -67,3 +69,27 @@ def test_uv_installs_from_a_compressed_page(published: LiveServer, tmp_path: Pat
     for page in pages:
         assert "gzip" in page.request_headers.get("Accept-Encoding", "")
         assert page.response_headers.get("Content-Encoding") in ("gzip", "zstd")
+
+
+def test_pages_are_framed_by_their_length(each_server: LiveServer) -> None:
+    """On each server a page goes out with its Content-Length, not chunked, and a HEAD
+    tells the length of the GET's body (a cache or a client knows where the body ends)."""
+    each_server.create_user("framer", "framer@example.org", PASSWORD)
+    _upload(each_server, each_server.create_token("framer", "frame"), "sr-frame", "1.0")
+    host, port = each_server.base_url.removeprefix("http://").rsplit(":", 1)
+    for path in ("/simple/", "/simple/sr-frame/"):
+        for coding in ("gzip", "identity"):
+            lengths = {}
+            for method in ("GET", "HEAD"):
+                connection = http.client.HTTPConnection(host, int(port), timeout=30)
+                connection.request(method, path, headers={"Accept-Encoding": coding})
+                response = connection.getresponse()
+                body = response.read()
+                connection.close()
+                assert response.status == 200, (path, coding, method)
+                assert response.getheader("Transfer-Encoding") is None, (path, coding, method)
+                expected = None if coding == "identity" else coding
+                assert response.getheader("Content-Encoding") == expected
+                lengths[method] = int(response.getheader("Content-Length"))
+                assert len(body) == (lengths[method] if method == "GET" else 0)
+            assert lengths["HEAD"] == lengths["GET"] > 0, (path, coding)

@@ -178,6 +178,9 @@ class SimpleFastPath:
             return 304, headers, b""
         if answer.coding is not None:
             headers.append(("Content-Encoding", answer.coding))
+        # As CommonMiddleware gives Django's answers: a cache or client knows the end of
+        # the body without chunked framing, and a HEAD shows the GET's length.
+        headers.append(("Content-Length", str(len(answer.body))))
         return 200, headers, answer.body
 
     def _current(self, path: str, media: str, coding: str | None) -> Answer | None:

@@ -71,5 +71,13 @@ class SimpleFastPathMiddleware:
             elif match := _CANONICAL_PROJECT.fullmatch(path):
                 response = views.stored_project_page(request, match[1])
             if response is not None:
+                # CommonMiddleware, below, does not see this answer: its length, as it
+                # would set it (the bare fast path gives the same header).
+                if (
+                    response.status_code == 200
+                    and not response.streaming
+                    and not response.has_header("Content-Length")
+                ):
+                    response["Content-Length"] = str(len(response.content))
                 return response
         return self.get_response(request)
