@@ -224,7 +224,9 @@ def test_issuer_commands(tmp_path: Path, issuer: LocalIssuer) -> None:
     again = run_cli("issuer", "add", "--url", issuer.url, "--kind", "generic", data_dir=data)
     assert again.returncode == 1 and "already registered" in again.stderr
     disabled = run_cli("issuer", "disable", "--url", "https://gitlab.com", data_dir=data)
-    assert disabled.returncode == 0
+    assert disabled.returncode == 0 and "https://gitlab.com disabled." in disabled.stdout
+    again = run_cli("issuer", "disable", "--url", "https://gitlab.com", data_dir=data)
+    assert again.returncode == 0 and "was already disabled" in again.stdout
     listed = run_cli("issuer", "list", data_dir=data)
     assert "https://gitlab.com\tgitlab\tdisabled" in listed.stdout
     assert f"{issuer.url}\tgeneric\tenabled\taudience=ci-upload" in listed.stdout

@@ -52,11 +52,16 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
     issuer = Issuer.objects.filter(url=args.url).first()
     if issuer is None:
         raise SystemExit(f"error: no issuer {args.url!r} (see: strongroom issuer list)")
+    state = "enabled" if enabled else "disabled"
+    if issuer.enabled == enabled:
+        # Nothing changes and nothing is audited; said, so a typo'd intent is noticed.
+        print(f"Issuer {args.url} was already {state}.")
+        return 0
     try:
         set_issuer_enabled(Actor.operator(), issuer.pk, enabled)
     except PublishingError as exc:
         raise SystemExit(f"error: {exc}") from None
-    print(f"Issuer {args.url} {'enabled' if enabled else 'disabled'}.")
+    print(f"Issuer {args.url} {state}.")
     return 0
 
 
