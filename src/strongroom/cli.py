@@ -113,6 +113,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _print_repair(repair_files(at_start=True))
     except StorageUnavailable as exc:
         raise SystemExit(f"error: the file storage cannot be reached: {exc}") from None
+    from django.db import DatabaseError
+
+    from strongroom.index import root
+
+    # /simple/ is rendered at write time; a new, migrated or restored index gets it here,
+    # not in its first reader's request.
+    try:
+        rendered = root.prepare_at_start()
+    except DatabaseError as exc:  # serving goes on: a reader's process renders it then
+        print(f"warning: /simple/ not rendered at start: {exc}", file=sys.stderr, flush=True)
+    else:
+        if rendered is not None:
+            print(f"Rendered /simple/ (all projects) in {rendered:.2f} s.", flush=True)
     from strongroom import doctor
 
     # The config doctor's findings go to the log; serving goes on (`strongroom check`

@@ -39,6 +39,9 @@ def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(
                 (app, name) for app, name in conn.execute("SELECT app, name FROM django_migrations")
             }
         assert ("accounts", "0001_initial") in applied  # migrations ran on start
+        # /simple/ rendered before the workers started, not by a first reader's request.
+        assert "Rendered /simple/ (all projects) in " in log
+        assert conn.execute("SELECT count(*) FROM index_simpleindex").fetchone()[0] == 1
         assert ("events", "0001_initial") in applied
         with urllib.request.urlopen(server.base_url + "/static/strongroom/site.css") as response:
             assert response.status == 200  # WhiteNoise serves static files
@@ -49,8 +52,8 @@ def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(
     assert "Traceback" not in server.log_text()
 
     # A restart keeps the same key: sessions and signed links survive restarts.
-    with running_server(data, embedded=True):
-        pass
+    with running_server(data, embedded=True) as again:
+        assert "Rendered /simple/" not in again.log_text()  # the stored root is current
     assert (data / "secret_key").read_text() == first_key
     assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
 

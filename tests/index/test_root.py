@@ -313,3 +313,23 @@ def test_with_extras_matches_a_full_render():
             base = (render(public, 7) if as_json else render(public)).encode()  # type: ignore[call-arg]
             whole = render(public + extra, 7) if as_json else render(public + extra)  # type: ignore[call-arg]
             assert root.with_extras(base, as_json, extra) == whole.encode()
+
+
+def test_serve_renders_a_missing_or_stale_root_before_any_reader(client, user):
+    """``strongroom serve`` calls prepare_at_start before its workers start: a reader then
+    never renders the root in its request (seconds at PyPI's size)."""
+    _upload(client, "first")
+    root.wait_for_render()
+    assert root.prepare_at_start() is None  # current: nothing to do
+    SimpleIndex.objects.all().delete()  # a new or migrated index
+    assert root.prepare_at_start() is not None
+    assert SimpleIndex.objects.get().serial >= 1
+    with CaptureQueriesContext(connection) as queries:
+        assert _json_names(Client()) == ["first"]
+    assert not [q for q in queries.captured_queries if "packages_project" in q["sql"]]
+    # A stored root older than the listing's last change (a restore, a writer that died).
+    stored = SimpleIndex.objects.get()
+    SimpleIndex.objects.update(serial=0)
+    assert root.prepare_at_start() is not None
+    assert SimpleIndex.objects.get().serial == stored.serial
+    assert root.prepare_at_start() is None

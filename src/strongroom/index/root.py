@@ -23,10 +23,12 @@ for at most the render time, never missing. When another process stored a newer 
 this process's readers get the memo's previous body at once, marked for no shared cache to
 keep (the purge after the render may be met by it), while one background fetch per
 process reads the new body (_Fetcher); only a process with no body yet reads it in the
-request. Only when there is no stored root at all (a new or migrated index) does a read
-render it, once per process. A stored root older than the listing's last change is
-rendered again by a reader's process too when the writer's process did not do it within
-``_GRACE_SECONDS`` (it died, or the data came from a restore). Tests that need the fresh
+request. ``strongroom serve`` renders a missing or stale root before its workers start
+(prepare_at_start); only when there is still no stored root (the application started
+some other way on a new or migrated index) does a read render it, once per process. A
+stored root older than the listing's last change is rendered again by a reader's process
+too when the writer's process did not do it within ``_GRACE_SECONDS`` (it died, or the
+data came from a restore). Tests that need the fresh
 root wait with ``wait_for_render()`` (and ``wait_for_fetch()``).
 """
 
@@ -278,6 +280,28 @@ _STATE_SQL = (
     "SELECT r.serial, l.changed_serial, l.changed_at FROM index_simpleindex r "
     "LEFT JOIN index_indexlisting l ON l.id = 1 WHERE r.id = 1"
 )
+
+
+def prepare_at_start() -> float | None:
+    """Render and store the root before the workers start when none is stored (a new,
+    migrated or restored index) or the stored one is older than the listing's last change,
+    so that no request renders it (at 600,000 projects that is seconds, within a
+    request's statement timeout; unbounded growth would not be). The seconds it took, or
+    None when the stored root was current. Called by ``strongroom serve``."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL)
+        row = cursor.fetchone()
+    if row is not None and (row[1] is None or row[0] >= row[1]):
+        return None
+    started = time.monotonic()
+    if connection.vendor == "postgresql":
+        root_sql.background_bounds()  # no client waits on this one either
+    try:
+        render_and_store()
+    finally:
+        if connection.vendor == "postgresql":
+            connection.close()  # the bounds above are this connection's only
+    return time.monotonic() - started
 
 
 def current_serial() -> int:
