@@ -122,13 +122,13 @@ def _bump_serial() -> None:
 
 
 def _render_once(bodies_of: Callable[[], Any]) -> dict[str, float]:
-    from strongroom.index import root
+    from strongroom.index import root, root_pages
 
     _bump_serial()
     wall, cpu = time.perf_counter(), time.thread_time()
     bodies = bodies_of()
     built_wall, built_cpu = time.perf_counter(), time.thread_time()
-    page = root.page_of(bodies)
+    page = root_pages.page_of(bodies)
     coded_wall, coded_cpu = time.perf_counter(), time.thread_time()
     assert root.store(page)
     done_wall, done_cpu = time.perf_counter(), time.thread_time()
@@ -147,9 +147,9 @@ def _render_once(bodies_of: Callable[[], Any]) -> dict[str, float]:
 
 def _renders(rounds: int) -> dict[str, dict[str, float]]:
     """Median of ``rounds`` renders and stores each way, alternating."""
-    from strongroom.index import root, root_sql
+    from strongroom.index import root_pages, root_sql
 
-    ways = {"python": root.render_bodies_in_python, "database": root_sql.render_bodies}
+    ways = {"python": root_pages.render_bodies_in_python, "database": root_sql.render_bodies}
     runs: dict[str, list[dict[str, float]]] = {way: [] for way in ways}
     for round_ in range(rounds):
         for way, bodies_of in ways.items():

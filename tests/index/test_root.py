@@ -17,7 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from strongroom.accounts.actors import Actor
-from strongroom.index import root
+from strongroom.index import root, root_pages
 from strongroom.index.models import SimpleIndex
 from strongroom.packages import lifecycle, services
 from strongroom.packages.models import Project
@@ -61,14 +61,14 @@ def background(monkeypatch) -> dict[str, Any]:
     """Renders in index.root's background thread (the PostgreSQL way, which the embedded
     SQLite database does not take), held until ``release`` is set; ``renders`` counts."""
     state: dict[str, Any] = {"release": threading.Event(), "renders": 0}
-    real = root.render
+    real = root_pages.render
 
     def held() -> SimpleIndex:
         assert state["release"].wait(10)
         state["renders"] += 1
         return real()
 
-    monkeypatch.setattr(root, "render", held)
+    monkeypatch.setattr(root_pages, "render", held)
     monkeypatch.setattr(root, "_renders_here", lambda: connection.in_atomic_block)
     yield state
     state["release"].set()
@@ -115,7 +115,7 @@ def test_background_renders_are_paced_to_a_third_of_the_time(client, user, monke
     time: changes during the pause are all met by the one render after it."""
     starts: list[float] = []
     ends: list[float] = []
-    real = root.render
+    real = root_pages.render
 
     def slow() -> SimpleIndex:
         starts.append(time.monotonic())
@@ -124,7 +124,7 @@ def test_background_renders_are_paced_to_a_third_of_the_time(client, user, monke
         ends.append(time.monotonic())
         return page
 
-    monkeypatch.setattr(root, "render", slow)
+    monkeypatch.setattr(root_pages, "render", slow)
     monkeypatch.setattr(root, "_renders_here", lambda: connection.in_atomic_block)
     _upload(client, "first")
     assert root.wait_for_render()
@@ -159,7 +159,7 @@ def test_after_another_process_stored_a_new_root_a_reader_gets_the_previous_body
     before = Client().get("/simple/", HTTP_ACCEPT=JSON)
     background["release"].clear()  # this process's own render is held...
     _upload(client, "second")
-    root.store(root.page_of(root.render_bodies()))  # ...another process stored the root
+    root.store(root_pages.page_of(root_pages.render_bodies()))  # ...another process stored the root
     for _ in range(3):
         with CaptureQueriesContext(connection) as queries:
             during = Client().get("/simple/", HTTP_ACCEPT=JSON)

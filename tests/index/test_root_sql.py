@@ -10,7 +10,7 @@ import os
 import pytest
 from django.db import connection
 
-from strongroom.index import root, root_sql
+from strongroom.index import root_pages, root_sql
 from strongroom.packages.models import IndexSerial, Project
 from tests.support import require
 
@@ -40,7 +40,7 @@ def _postgresql() -> None:
 
 
 def _documents(bodies: root_sql.Bodies) -> tuple[bytes, bytes]:
-    page = root.page_of(bodies)
+    page = root_pages.page_of(bodies)
     return bytes(page.html), bytes(page.json)
 
 
@@ -52,7 +52,7 @@ def test_the_database_renders_the_same_bytes_as_python_for_awkward_names():
     Project.objects.create(name="Bad", normalized_name="bad", status="quarantined")
     Project.objects.create(name="Old", normalized_name="old", status="archived")
     IndexSerial.objects.update_or_create(pk=1, defaults={"value": 4242})
-    in_python, in_database = root.render_bodies_in_python(), root_sql.render_bodies()
+    in_python, in_database = root_pages.render_bodies_in_python(), root_sql.render_bodies()
     assert (in_database.serial, in_database.changed) == (in_python.serial, in_python.changed)
     html, data = _documents(in_database)
     assert (html, data) == _documents(in_python)
@@ -62,10 +62,10 @@ def test_the_database_renders_the_same_bytes_as_python_for_awkward_names():
     assert "\\ud83d\\ude00" in data.decode() and "&#x27;" in html.decode()
     assert b"Hidden" not in html + data and b"Bad" not in html + data
     # What a reader is served on PostgreSQL is that render.
-    assert root.render().html == html
+    assert root_pages.render().html == html
 
 
 def test_an_empty_index_renders_the_same_bytes_both_ways():
     _postgresql()
-    assert _documents(root_sql.render_bodies()) == _documents(root.render_bodies_in_python())
-    assert json.loads(root.render().json)["projects"] == []
+    assert _documents(root_sql.render_bodies()) == _documents(root_pages.render_bodies_in_python())
+    assert json.loads(root_pages.render().json)["projects"] == []

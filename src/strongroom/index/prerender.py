@@ -14,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils.http import http_date
 
-from strongroom.index import encoding, pages, root
+from strongroom.index import encoding, pages, root, root_pages
 from strongroom.index.models import SimplePage
 from strongroom.packages.models import Project, Release
 from strongroom.packages.services import index_state
@@ -43,7 +43,7 @@ def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) ->
     html_coded, json_coded = encoding.compress(html), encoding.compress(json)
     return SimplePage(
         project=project,
-        listed=root.is_listed(project),
+        listed=root_pages.is_listed(project),
         serial=project.last_serial,
         last_modified=http_date(project.last_changed.timestamp()),
         html=html,

@@ -46,87 +46,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.utils.http import http_date
 
-from strongroom.index import encoding, pages, root_sql
+from strongroom.index import pages, root_pages, root_sql
 from strongroom.index.caching import INDEX_KEY
 from strongroom.index.models import IndexListing, SimpleIndex
 from strongroom.packages.models import Project
 from strongroom.packages.permissions import projects_with_role
-from strongroom.packages.services import index_state
 from strongroom.packages.visibility import Reader, readable_projects
 from strongroom.tokens.caveats import InOrganization, Projects
 
 logger = logging.getLogger(__name__)
 
-_ROW = 1
+_ROW = root_pages.ROW
 # How long a stale root is left to the process whose change made it stale.
 _GRACE_SECONDS = 60.0
 _BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zstd")
-
-
-def is_listed(project: Project) -> bool:
-    """Whether the stored (public) root lists ``project``."""
-    return (
-        project.visibility == Project.Visibility.PUBLIC
-        and project.status != Project.Status.QUARANTINED
-    )
-
-
-def listed_names() -> list[tuple[str, str]]:
-    """(name, normalised name) of every project the public root lists, by name."""
-    return list(
-        Project.objects.filter(visibility=Project.Visibility.PUBLIC)
-        .exclude(status=Project.Status.QUARANTINED)
-        .order_by("normalized_name")
-        .values_list("name", "normalized_name")
-    )
-
-
-def render_bodies_in_python() -> root_sql.Bodies:
-    """The listing's links and entries as of now, built here (the embedded database). The
-    serial is read before the listing, so the listing holds at least every change up to
-    that serial."""
-    serial, changed = index_state()
-    names = listed_names()
-    links = pages.simple_index_links(names).encode()
-    entries = ", ".join(jsonlib.dumps({"name": name}) for name, _normalized in names).encode()
-    return root_sql.Bodies(serial, changed, links, entries)
-
-
-def render_bodies() -> root_sql.Bodies:
-    """The listing's bodies, by PostgreSQL when it is the database (root_sql)."""
-    if connection.vendor == "postgresql":
-        return root_sql.render_bodies()
-    return render_bodies_in_python()
-
-
-def page_of(bodies: root_sql.Bodies) -> SimpleIndex:
-    """The root (unsaved) holding ``bodies``: both documents and their compressed copies."""
-    html_head, html_tail = (
-        part.encode() for part in pages.simple_index_html_around("\0").split("\0")
-    )
-    json_head, json_tail = (part.encode() for part in pages.simple_index_json_ends(bodies.serial))
-    html = b"".join((html_head, bodies.html_links, html_tail))
-    json = b"".join((json_head, bodies.json_entries, json_tail))
-    html_coded, json_coded = encoding.compress(html), encoding.compress(json)
-    changed = bodies.changed
-    return SimpleIndex(
-        id=_ROW,
-        serial=bodies.serial,
-        last_modified=http_date(changed.timestamp() if changed else time.time()),
-        html=html,
-        json=json,
-        html_gzip=html_coded[encoding.GZIP],
-        html_zstd=html_coded[encoding.ZSTD],
-        json_gzip=json_coded[encoding.GZIP],
-        json_zstd=json_coded[encoding.ZSTD],
-    )
-
-
-def render() -> SimpleIndex:
-    """The public root as of now (unsaved)."""
-    return page_of(render_bodies())
 
 
 def store(page: SimpleIndex) -> bool:
@@ -155,7 +89,7 @@ def render_and_store() -> SimpleIndex:
     """Render the root, store it, and purge the CDN's copy once that is committed."""
     from strongroom.index.purge import purge_keys
 
-    page = render()
+    page = root_pages.render()
     if store(page):
         transaction.on_commit(lambda: _remember(page))
         # Waited for as a change's purge is (a render in the committing thread holds its
