@@ -45,6 +45,15 @@ def compress(body: bytes) -> dict[str, bytes]:
     return {coding: compress_one(body, coding) for coding in ENCODINGS}
 
 
+def stored_bodies(html: bytes, json: bytes) -> dict[str, bytes]:
+    """The body fields of a stored page (SimplePage, SimpleIndex): both documents as they
+    are and in every stored encoding, by column name (``html``, ``html_gzip``, ...)."""
+    fields = {"html": html, "json": json}
+    for name, body in (("html", html), ("json", json)):
+        fields.update({f"{name}_{coding}": coded for coding, coded in compress(body).items()})
+    return fields
+
+
 def _qualities(header: str) -> dict[str, float]:
     return dict(weighted(header))
 

@@ -40,18 +40,12 @@ def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) ->
         versions = []
     html = pages.simple_project_html(project, files).encode()
     json = pages.simple_project_json(project, files, versions).encode()
-    html_coded, json_coded = encoding.compress(html), encoding.compress(json)
     return SimplePage(
         project=project,
         listed=root_pages.is_listed(project),
         serial=project.last_serial,
         last_modified=http_date(project.last_changed.timestamp()),
-        html=html,
-        json=json,
-        html_gzip=html_coded[encoding.GZIP],
-        html_zstd=html_coded[encoding.ZSTD],
-        json_gzip=json_coded[encoding.GZIP],
-        json_zstd=json_coded[encoding.ZSTD],
+        **encoding.stored_bodies(html, json),
     )
 
 

@@ -63,18 +63,12 @@ def page_of(bodies: root_sql.Bodies) -> SimpleIndex:
     json_head, json_tail = (part.encode() for part in pages.simple_index_json_ends(bodies.serial))
     html = b"".join((html_head, bodies.html_links, html_tail))
     json = b"".join((json_head, bodies.json_entries, json_tail))
-    html_coded, json_coded = encoding.compress(html), encoding.compress(json)
     changed = bodies.changed
     return SimpleIndex(
         id=ROW,
         serial=bodies.serial,
         last_modified=http_date(changed.timestamp() if changed else time.time()),
-        html=html,
-        json=json,
-        html_gzip=html_coded[encoding.GZIP],
-        html_zstd=html_coded[encoding.ZSTD],
-        json_gzip=json_coded[encoding.GZIP],
-        json_zstd=json_coded[encoding.ZSTD],
+        **encoding.stored_bodies(html, json),
     )
 
 
