@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import listing
 from tests.e2e.clients import (
     PASSWORD,
     build,
@@ -79,10 +80,18 @@ def test_pages_are_framed_by_their_length(each_server: LiveServer) -> None:
     host, port = each_server.base_url.removeprefix("http://").rsplit(":", 1)
     for path in ("/simple/", "/simple/sr-frame/"):
         for coding in ("gzip", "identity"):
+            headers = {"Accept": listing.JSON, "Accept-Encoding": coding}
+            if path == "/simple/":
+                # The root as it will stay: on PostgreSQL it is rendered after the upload,
+                # and each worker reads each stored body once after that (index.root).
+                listing.index_when(
+                    each_server.base_url, lambda index: listing.names(index) == ["sr-frame"],
+                    **{"Accept-Encoding": coding},
+                )  # fmt: skip
             lengths = {}
             for method in ("GET", "HEAD"):
                 connection = http.client.HTTPConnection(host, int(port), timeout=30)
-                connection.request(method, path, headers={"Accept-Encoding": coding})
+                connection.request(method, path, headers=headers)
                 response = connection.getresponse()
                 body = response.read()
                 connection.close()
