@@ -45,9 +45,17 @@ def compress(body: bytes) -> dict[str, bytes]:
     return {coding: compress_one(body, coding) for coding in ENCODINGS}
 
 
+# The body columns of a stored page (SimplePage, SimpleIndex): each document as it is and
+# in every stored encoding.
+BODY_FIELDS = (
+    "html",
+    "json",
+    *(f"{doc}_{coding}" for doc in ("html", "json") for coding in ENCODINGS),
+)
+
+
 def stored_bodies(html: bytes, json: bytes) -> dict[str, bytes]:
-    """The body fields of a stored page (SimplePage, SimpleIndex): both documents as they
-    are and in every stored encoding, by column name (``html``, ``html_gzip``, ...)."""
+    """The BODY_FIELDS of a stored page holding ``html`` and ``json``, by column name."""
     fields = {"html": html, "json": json}
     for name, body in (("html", html), ("json", json)):
         fields.update({f"{name}_{coding}": coded for coding, coded in compress(body).items()})

@@ -31,9 +31,6 @@ class StoredPage:
     visibility: str = "public"
 
 
-_BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zstd")
-
-
 def _page(project: Project, files: list[dict[str, Any]], versions: list[str]) -> SimplePage:
     files = pages.offered_files(project, files)
     if not files and project.status == Project.Status.QUARANTINED:
@@ -69,7 +66,7 @@ def store(project: Project, *, changed: bool = False) -> SimplePage:
     page = render(project)
     fields = {"serial": page.serial, "last_modified": page.last_modified, "listed": page.listed}
     with transaction.atomic():
-        bodies = {name: getattr(page, name) for name in _BODY_FIELDS}
+        bodies = {name: getattr(page, name) for name in encoding.BODY_FIELDS}
         older = SimplePage.objects.filter(project=project, serial__lt=page.serial)
         if changed:
             updated = older.filter(listed=page.listed).update(**fields, **bodies)

@@ -28,8 +28,8 @@ request. ``strongroom serve`` renders a missing or stale root before its workers
 some other way on a new or migrated index) does a read render it, once per process. A
 stored root older than the listing's last change is rendered again by a reader's process
 too when the writer's process did not do it within ``_GRACE_SECONDS`` (it died, or the
-data came from a restore). Tests that need the fresh
-root wait with ``wait_for_render()`` (and ``wait_for_fetch()``).
+data came from a restore). Tests that need the fresh root wait with ``wait_for_render()``
+(and ``wait_for_fetch()``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from strongroom.index import pages, root_pages, root_sql
+from strongroom.index import encoding, pages, root_pages, root_sql
 from strongroom.index.caching import INDEX_KEY
 from strongroom.index.models import IndexListing, SimpleIndex
 from strongroom.packages.models import Project
@@ -60,12 +60,13 @@ logger = logging.getLogger(__name__)
 _ROW = root_pages.ROW
 # How long a stale root is left to the process whose change made it stale.
 _GRACE_SECONDS = 60.0
-_BODY_FIELDS = ("html", "json", "html_gzip", "html_zstd", "json_gzip", "json_zstd")
 
 
 def store(page: SimpleIndex) -> bool:
     """Save ``page`` unless a root as new or newer is stored; whether it was saved."""
-    fields = {name: getattr(page, name) for name in ("serial", "last_modified", *_BODY_FIELDS)}
+    fields = {
+        name: getattr(page, name) for name in ("serial", "last_modified", *encoding.BODY_FIELDS)
+    }
     with transaction.atomic():
         if connection.vendor == "postgresql":
             updated = root_sql.update_root(fields)  # binary parameters: see root_sql
@@ -282,7 +283,7 @@ def column(json: bool, coding: str | None) -> str:
 def _remember(page: SimpleIndex) -> None:
     """Keep the bodies of ``page``, just stored, as this process's memo."""
     with _memo_lock:
-        for name in _BODY_FIELDS:
+        for name in encoding.BODY_FIELDS:
             _memo[name] = StoredRoot(page.serial, page.last_modified, bytes(getattr(page, name)))
 
 
