@@ -5,10 +5,12 @@ stop and make a project critical; "Your projects" sorted and filtered in Chromiu
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.clients import PASSWORD, build, isolated_env, write_flit_project
 from tests.e2e.server import LiveServer, run_cli
@@ -128,13 +130,21 @@ def test_projects_page_sorted_and_filtered_in_chromium(server: LiveServer, page:
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Your projects").click()
     names = page.locator("tr.project-row td:first-child a")
+    # Each click loads a new page: wait for it (its URL, then its rows) before reading the
+    # rows, which all_inner_texts does not wait for.
+    expect(names.nth(1)).to_have_text("gov-01")
     assert names.all_inner_texts()[:2] == ["gov-00", "gov-01"]
     page.get_by_role("link", name="Project", exact=True).click()  # sorted: now descending
-    assert names.all_inner_texts()[0] == "gov-11"
+    page.wait_for_url(re.compile(r"[?&]sort=-name(&|$)"))
+    expect(names.first).to_have_text("gov-11")
     page.get_by_role("link", name="Critical", exact=True).click()
+    page.wait_for_url(re.compile(r"[?&]sort=critical(&|$)"))
     page.get_by_role("link", name="Critical", exact=True).click()  # critical ones first
+    page.wait_for_url(re.compile(r"[?&]sort=-critical(&|$)"))
+    expect(names.nth(2)).to_have_text("gov-08")
     assert names.all_inner_texts()[:3] == ["gov-00", "gov-04", "gov-08"]
     page.get_by_label("Critical").select_option("yes")
     page.get_by_role("button", name="Filter").click()
-    assert names.all_inner_texts() == ["gov-00", "gov-04", "gov-08"]
+    page.wait_for_url(re.compile(r"[?&]critical=yes(&|$)"))
+    expect(names).to_have_text(["gov-00", "gov-04", "gov-08"])
     assert "critical=yes" in page.url
