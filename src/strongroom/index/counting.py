@@ -5,7 +5,7 @@ DOWNLOAD_FLUSH_EVERY downloads or DOWNLOAD_FLUSH_SECONDS, whichever comes first,
 background thread writes the aggregated counts, one row per file and day, to the database;
 the seconds are kept by a timer thread of the worker's own (started with its first
 download), so counts are written even when no further download arrives;
-the gunicorn ``worker_int``/``worker_exit`` hooks (strongroom.server) flush what is left
+the servers' worker-exit hooks (strongroom.server) flush what is left
 when a worker stops (Ctrl-C, SIGTERM). A crash loses at most one interval's counts, which
 is acceptable for ranking projects by popularity. Why not Redis or a spool file: the
 embedded deployment has no Redis, and a spool file would need its own reader and cron job;
