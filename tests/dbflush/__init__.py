@@ -1,0 +1,1 @@
+"""Test-run helpers installed as a Django app (see tests/settings.py)."""
