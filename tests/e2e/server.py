@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -10,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.error
@@ -43,17 +45,74 @@ def _admin_connection() -> Any:
     return psycopg.connect(urlunparse(url._replace(path="/postgres")), autocommit=True)
 
 
+# Databases with every migration applied, made once per test process (by this checkout's
+# `strongroom migrate`) and copied for each new index: a server's first migration is
+# about 1.3 s of CPU, and the e2e tests start a couple of hundred servers per run. Their
+# `strongroom serve` still runs migrate, and finds nothing to apply. The migrations read
+# no setting but the user model, so one copy fits every server of the run. Tests of the
+# first migration itself ask for a fresh index (start_server's ``fresh``,
+# scale_out_services' ``migrated``).
+_templates: dict[str, Any] = {}
+
+
+def _template_sqlite() -> Path:
+    path = _templates.get("sqlite")
+    if path is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="strongroom-migrated-")) / "data"
+        done = run_cli("migrate", data_dir=data_dir)
+        assert done.returncode == 0, done.stdout + done.stderr
+        path = _templates["sqlite"] = data_dir / "strongroom.sqlite3"
+    return Path(path)
+
+
+def _copy_migrated_sqlite(target: Path) -> None:
+    """A copy of the migrated database at ``target``, by SQLite's backup (one consistent
+    file, whatever its write-ahead log holds)."""
+    with (
+        contextlib.closing(sqlite3.connect(_template_sqlite())) as source,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+
+
+def _template_postgresql() -> str:
+    name = _templates.get("postgresql")
+    if name is None:
+        name = f"strongroom_migrated_{secrets.token_hex(4)}"
+        with _admin_connection() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, name)
+        url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
+        env = cli_env(
+            STRONGROOM_DATABASE_URL=urlunparse(url._replace(path=f"/{name}")),
+            STRONGROOM_SECRET_KEY=secrets.token_urlsafe(50),
+        )
+        done = run_cli(
+            "migrate", data_dir=Path(tempfile.mkdtemp(prefix="strongroom-migrated-")), env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        _templates["postgresql"] = name
+    return str(name)
+
+
+def _drop_database(name: str) -> None:
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextlib.contextmanager
-def scale_out_services(name: str = "e2e") -> Iterator[dict[str, str]]:
+def scale_out_services(name: str = "e2e", migrated: bool = True) -> Iterator[dict[str, str]]:
     """The environment for servers sharing a fresh index on this run's services.
 
-    A new PostgreSQL database (dropped afterwards), its own Redis key prefix and S3
-    prefix, and one secret key: every server started with it joins the same index.
+    A new PostgreSQL database (dropped afterwards; a copy of the migrated one unless
+    ``migrated`` is False), its own Redis key prefix and S3 prefix, and one secret key:
+    every server started with it joins the same index.
     """
     suffix = secrets.token_hex(4)
     database = f"strongroom_{name}_{suffix}"
+    template = f' TEMPLATE "{_template_postgresql()}"' if migrated else ""
     with _admin_connection() as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
+        conn.execute(f'CREATE DATABASE "{database}"{template}')
     url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
     storage = os.environ["STRONGROOM_STORAGE_URL"].rstrip("/")
     env = {
@@ -67,8 +126,7 @@ def scale_out_services(name: str = "e2e") -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _drop_database(database)
 
 
 def free_port() -> int:
@@ -226,10 +284,13 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     embedded: bool = False,
     app_server: str | None = None,
+    fresh: bool = False,
 ) -> LiveServer:
     """Start ``strongroom serve`` on a free port and wait until it answers.
 
-    ``app_server`` is passed as ``--server``; None runs the default server.
+    ``app_server`` is passed as ``--server``; None runs the default server. A new index
+    starts as a copy of the migrated database (see ``_templates``) unless ``fresh`` asks
+    for serve's own first migration, or the server runs other code (a ``PYTHONPATH``).
 
     When the test run is configured for scale-out (and ``embedded`` is False), the
     server gets its own database, Redis prefix and S3 prefix on the same services,
@@ -239,9 +300,14 @@ def start_server(
     port = free_port()
     cleanup = contextlib.ExitStack()
     extra = dict(extra_env or {})
+    this_code = "PYTHONPATH" not in extra
     if scale_out_configured() and not embedded and "STRONGROOM_DATABASE_URL" not in extra:
-        extra = {**cleanup.enter_context(scale_out_services()), **extra}
+        services = scale_out_services(migrated=this_code and not fresh)
+        extra = {**cleanup.enter_context(services), **extra}
     env = cli_env(**extra)
+    database = data_dir / "strongroom.sqlite3"
+    if this_code and not fresh and "STRONGROOM_DATABASE_URL" not in env and not database.exists():
+        _copy_migrated_sqlite(database)
     log_path = data_dir.parent / f"{data_dir.name}-server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

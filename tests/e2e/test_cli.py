@@ -22,7 +22,8 @@ def test_serve_sets_up_the_data_dir_and_stops_cleanly_on_ctrl_c(
 ) -> None:
     data = tmp_path / "data"
     # This test is about the data dir: embedded whatever the run's configuration.
-    server = start_server(data, embedded=True, app_server=app_server)
+    # Fresh: serve itself applies the first migration.
+    server = start_server(data, embedded=True, app_server=app_server, fresh=True)
     try:
         log = server.log_text()
         port = server.base_url.rsplit(":", 1)[1]

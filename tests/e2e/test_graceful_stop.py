@@ -23,10 +23,12 @@ from tests.e2e.server import start_server
 
 pytestmark = pytest.mark.e2e
 
+# What is tested is gunicorn's signal handling: the same on every database (embedded).
+
 
 def test_a_request_on_a_kept_alive_connection_after_ctrl_c_is_answered(tmp_path: Path) -> None:
     # One worker, so the kept-alive connection is on the worker that gets the signal.
-    server = start_server(tmp_path / "data", workers=1)
+    server = start_server(tmp_path / "data", workers=1, embedded=True)
     try:
         host, port = server.base_url.removeprefix("http://").split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -65,7 +67,7 @@ def test_ctrl_c_under_a_stream_of_new_connections_never_needs_the_kill(tmp_path:
     # still making threads for the new connections; before the fix, 6 stops in 10 of this
     # kind left a worker deadlocked until the main process killed it.
     for attempt in range(5):
-        server = start_server(tmp_path / f"data-{attempt}")
+        server = start_server(tmp_path / f"data-{attempt}", embedded=True)
         stop = threading.Event()
         clients = [
             threading.Thread(target=_new_connections, args=(server.base_url + "/simple/", stop))

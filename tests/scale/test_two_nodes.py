@@ -31,8 +31,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer
         "STRONGROOM_REDIS_URL, STRONGROOM_STORAGE_URL and STRONGROOM_S3_ENDPOINT_URL",
     )
     root = tmp_path_factory.mktemp("two-nodes")
+    # An empty database: the first node migrates it, the second finds nothing to apply.
     with (
-        scale_out_services("nodes") as shared,
+        scale_out_services("nodes", migrated=False) as shared,
         running_server(root / "a", extra_env=shared) as node_a,
         running_server(root / "b", extra_env=shared) as node_b,
     ):
