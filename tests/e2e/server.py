@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import secrets
 import signal
@@ -52,17 +53,12 @@ def _admin_connection() -> Any:
 # no setting but the user model, so one copy fits every server of the run. Tests of the
 # first migration itself ask for a fresh index (start_server's ``fresh``,
 # scale_out_services' ``migrated``).
-_templates: dict[str, Any] = {}
-
-
+@functools.cache
 def _template_sqlite() -> Path:
-    path = _templates.get("sqlite")
-    if path is None:
-        data_dir = Path(tempfile.mkdtemp(prefix="strongroom-migrated-")) / "data"
-        done = run_cli("migrate", data_dir=data_dir)
-        assert done.returncode == 0, done.stdout + done.stderr
-        path = _templates["sqlite"] = data_dir / "strongroom.sqlite3"
-    return Path(path)
+    data_dir = Path(tempfile.mkdtemp(prefix="strongroom-migrated-")) / "data"
+    done = run_cli("migrate", data_dir=data_dir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return data_dir / "strongroom.sqlite3"
 
 
 def _copy_migrated_sqlite(target: Path) -> None:
@@ -75,24 +71,21 @@ def _copy_migrated_sqlite(target: Path) -> None:
         source.backup(copy)
 
 
+@functools.cache
 def _template_postgresql() -> str:
-    name = _templates.get("postgresql")
-    if name is None:
-        name = f"strongroom_migrated_{secrets.token_hex(4)}"
-        with _admin_connection() as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        atexit.register(_drop_database, name)
-        url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
-        env = cli_env(
-            STRONGROOM_DATABASE_URL=urlunparse(url._replace(path=f"/{name}")),
-            STRONGROOM_SECRET_KEY=secrets.token_urlsafe(50),
-        )
-        done = run_cli(
-            "migrate", data_dir=Path(tempfile.mkdtemp(prefix="strongroom-migrated-")), env=env
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        _templates["postgresql"] = name
-    return str(name)
+    name = f"strongroom_migrated_{secrets.token_hex(4)}"
+    with _admin_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(_drop_database, name)
+    url = urlparse(os.environ["STRONGROOM_DATABASE_URL"])
+    env = cli_env(
+        STRONGROOM_DATABASE_URL=urlunparse(url._replace(path=f"/{name}")),
+        STRONGROOM_SECRET_KEY=secrets.token_urlsafe(50),
+    )
+    work = Path(tempfile.mkdtemp(prefix="strongroom-migrated-"))
+    done = run_cli("migrate", data_dir=work, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return name
 
 
 def _drop_database(name: str) -> None:
@@ -289,7 +282,7 @@ def start_server(
     """Start ``strongroom serve`` on a free port and wait until it answers.
 
     ``app_server`` is passed as ``--server``; None runs the default server. A new index
-    starts as a copy of the migrated database (see ``_templates``) unless ``fresh`` asks
+    starts as a copy of the migrated database (see ``_template_sqlite``) unless ``fresh`` asks
     for serve's own first migration, or the server runs other code (a ``PYTHONPATH``).
 
     When the test run is configured for scale-out (and ``embedded`` is False), the
